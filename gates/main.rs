@@ -1,0 +1,2 @@
+//! The gate harness (placeholder).
+fn main() {}

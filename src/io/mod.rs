@@ -1,0 +1,1 @@
+//! Placeholder: this engine is being written on its own branch.
