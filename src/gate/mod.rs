@@ -1,1 +1,3 @@
-//! Placeholder: this engine is being written on its own branch.
+//! The release-gate framework (being written). It knows nothing of the engines.
+
+pub mod record;

@@ -1,0 +1,102 @@
+//! The measurement record: what the harness writes for every gate and scenario it runs, and
+//! what `cargo xtask release-check` reads to build the audit. This is the contract between
+//! the harness and the release check; extend it only with optional fields.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Schema id written in [`Measurements::schema`].
+pub const MEASUREMENTS_SCHEMA: &str = "ironforge.measurements/1";
+
+/// Every record one harness run produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurements {
+    /// Always [`MEASUREMENTS_SCHEMA`].
+    pub schema: String,
+    /// One record per gate or scenario that ran.
+    pub records: Vec<Record>,
+}
+
+/// Whether a record is a gate (a metric against a threshold) or a parity scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// `gate!(metric op threshold)`.
+    Gate,
+    /// A declared parity scenario.
+    Scenario,
+}
+
+/// The tier a gate belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// Runs in `cargo test`.
+    Quick,
+    /// Runs in `cargo xtask release-check`.
+    Release,
+}
+
+/// A gate's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The bound satisfies the comparator.
+    Pass,
+    /// It does not.
+    Fail,
+}
+
+/// What a gate run under its injected fault showed (`release-check --prove`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Proof {
+    /// The fault injected, in words ("candidate slowed down 2x").
+    pub fault: String,
+    /// The value measured under the fault.
+    pub value: f64,
+    /// The verdict under the fault; the proof holds only if it is [`Verdict::Fail`].
+    pub verdict: Verdict,
+}
+
+/// One gate or scenario as measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Unique name (the trial name).
+    pub name: String,
+    /// Gate or scenario.
+    pub kind: RecordKind,
+    /// Engine family tag (`attention`, `dag`, `motif`, `pipeline`, ...).
+    pub family: String,
+    /// Tier.
+    pub tier: Tier,
+    /// The metric's name (`speedup`, `parity`, `peak_memory`, ...).
+    pub metric: String,
+    /// Comparator as written: `>=`, `>`, `<=`, `<`, `==`.
+    pub comparator: String,
+    /// Threshold in `unit`.
+    pub threshold: f64,
+    /// Unit of value and threshold (`x`, `abs`, `%`, `bytes`, `fraction`, ...).
+    pub unit: String,
+    /// The point value (e.g. the median ratio).
+    pub value: f64,
+    /// The 95% interval, when the metric has one.
+    pub interval: Option<[f64; 2]>,
+    /// The number the comparator was applied to (the interval's conservative end, or `value`).
+    pub bound: f64,
+    /// Signed distance from the threshold in the passing direction (positive = passing).
+    pub margin: f64,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Raw samples (e.g. pairwise ratios), possibly empty.
+    pub samples: Vec<f64>,
+    /// Wall time of the measurement in seconds.
+    pub duration_s: f64,
+    /// The declaration's doc string.
+    pub doc: String,
+    /// Result under the injected fault, when run with faults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<Proof>,
+    /// Metric-specific detail (per-session errors, per-L tables, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, serde_json::Value>,
+}
