@@ -7,8 +7,10 @@
 #![warn(missing_docs)]
 
 pub mod attention;
+pub mod cli;
 pub mod dag;
 pub mod gate;
 pub mod io;
 pub mod motif;
 pub mod session;
+pub mod synth;

@@ -1,1 +1,11 @@
-//! Placeholder: this engine is being written on its own branch.
+//! The attention engine: TGAT-style graph attention over a session's events.
+//!
+//! One seam for every kernel: [`AttnInputs`] (q, k, v of shape heads × L × head-dim, a
+//! [`Mask`], an optional additive bias L × L) in, an array shaped like `q` out. The reference
+//! is [`kernels::math`] (f64 accumulation); fast kernels must match it.
+
+pub mod kernels;
+pub mod mask;
+
+pub use kernels::{attend, AttnError, AttnInputs, Kernel};
+pub use mask::Mask;

@@ -50,12 +50,8 @@ pub enum EventKind {
 
 impl EventKind {
     /// All kinds, in code order.
-    pub const ALL: [EventKind; 4] = [
-        EventKind::PriceMovement,
-        EventKind::LiquidityEvent,
-        EventKind::Anchor,
-        EventKind::Other,
-    ];
+    pub const ALL: [EventKind; 4] =
+        [EventKind::PriceMovement, EventKind::LiquidityEvent, EventKind::Anchor, EventKind::Other];
 
     /// The kind for a code of the `kind` column, or `None` for an unknown code.
     ///
@@ -100,12 +96,8 @@ pub enum EdgeType {
 
 impl EdgeType {
     /// All edge types, in code order.
-    pub const ALL: [EdgeType; 4] = [
-        EdgeType::TemporalNext,
-        EdgeType::MovementTransition,
-        EdgeType::LiqLink,
-        EdgeType::Causal,
-    ];
+    pub const ALL: [EdgeType; 4] =
+        [EdgeType::TemporalNext, EdgeType::MovementTransition, EdgeType::LiqLink, EdgeType::Causal];
 
     /// The edge type for a code of the `etype` column, or `None` for an unknown code.
     ///

@@ -1,5 +1,44 @@
-//! `cargo xtask …`: project automation.
-fn main() {
-    eprintln!("xtask: no tasks yet");
-    std::process::exit(2);
+//! `cargo xtask …`: project automation, one module per task.
+
+use clap::{Parser, Subcommand};
+
+mod fixtures;
+mod release_check;
+mod render;
+mod tune;
+
+/// ironforge's project tasks.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about)]
+struct Xtask {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Write (or `--check`) the committed golden fixtures.
+    Fixtures(fixtures::Args),
+    /// Run every release gate on the golden and canary sets and write the audit and reports.
+    ReleaseCheck(release_check::Args),
+    /// Re-render the human reports from an `audit_run.json`.
+    Render(render::Args),
+    /// Measure the attention kernels' crossover table on this machine.
+    Tune(tune::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let result = match Xtask::parse().task {
+        Task::Fixtures(a) => fixtures::run(a),
+        Task::ReleaseCheck(a) => release_check::run(a),
+        Task::Render(a) => render::run(a),
+        Task::Tune(a) => tune::run(a),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
