@@ -1,10 +1,76 @@
-//! `ironforge inspect` (being written on its own branch).
+//! `ironforge inspect <path>`: validate sessions (either layout) and print a summary.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::io::{detect_layout, MultiSessionReader, read_shard, shard_dirs, Layout};
+use crate::session::Session;
 
 /// Arguments of `ironforge inspect`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// A shard folder, a folder of shard folders, or a multi-session `.parquet` file.
+    pub path: PathBuf,
+}
 
-/// Runs `ironforge inspect`.
-pub fn run(_args: &Args) -> anyhow::Result<()> {
-    anyhow::bail!("`ironforge inspect` is not built yet")
+/// One line of summary for a session: id, events, edges, time span, kinds and edge types.
+///
+/// ```
+/// use ironforge::synth::{generate, SessionSpec};
+/// let line = ironforge::cli::inspect::summary(&generate(&SessionSpec::new("s", 1, 20)));
+/// assert!(line.starts_with("s: 20 events"));
+/// ```
+pub fn summary(s: &Session) -> String {
+    let times = s.times_ms();
+    let span_min = (times[times.len() - 1] - times[0]) as f64 / 60_000.0;
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in s.events() {
+        *kinds.entry(e.kind.name()).or_default() += 1;
+    }
+    let mut etypes: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in s.edges() {
+        *etypes.entry(e.etype.name()).or_default() += 1;
+    }
+    let fmt = |m: &BTreeMap<&str, usize>| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
+    format!(
+        "{}: {} events, {} edges, span {:.0} min ({} .. {} ms) | kinds: {} | edges: {}",
+        s.id(),
+        s.len(),
+        s.edges().len(),
+        span_min,
+        times[0],
+        times[times.len() - 1],
+        fmt(&kinds),
+        fmt(&etypes)
+    )
+}
+
+/// Runs `ironforge inspect`: prints one summary line per session and a total; the first invalid
+/// session stops it with the error (non-zero exit).
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let layout = detect_layout(&args.path)?;
+    let (mut sessions, mut events, mut edges) = (0usize, 0usize, 0usize);
+    let mut show = |s: Session| {
+        println!("{}", summary(&s));
+        sessions += 1;
+        events += s.len();
+        edges += s.edges().len();
+    };
+    match layout {
+        Layout::Multi => {
+            for s in MultiSessionReader::open(&args.path)? {
+                show(s?);
+            }
+        }
+        Layout::Shard => show(read_shard(&args.path)?),
+        Layout::ShardFolders => {
+            let dirs = shard_dirs(&args.path)?;
+            anyhow::ensure!(!dirs.is_empty(), "{}: no shard folders (folders with nodes.parquet)", args.path.display());
+            for d in dirs {
+                show(read_shard(&d)?);
+            }
+        }
+    }
+    println!("{}: {layout:?} layout, {sessions} valid sessions, {events} events, {edges} edges", args.path.display());
+    Ok(())
 }
