@@ -75,7 +75,10 @@ fn main() {
         };
         add(format!("none, rg {rows}"), WriterSettings { compress: false, row_group_rows: rows, ..Default::default() });
         for level in [1, 3, 9] {
-            add(format!("zstd {level}, rg {rows}"), WriterSettings { zstd_level: level, row_group_rows: rows, ..Default::default() });
+            add(
+                format!("zstd {level}, rg {rows}"),
+                WriterSettings { zstd_level: level, row_group_rows: rows, ..Default::default() },
+            );
         }
     }
     let shard_root = tmp.join("shards");
@@ -138,7 +141,14 @@ fn main() {
     }
     let mb = dir_bytes(&shard_root) as f64 / 1e6;
     let (w, r) = (median(&shard_write), median(&shard_read));
-    println!("| shards zstd 3 (4 files/session) | {mb:.2} | {:.0} | {:.1} | {:.0} | {:.1} | – | {:.1} | – |", n / w, mb / w, n / r, mb / r, r * 1e3);
+    println!(
+        "| shards zstd 3 (4 files/session) | {mb:.2} | {:.0} | {:.1} | {:.0} | {:.1} | – | {:.1} | – |",
+        n / w,
+        mb / w,
+        n / r,
+        mb / r,
+        r * 1e3
+    );
     for (i, c) in configs.iter().enumerate() {
         let base = &configs[i / 4 * 4];
         println!(

@@ -79,7 +79,8 @@ fn golden_fixtures_are_the_generated_sessions() {
 fn multi_reader_streams_many_sessions_across_batches() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("many.parquet");
-    let sessions: Vec<Session> = (0..60).map(|i| generate(&SessionSpec::new(format!("m{i}"), i, 100 + i as usize * 7))).collect();
+    let sessions: Vec<Session> =
+        (0..60).map(|i| generate(&SessionSpec::new(format!("m{i}"), i, 100 + i as usize * 7))).collect();
     let settings = WriterSettings { row_group_rows: 1_000, zstd_level: 1, ..WriterSettings::default() };
     write_multi(&file, &sessions, &settings).unwrap();
     let mut reader = MultiSessionReader::open(&file).unwrap();

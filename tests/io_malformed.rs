@@ -171,7 +171,8 @@ fn dangling_edge_in_a_multi_session_file_is_refused() {
     write_multi(&file, [&generate(&SessionSpec::new("a", 1, 20))], &WriterSettings::default()).unwrap();
     let batch = read_batch(&file);
     let dst = batch.column_by_name("dst").unwrap().as_any().downcast_ref::<UInt32Array>().unwrap();
-    let broken: UInt32Array = (0..dst.len()).map(|i| dst.is_valid(i).then(|| if i == 25 { 7 } else { dst.value(i) })).collect();
+    let broken: UInt32Array =
+        (0..dst.len()).map(|i| dst.is_valid(i).then(|| if i == 25 { 7 } else { dst.value(i) })).collect();
     let mut columns = batch.columns().to_vec();
     let at = batch.schema().index_of("dst").unwrap();
     columns[at] = Arc::new(broken);
@@ -249,7 +250,8 @@ fn meta_json_without_a_field_is_refused() {
 fn meta_json_count_mismatch_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = good_shard(tmp.path());
-    let text = std::fs::read_to_string(dir.join("meta.json")).unwrap().replace("\"node_count\": 30", "\"node_count\": 31");
+    let text =
+        std::fs::read_to_string(dir.join("meta.json")).unwrap().replace("\"node_count\": 30", "\"node_count\": 31");
     std::fs::write(dir.join("meta.json"), text).unwrap();
     let err = read_shard(&dir).unwrap_err();
     assert!(matches!(err, IoError::Inconsistent { ref column, .. } if column == "node_count"), "{err:?}");

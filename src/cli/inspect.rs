@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::io::{detect_layout, MultiSessionReader, read_shard, shard_dirs, Layout};
+use crate::io::{detect_layout, read_shard, shard_dirs, Layout, MultiSessionReader};
 use crate::session::Session;
 
 /// Arguments of `ironforge inspect`.

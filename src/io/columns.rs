@@ -53,11 +53,6 @@ impl<'a, T: ArrowPrimitiveType> Col<'a, &'a PrimitiveArray<T>> {
         }
         Ok(self.array.value(i))
     }
-
-    /// Value at row `i`, `None` when null.
-    pub fn opt(&self, i: usize) -> Option<T::Native> {
-        (!self.array.is_null(i)).then(|| self.array.value(i))
-    }
 }
 
 impl<'a> Col<'a, StrColumn<'a>> {
@@ -182,10 +177,7 @@ impl<'a> BatchColumns<'a> {
     }
 
     /// The `prefix0..prefix{n-1}` float32 feature columns, in order.
-    pub fn features(
-        &self,
-        names: &'a [String],
-    ) -> Result<Vec<Col<'a, &'a PrimitiveArray<Float32Type>>>, IoError> {
+    pub fn features(&self, names: &'a [String]) -> Result<Vec<Col<'a, &'a PrimitiveArray<Float32Type>>>, IoError> {
         names.iter().map(|n| self.f32(n)).collect()
     }
 }

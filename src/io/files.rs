@@ -27,8 +27,7 @@ pub(crate) fn read_all(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>), IoE
 /// Writes one batch as a whole Parquet file.
 pub(crate) fn write_one(path: &Path, batch: &RecordBatch, props: WriterProperties) -> Result<(), IoError> {
     let file = File::create(path).map_err(|e| IoError::os(path, e))?;
-    let mut writer =
-        ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(|e| IoError::parquet(path, e))?;
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(|e| IoError::parquet(path, e))?;
     writer.write(batch).map_err(|e| IoError::parquet(path, e))?;
     writer.close().map_err(|e| IoError::parquet(path, e))?;
     Ok(())

@@ -194,7 +194,9 @@ impl MultiSessionReader {
                 });
             }
             let run = runs.back_mut().expect("a run was pushed above");
-            for (col, want) in [(&session_type, &run.meta.session_type), (&symbol, &run.meta.symbol), (&tf, &run.meta.timeframe)] {
+            for (col, want) in
+                [(&session_type, &run.meta.session_type), (&symbol, &run.meta.symbol), (&tf, &run.meta.timeframe)]
+            {
                 if !col.equals(i, want) {
                     return Err(IoError::Inconsistent {
                         path: self.path.clone(),
@@ -211,7 +213,12 @@ impl MultiSessionReader {
                     run.edge_rows.push(cols.first_row + i);
                 }
                 code => {
-                    return Err(IoError::UnknownCode { path: self.path.clone(), column: "record".into(), row: record.row(i), code })
+                    return Err(IoError::UnknownCode {
+                        path: self.path.clone(),
+                        column: "record".into(),
+                        row: record.row(i),
+                        code,
+                    })
                 }
             }
         }
@@ -252,7 +259,10 @@ impl Iterator for MultiSessionReader {
                                 path: self.path.clone(),
                                 column: "session_type".into(),
                                 row: run.first_row,
-                                detail: format!("metadata of session {:?} changes between batches", run.meta.session_id),
+                                detail: format!(
+                                    "metadata of session {:?} changes between batches",
+                                    run.meta.session_id
+                                ),
                             };
                             return self.fail(e);
                         }

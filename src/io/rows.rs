@@ -95,11 +95,6 @@ impl<'a> EdgeColumns<'a> {
         }
         Ok(edge)
     }
-
-    /// Name of the source column.
-    pub fn src_column(&self) -> &str {
-        self.src.name
-    }
 }
 
 /// Refuses the first edge naming a node id that is not among `events`; `rows[k]` is edge `k`'s

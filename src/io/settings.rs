@@ -48,7 +48,13 @@ pub struct WriterSettings {
 
 impl Default for WriterSettings {
     fn default() -> Self {
-        Self { compress: true, zstd_level: 3, row_group_rows: 10_000, dictionary_strings: true, statistics: StatisticsLevel::Chunk }
+        Self {
+            compress: true,
+            zstd_level: 3,
+            row_group_rows: 10_000,
+            dictionary_strings: true,
+            statistics: StatisticsLevel::Chunk,
+        }
     }
 }
 

@@ -112,7 +112,8 @@ pub fn read_shard(dir: &Path) -> Result<Session, IoError> {
 
 fn read_meta_json(path: &Path) -> Result<Value, IoError> {
     let text = std::fs::read_to_string(path).map_err(|e| IoError::os(path, e))?;
-    serde_json::from_str(&text).map_err(|e| IoError::Meta { path: path.to_path_buf(), detail: format!("not JSON: {e}") })
+    serde_json::from_str(&text)
+        .map_err(|e| IoError::Meta { path: path.to_path_buf(), detail: format!("not JSON: {e}") })
 }
 
 fn meta_str(json: &Value, path: &Path, field: &str) -> Result<String, IoError> {
@@ -218,8 +219,12 @@ pub fn write_shard(session: &Session, dir: &Path, settings: &WriterSettings) -> 
     for edge in session.edges() {
         b.push_edge(edge, false);
     }
-    let mut columns: Vec<ArrayRef> =
-        vec![Arc::new(b.node_id.finish()), Arc::new(b.dst.finish()), Arc::new(b.etype.finish()), Arc::new(b.dt.finish())];
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(b.node_id.finish()),
+        Arc::new(b.dst.finish()),
+        Arc::new(b.etype.finish()),
+        Arc::new(b.dt.finish()),
+    ];
     columns.extend(b.finish_e());
     let edges_path = dir.join(EDGES_FILE);
     let edges = RecordBatch::try_new(edges_schema(), columns).map_err(|e| IoError::arrow(&edges_path, e))?;

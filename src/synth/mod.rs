@@ -170,9 +170,8 @@ pub fn generate(spec: &SessionSpec) -> Session {
         events.push(ev);
     }
 
-    let mut edges: Vec<Edge> = (1..events.len())
-        .map(|j| imported_edge(&mut rng, &events, j - 1, j, EdgeType::TemporalNext))
-        .collect();
+    let mut edges: Vec<Edge> =
+        (1..events.len()).map(|j| imported_edge(&mut rng, &events, j - 1, j, EdgeType::TemporalNext)).collect();
     for j in 1..events.len() {
         let both_moves = events[j - 1].kind == EventKind::PriceMovement && events[j].kind == EventKind::PriceMovement;
         if both_moves && rng.random_bool(0.64) {
