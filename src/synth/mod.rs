@@ -18,7 +18,8 @@
 //! - **edges** (imported, as in the shards; ordered temporal, then movement, then liq):
 //!   `temporal_next` between every pair of consecutive events; `movement_transition` on 64 % of
 //!   consecutive price-movement pairs; one `liq_link` into every liquidity event from a
-//!   preceding price movement at most 7 positions back (the nearest in 56 % of cases).
+//!   preceding price movement at most 7 positions back (the nearest in 56 % of cases; after 7
+//!   liquidity events in a row the next event is a movement, so there always is one).
 //!   `dt = min(Δt, 3,600,000)`; `e0 = [etype ≠ 0]`, `e1 = 0.8` if `e5` else `0.3`,
 //!   `e2 = etype code` for non-temporal edges, `e3 = |Δprice|`, `e4 = +1` if the price rose else
 //!   `-1`, `e5 ~ Bernoulli(0.383)`, `e6..e19 = 0`.
@@ -160,7 +161,11 @@ pub fn generate(spec: &SessionSpec) -> Session {
             t += gap_ms(&mut rng);
             price = (price + price_step(&mut rng)).max(0.25);
         }
-        let kind = if i > 0 && rng.random_bool(LIQUIDITY_FRACTION) {
+        // A liquidity event needs a price movement at most 7 positions back (its liq_link source),
+        // as in every real shard: after 7 liquidity events in a row the next is a movement.
+        let liquidity_run =
+            events.iter().rev().take(7).take_while(|e: &&Event| e.kind == EventKind::LiquidityEvent).count();
+        let kind = if i > 0 && liquidity_run < 7 && rng.random_bool(LIQUIDITY_FRACTION) {
             EventKind::LiquidityEvent
         } else {
             EventKind::PriceMovement
@@ -182,11 +187,10 @@ pub fn generate(spec: &SessionSpec) -> Session {
         if events[j].kind != EventKind::LiquidityEvent {
             continue;
         }
+        // Never empty: generation puts a price movement within 7 positions before every liquidity event.
         let window: Vec<usize> =
             (j.saturating_sub(7)..j).rev().filter(|&i| events[i].kind == EventKind::PriceMovement).collect();
-        let src = if window.is_empty() {
-            (0..j).rev().find(|&i| events[i].kind == EventKind::PriceMovement).expect("event 0 is a price movement")
-        } else if window.len() == 1 || rng.random_bool(0.56) {
+        let src = if window.len() == 1 || rng.random_bool(0.56) {
             window[0]
         } else {
             window[rng.random_range(1..window.len())]
