@@ -103,7 +103,9 @@ fn ties_times(n: usize) -> Vec<i64> {
 
 fn main() {
     let params = BuildParams::default();
-    println!("| n | workload | edges | reference µs | fast µs | fast speed-up | reference peak heap B | fast peak heap B |");
+    println!(
+        "| n | workload | edges | reference µs | fast µs | fast speed-up | reference peak heap B | fast peak heap B |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     let mut gen_rows = Vec::new();
     for n in [64usize, 256, 1024, 4096] {

@@ -29,7 +29,12 @@ fn read_shard(dir: &Path) -> Session {
             col("price").as_primitive::<Float64Type>(),
         );
         for r in 0..b.num_rows() {
-            events.push(Event::new(ids.value(r), t.value(r), EventKind::from_code(kind.value(r)).unwrap(), price.value(r)));
+            events.push(Event::new(
+                ids.value(r),
+                t.value(r),
+                EventKind::from_code(kind.value(r)).unwrap(),
+                price.value(r),
+            ));
         }
     }
     let mut edges = Vec::new();
@@ -50,8 +55,11 @@ fn read_shard(dir: &Path) -> Session {
 
 fn shard_dirs() -> Option<Vec<PathBuf>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/nq-m5");
-    let mut dirs: Vec<PathBuf> =
-        std::fs::read_dir(&root).ok()?.map(|e| e.unwrap().path()).filter(|p| p.join("edges.parquet").exists()).collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .ok()?
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("edges.parquet").exists())
+        .collect();
     dirs.sort();
     Some(dirs)
 }
@@ -78,5 +86,8 @@ fn real_shards_imported_edges_are_acyclic() {
         generations += dag.generations().len();
         assert!(Dag::built(&session, &BuildParams::default()).is_ok());
     }
-    eprintln!("{} shards: {edges} imported edges, {tied} between tied timestamps, {generations} generations in all", dirs.len());
+    eprintln!(
+        "{} shards: {edges} imported edges, {tied} between tied timestamps, {generations} generations in all",
+        dirs.len()
+    );
 }

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::dag::{Dag, DagJson, BuildParams};
+use crate::dag::{BuildParams, Dag, DagJson};
 
 /// Arguments of `ironforge dag`.
 #[derive(Debug, clap::Args)]

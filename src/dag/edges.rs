@@ -44,21 +44,21 @@ impl EdgeWeighting {
 /// Names of the 20 features of a built edge, slot by slot. Every slot is a pure function of the
 /// two events, their local indices and the parameters; there is no random noise.
 pub const EDGE_FEATURE_NAMES: [&str; EDGE_FEATURES] = [
-    "weight",             // e0: 0.5·(1 − dt/dt_max) + 0.3·causality + 0.2·proximity, clamped to [0.1, 1]
-    "dt_norm",            // e1: dt / dt_max (0 when dt_max <= 0)
-    "temporal_term",      // e2: 1 − dt_norm
-    "causality",          // e3: table value of (src kind, dst kind)
-    "price_proximity",    // e4: 1 / (1 + |Δprice| / price_scale)
-    "price_change_norm",  // e5: (price_dst − price_src) / price_scale
-    "dt_minutes",         // e6: dt in minutes
-    "rank",               // e7: position of this edge among its source's causal edges (0-based)
-    "index_gap",          // e8: local index of dst − local index of src
-    "src_kind",           // e9: kind code of the source
-    "dst_kind",           // e10: kind code of the destination
-    "same_kind",          // e11: 1 when both kinds are equal, else 0
-    "price_up",           // e12: 1 when price_dst > price_src, else 0
-    "price_down",         // e13: 1 when price_dst < price_src, else 0
-    "reserved_14",        // e14–e19: 0.0 (the original filled these with random noise)
+    "weight",            // e0: 0.5·(1 − dt/dt_max) + 0.3·causality + 0.2·proximity, clamped to [0.1, 1]
+    "dt_norm",           // e1: dt / dt_max (0 when dt_max <= 0)
+    "temporal_term",     // e2: 1 − dt_norm
+    "causality",         // e3: table value of (src kind, dst kind)
+    "price_proximity",   // e4: 1 / (1 + |Δprice| / price_scale)
+    "price_change_norm", // e5: (price_dst − price_src) / price_scale
+    "dt_minutes",        // e6: dt in minutes
+    "rank",              // e7: position of this edge among its source's causal edges (0-based)
+    "index_gap",         // e8: local index of dst − local index of src
+    "src_kind",          // e9: kind code of the source
+    "dst_kind",          // e10: kind code of the destination
+    "same_kind",         // e11: 1 when both kinds are equal, else 0
+    "price_up",          // e12: 1 when price_dst > price_src, else 0
+    "price_down",        // e13: 1 when price_dst < price_src, else 0
+    "reserved_14",       // e14–e19: 0.0 (the original filled these with random noise)
     "reserved_15",
     "reserved_16",
     "reserved_17",
@@ -120,7 +120,8 @@ fn edges_from_pairs(session: &Session, params: &BuildParams, weighting: &EdgeWei
         let causality = matrix[a.kind.code() as usize][b.kind.code() as usize];
         let proximity = price_proximity(a.price, b.price, weighting.price_scale);
         let weight = (0.5 * (1.0 - dt_norm) + 0.3 * causality + 0.2 * proximity).clamp(0.1, 1.0);
-        let mut edge = Edge::new(a.node_id, b.node_id, EdgeType::Causal, dt.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
+        let mut edge =
+            Edge::new(a.node_id, b.node_id, EdgeType::Causal, dt.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
         let f = &mut edge.features;
         f[0] = weight as f32;
         f[1] = dt_norm as f32;

@@ -123,7 +123,8 @@ fn one_cycle(forward: &Adjacency, indegree: &[u32], node_ids: &[u32]) -> Vec<u32
         };
     }
     // path[i + 1] → path[i]; the cycle is path[position[v]..], reversed into edge order.
-    let mut cycle: Vec<u32> = path[position[v] as usize..].iter().rev().map(|&x| node_ids[x as usize]).collect();
+    let mut cycle: Vec<u32> =
+        path[position[v as usize] as usize..].iter().rev().map(|&x| node_ids[x as usize]).collect();
     let smallest = (0..cycle.len()).min_by_key(|&i| cycle[i]).unwrap_or(0);
     cycle.rotate_left(smallest);
     cycle

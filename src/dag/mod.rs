@@ -42,8 +42,8 @@ pub use edges::{build_edges, build_edges_with, price_proximity, EdgeWeighting, E
 pub use error::DagError;
 pub use generations::{topological_generations, Generations};
 pub use graph::Dag;
-pub use json::{dag_json, EdgeSource, DagJson};
-pub use pairs::{Builder, causal_pairs, causal_pairs_fast, causal_pairs_reference, session_causal_pairs};
+pub use json::{dag_json, DagJson, EdgeSource};
+pub use pairs::{causal_pairs, causal_pairs_fast, causal_pairs_reference, session_causal_pairs, Builder};
 
 /// Parameters of the causal edge builder (the original's rule).
 ///
