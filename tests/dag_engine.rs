@@ -242,3 +242,20 @@ fn golden_sessions_snapshot() {
         });
     }
 }
+
+#[test]
+fn cli_flags_parse_into_builder_params() {
+    use clap::Parser;
+    use ironforge::cli::{Cli, Command};
+    let parse = |args: &[&str]| Cli::try_parse_from(args.iter().copied());
+    let cli =
+        parse(&["ironforge", "dag", "s.parquet", "--json", "--build", "--k", "3", "--dt-max-minutes", "30"]).unwrap();
+    let Command::Dag(args) = cli.command else { panic!("not the dag command") };
+    assert!(args.json && args.build);
+    assert_eq!(args.build_params(), BuildParams { k: 3, dt_min_ms: 60_000, dt_max_ms: 1_800_000 });
+    let plain = parse(&["ironforge", "dag", "s.parquet"]).unwrap();
+    let Command::Dag(args) = plain.command else { panic!("not the dag command") };
+    assert!(!args.json && !args.build);
+    // Builder flags without --build are refused rather than silently ignored.
+    assert!(parse(&["ironforge", "dag", "s.parquet", "--k", "3"]).is_err());
+}
