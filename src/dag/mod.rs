@@ -1,10 +1,56 @@
-//! The DAG engine: causal edge builder, topological generations, CSR adjacency.
+//! The DAG engine: causal edge builder, imported-edge DAGs, topological generations, CSR
+//! adjacency and a bridge to `petgraph`.
 //!
-//! (Skeleton: the reference builder below pins the API; the full engine is being written.)
+//! One file per job:
+//! - [`causal_pairs_reference`] / [`causal_pairs_fast`] (`pairs.rs`): the original's edge rule,
+//!   as an obvious O(n²) loop and as a linear sweep that gives the identical pair list;
+//! - [`CausalityTable`] (`causality.rs`): the (kind, kind) → causality data;
+//! - [`build_edges`] (`edges.rs`): [`EdgeType::Causal`](crate::session::EdgeType::Causal) edges
+//!   with weights and 20 deterministic features;
+//! - [`Adjacency`] (`adjacency.rs`): compressed sparse rows, forward and reverse;
+//! - [`Generations`] (`generations.rs`): `networkx.topological_generations` semantics;
+//! - [`Dag`] (`graph.rs`): a validated acyclic graph over a session's events, from imported or
+//!   built edges, with [`DagError`] naming one cycle;
+//! - `petgraph_bridge.rs`: [`Dag::to_petgraph`] / [`Dag::from_petgraph`];
+//! - [`DagJson`] (`json.rs`): what `ironforge dag --json` prints.
+//!
+//! ```
+//! use ironforge::dag::{BuildParams, Dag};
+//! use ironforge::synth::{generate, SessionSpec};
+//!
+//! let session = generate(&SessionSpec::new("doc", 1, 50));
+//! let imported = Dag::from_session(&session)?; // the session's own edges
+//! let built = Dag::built(&session, &BuildParams::default())?; // the causal edge builder
+//! assert_eq!(imported.len(), 50);
+//! assert!(built.generations().len() >= 1);
+//! # Ok::<(), ironforge::dag::DagError>(())
+//! ```
 
-use crate::session::Session;
+mod adjacency;
+mod causality;
+mod edges;
+mod error;
+mod generations;
+mod graph;
+mod json;
+mod pairs;
+mod petgraph_bridge;
+
+pub use adjacency::Adjacency;
+pub use causality::{CausalityEntry, CausalityTable};
+pub use edges::{build_edges, build_edges_with, price_proximity, EdgeWeighting, EDGE_FEATURE_NAMES};
+pub use error::DagError;
+pub use generations::{topological_generations, Generations};
+pub use graph::Dag;
+pub use json::{dag_json, DagJson, EdgeSource};
+pub use pairs::{causal_pairs, causal_pairs_fast, causal_pairs_reference, session_causal_pairs, Builder};
 
 /// Parameters of the causal edge builder (the original's rule).
+///
+/// ```
+/// let p = ironforge::dag::BuildParams::default();
+/// assert_eq!((p.k, p.dt_min_ms, p.dt_max_ms), (4, 60_000, 7_200_000));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuildParams {
     /// Edges per event at most (`k`, default 4).
@@ -19,34 +65,4 @@ impl Default for BuildParams {
     fn default() -> Self {
         Self { k: 4, dt_min_ms: 60_000, dt_max_ms: 120 * 60_000 }
     }
-}
-
-/// Causal pairs `(i, j)` of local indices over times sorted by (time, sequence index): for
-/// each `i`, the first `k` later events `j > i` with `dt_min <= t[j] - t[i] <= dt_max`.
-/// Obvious O(n²) reference.
-pub fn causal_pairs_reference(times_ms: &[i64], params: &BuildParams) -> Vec<(u32, u32)> {
-    let mut out = Vec::new();
-    for i in 0..times_ms.len() {
-        let mut taken = 0;
-        for j in i + 1..times_ms.len() {
-            if taken == params.k {
-                break;
-            }
-            let dt = times_ms[j] - times_ms[i];
-            if dt < params.dt_min_ms {
-                continue;
-            }
-            if dt > params.dt_max_ms {
-                break;
-            }
-            out.push((i as u32, j as u32));
-            taken += 1;
-        }
-    }
-    out
-}
-
-/// Causal pairs of a session's events (local indices).
-pub fn session_causal_pairs(session: &Session, params: &BuildParams) -> Vec<(u32, u32)> {
-    causal_pairs_reference(&session.times_ms(), params)
 }

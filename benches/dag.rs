@@ -1,0 +1,150 @@
+//! DAG engine benchmark (plain `fn main`, `harness = false`): fast vs reference causal builder,
+//! and topological generations vs `petgraph::algo::toposort` on the same graph, at
+//! n = 64, 256, 1024, 4096, with peak heap per operation from a counting global allocator.
+//!
+//! Run with `cargo bench --bench dag`. Prints a Markdown table; A and B are interleaved and
+//! medians are reported. Two builder workloads: `synth` (the deterministic generator:
+//! a few events per 5-minute bar) and `ties` (8 bursts of n/8 events sharing one timestamp,
+//! 5 minutes apart: the reference must scan each burst to skip gaps under dt_min).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use ironforge::dag::{causal_pairs_fast, causal_pairs_reference, topological_generations, BuildParams, Dag};
+use ironforge::synth::{generate, SessionSpec};
+
+/// Counts live heap bytes and their peak.
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grew(by: usize) {
+    let now = CURRENT.fetch_add(by, Ordering::Relaxed) + by;
+    PEAK.fetch_max(now, Ordering::Relaxed);
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the
+// counters are only bookkeeping and never affect the returned memory.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded as is (the caller upholds `alloc`'s contract).
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is (`ptr` came from this allocator, i.e. from `System`).
+        unsafe { System.dealloc(ptr, layout) };
+        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded as is (`ptr`/`layout` came from this allocator).
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            if new_size >= layout.size() {
+                grew(new_size - layout.size());
+            } else {
+                CURRENT.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            }
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Extra heap bytes (above the live bytes at the start) at the peak of one call of `f`.
+fn peak_heap<R>(f: impl FnOnce() -> R) -> usize {
+    let base = CURRENT.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let r = f();
+    let peak = PEAK.load(Ordering::Relaxed) - base;
+    drop(black_box(r));
+    peak
+}
+
+/// Seconds per call of `f`, from `reps` calls.
+fn time<R>(reps: usize, mut f: impl FnMut() -> R) -> f64 {
+    let start = Instant::now();
+    for _ in 0..reps {
+        black_box(f());
+    }
+    start.elapsed().as_secs_f64() / reps as f64
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Medians of interleaved A/B timings; reps per sample sized so the slower side takes ~5 ms.
+fn compare<A, B>(mut a: impl FnMut() -> A, mut b: impl FnMut() -> B) -> (f64, f64) {
+    let one = time(1, &mut a).max(time(1, &mut b)).max(1e-7);
+    let reps = ((5e-3 / one) as usize).clamp(1, 100_000);
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for _ in 0..11 {
+        ta.push(time(reps, &mut a));
+        tb.push(time(reps, &mut b));
+    }
+    (median(ta), median(tb))
+}
+
+fn ties_times(n: usize) -> Vec<i64> {
+    (0..n).map(|i| (i / n.div_ceil(8)) as i64 * 300_000).collect()
+}
+
+fn main() {
+    let params = BuildParams::default();
+    println!(
+        "| n | workload | edges | reference µs | fast µs | fast speed-up | reference peak heap B | fast peak heap B |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut gen_rows = Vec::new();
+    for n in [64usize, 256, 1024, 4096] {
+        let session = generate(&SessionSpec::new(format!("bench_{n}"), 0xBE4C + n as u64, n));
+        for (workload, times) in [("synth", session.times_ms()), ("ties", ties_times(n))] {
+            let fast = causal_pairs_fast(&times, &params);
+            assert_eq!(fast, causal_pairs_reference(&times, &params), "builders disagree at n = {n}");
+            let (tr, tf) = compare(|| causal_pairs_reference(&times, &params), || causal_pairs_fast(&times, &params));
+            let hr = peak_heap(|| causal_pairs_reference(&times, &params));
+            let hf = peak_heap(|| causal_pairs_fast(&times, &params));
+            println!(
+                "| {n} | {workload} | {} | {:.1} | {:.1} | {:.1}× | {hr} | {hf} |",
+                fast.len(),
+                tr * 1e6,
+                tf * 1e6,
+                tr / tf
+            );
+        }
+        let dag = Dag::built(&session, &params).expect("built DAGs are acyclic");
+        let graph = dag.to_petgraph();
+        let (tg, tp) = compare(
+            || topological_generations(dag.forward(), dag.node_ids()).expect("acyclic"),
+            || petgraph::algo::toposort(&graph, None).expect("acyclic"),
+        );
+        let hg = peak_heap(|| topological_generations(dag.forward(), dag.node_ids()));
+        let hp = peak_heap(|| petgraph::algo::toposort(&graph, None));
+        gen_rows.push(format!(
+            "| {n} | {} | {} | {:.1} | {:.1} | {:.2}× | {hg} | {hp} |",
+            dag.local_edges().len(),
+            dag.generations().len(),
+            tg * 1e6,
+            tp * 1e6,
+            tg / tp
+        ));
+    }
+    println!();
+    println!("| n | edges | generations | generations µs | petgraph toposort µs | ratio (gen / toposort) | generations peak heap B | toposort peak heap B |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for row in gen_rows {
+        println!("{row}");
+    }
+}

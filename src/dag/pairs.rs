@@ -1,0 +1,110 @@
+//! The original's causal pair rule, twice: an obvious O(n²) reference and a linear sweep.
+
+use super::BuildParams;
+use crate::session::Session;
+
+/// Which implementation of the pair rule to run. Both give identical pair lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Builder {
+    /// [`causal_pairs_reference`]: the obvious O(n²) double loop.
+    Reference,
+    /// [`causal_pairs_fast`]: a monotone sweep, O(n + edges).
+    #[default]
+    Fast,
+}
+
+/// Causal pairs `(i, j)` of local indices over times sorted by (time, sequence index): for
+/// each `i`, the first `k` later events `j > i` with `dt_min <= t[j] - t[i] <= dt_max`
+/// (skip `j` while the gap is below `dt_min`, stop once it exceeds `dt_max`).
+/// Obvious O(n²) reference; `times_ms` must be non-decreasing (a session's local order is).
+///
+/// ```
+/// use ironforge::dag::{causal_pairs_reference, BuildParams};
+/// let p = BuildParams { k: 2, dt_min_ms: 10, dt_max_ms: 100 };
+/// // 0 and 5 are too close, 200 is too far from 0.
+/// assert_eq!(causal_pairs_reference(&[0, 5, 20, 30, 40, 200], &p), vec![(0, 2), (0, 3), (1, 2), (1, 3), (2, 3), (2, 4), (3, 4)]);
+/// ```
+pub fn causal_pairs_reference(times_ms: &[i64], params: &BuildParams) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    for i in 0..times_ms.len() {
+        let mut taken = 0;
+        for j in i + 1..times_ms.len() {
+            if taken == params.k {
+                break;
+            }
+            let dt = times_ms[j] - times_ms[i];
+            if dt < params.dt_min_ms {
+                continue;
+            }
+            if dt > params.dt_max_ms {
+                break;
+            }
+            out.push((i as u32, j as u32));
+            taken += 1;
+        }
+    }
+    out
+}
+
+/// The same pairs as [`causal_pairs_reference`], in the same order, by a sweep: the first `j`
+/// with `t[j] - t[i] >= dt_min` never moves left as `i` grows (times are non-decreasing), so
+/// one pointer walks the events once and each `i` then reads at most `k` events.
+/// O(n + k·n) time, no allocation besides the output.
+///
+/// ```
+/// use ironforge::dag::{causal_pairs_fast, causal_pairs_reference, BuildParams};
+/// let t = [0, 0, 0, 60_000, 60_000, 120_000, 9_000_000];
+/// let p = BuildParams::default();
+/// assert_eq!(causal_pairs_fast(&t, &p), causal_pairs_reference(&t, &p));
+/// ```
+pub fn causal_pairs_fast(times_ms: &[i64], params: &BuildParams) -> Vec<(u32, u32)> {
+    debug_assert!(times_ms.windows(2).all(|w| w[0] <= w[1]), "times must be non-decreasing");
+    let n = times_ms.len();
+    let mut out = Vec::with_capacity(n.saturating_mul(params.k.min(8)));
+    if params.k == 0 {
+        return out;
+    }
+    // `first` = first j > i whose gap reaches dt_min (or n).
+    let mut first = 0usize;
+    for (i, &ti) in times_ms.iter().enumerate() {
+        first = first.max(i + 1);
+        while first < n && times_ms[first] - ti < params.dt_min_ms {
+            first += 1;
+        }
+        let end = (first + params.k).min(n);
+        for (j, &tj) in times_ms.iter().enumerate().take(end).skip(first) {
+            if tj - ti > params.dt_max_ms {
+                break;
+            }
+            out.push((i as u32, j as u32));
+        }
+    }
+    out
+}
+
+/// Causal pairs with the chosen [`Builder`].
+///
+/// ```
+/// use ironforge::dag::{causal_pairs, BuildParams, Builder};
+/// let t = [0, 60_000, 120_000];
+/// let p = BuildParams::default();
+/// assert_eq!(causal_pairs(&t, &p, Builder::Fast), causal_pairs(&t, &p, Builder::Reference));
+/// ```
+pub fn causal_pairs(times_ms: &[i64], params: &BuildParams, builder: Builder) -> Vec<(u32, u32)> {
+    match builder {
+        Builder::Reference => causal_pairs_reference(times_ms, params),
+        Builder::Fast => causal_pairs_fast(times_ms, params),
+    }
+}
+
+/// Causal pairs of a session's events (local indices), with the fast builder.
+///
+/// ```
+/// use ironforge::dag::{session_causal_pairs, BuildParams};
+/// let s = ironforge::synth::generate(&ironforge::synth::SessionSpec::new("d", 3, 40));
+/// let pairs = session_causal_pairs(&s, &BuildParams::default());
+/// assert!(pairs.iter().all(|&(i, j)| i < j));
+/// ```
+pub fn session_causal_pairs(session: &Session, params: &BuildParams) -> Vec<(u32, u32)> {
+    causal_pairs_fast(&session.times_ms(), params)
+}
