@@ -145,7 +145,8 @@ fn perturbed_candidate_fails_max_abs_and_flash_rules() {
     let ok = run_numeric(&ctx, cases, identity, identity, "identity", NumericRule::MaxAbs { tolerance: 1e-4 }).unwrap();
     assert_eq!(ok.measurement.value, 0.0);
     assert_eq!(ok.rows.len(), 4);
-    let bad = run_numeric(&ctx, cases, identity, perturbed, "perturbed", NumericRule::MaxAbs { tolerance: 1e-4 }).unwrap();
+    let bad =
+        run_numeric(&ctx, cases, identity, perturbed, "perturbed", NumericRule::MaxAbs { tolerance: 1e-4 }).unwrap();
     assert!((bad.measurement.value - 1e-3).abs() < 1e-9);
     assert_eq!(judge(Comparator::Le, bad.threshold, &bad.measurement).verdict, Verdict::Fail);
     let rule = NumericRule::Flash { same_precision: reordered, floor: 0.0 };
@@ -160,7 +161,10 @@ fn perturbed_candidate_fails_max_abs_and_flash_rules() {
 fn shape_mismatch_is_a_typed_error() {
     let ctx = GateContext::for_test("shape");
     let err = run_numeric(&ctx, cases, identity, truncated, "t", NumericRule::MaxAbs { tolerance: 1.0 }).unwrap_err();
-    assert!(matches!(err, GateError::ShapeMismatch { ref case, reference: 10, candidate: 9, .. } if case == "c1"), "{err}");
+    assert!(
+        matches!(err, GateError::ShapeMismatch { ref case, reference: 10, candidate: 9, .. } if case == "c1"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -279,7 +283,8 @@ fn env_values_are_checked() {
     let lookup = |pairs: &'static [(&'static str, &'static str)]| {
         move |k: &str| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| v.to_string())
     };
-    let e = HarnessEnv::from_lookup(lookup(&[("IRONFORGE_SESSIONS", "golden, canary"), ("IRONFORGE_PROVE", "1")])).unwrap();
+    let e =
+        HarnessEnv::from_lookup(lookup(&[("IRONFORGE_SESSIONS", "golden, canary"), ("IRONFORGE_PROVE", "1")])).unwrap();
     assert_eq!(e.sessions, ["golden", "canary"]);
     assert!(e.prove);
     assert_eq!(e.tier, Tier::Quick);

@@ -51,7 +51,11 @@ impl HarnessEnv {
             None | Some("") | Some("quick") => Tier::Quick,
             Some("release") => Tier::Release,
             Some(other) => {
-                return Err(GateError::Env { var: ENV_TIER, value: other.to_string(), expected: "`quick` or `release`" })
+                return Err(GateError::Env {
+                    var: ENV_TIER,
+                    value: other.to_string(),
+                    expected: "`quick` or `release`",
+                })
             }
         };
         let seed = match lookup(ENV_SEED) {

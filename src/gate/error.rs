@@ -17,7 +17,9 @@ pub enum GateError {
         message: String,
     },
     /// The threshold's unit cannot be compared with the measured unit.
-    #[error("gate `{gate}`: threshold in `{threshold_unit}` cannot be compared with a value measured in `{measured_unit}`")]
+    #[error(
+        "gate `{gate}`: threshold in `{threshold_unit}` cannot be compared with a value measured in `{measured_unit}`"
+    )]
     UnitMismatch {
         /// Gate name.
         gate: String,

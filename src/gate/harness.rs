@@ -37,7 +37,11 @@ pub fn trials_from(
         .collect();
     names.sort();
     if let Some(w) = names.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(GateError::DuplicateName { name: w[0].0.to_string(), first: w[0].1.clone(), second: w[1].1.clone() });
+        return Err(GateError::DuplicateName {
+            name: w[0].0.to_string(),
+            first: w[0].1.clone(),
+            second: w[1].1.clone(),
+        });
     }
     let env = Arc::new(env.clone());
     let mut trials: Vec<(String, Trial)> = Vec::new();

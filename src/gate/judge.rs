@@ -47,7 +47,14 @@ pub fn judge(comparator: Comparator, threshold: f64, m: &Measurement) -> Judgeme
 }
 
 /// A failure message naming value, interval, bound, threshold and margin.
-pub fn describe(name: &str, comparator: Comparator, threshold: f64, unit: &str, m: &Measurement, j: &Judgement) -> String {
+pub fn describe(
+    name: &str,
+    comparator: Comparator,
+    threshold: f64,
+    unit: &str,
+    m: &Measurement,
+    j: &Judgement,
+) -> String {
     let interval = match m.interval {
         Some([lo, hi]) => format!(
             ", 95% interval [{lo:.6}, {hi:.6}], judged on its {} end",

@@ -173,7 +173,14 @@ pub struct ParityOutcome {
 }
 
 impl ParityOutcome {
-    fn from_rows(rows: Vec<ParityRow>, scenario: &str, rule_value: impl Fn(&ParityRow) -> f64, unit: Unit, threshold: f64, sum: bool) -> Result<Self, GateError> {
+    fn from_rows(
+        rows: Vec<ParityRow>,
+        scenario: &str,
+        rule_value: impl Fn(&ParityRow) -> f64,
+        unit: Unit,
+        threshold: f64,
+        sum: bool,
+    ) -> Result<Self, GateError> {
         if rows.is_empty() {
             return Err(GateError::NoCases { scenario: scenario.to_string() });
         }
@@ -186,7 +193,13 @@ impl ParityOutcome {
 }
 
 fn row(case: &impl ParityCase, candidate: &str, error: f64, tolerance: f64) -> ParityRow {
-    ParityRow { session_id: case.case_id(), events: case.case_size(), candidate: candidate.to_string(), error, tolerance }
+    ParityRow {
+        session_id: case.case_id(),
+        events: case.case_size(),
+        candidate: candidate.to_string(),
+        error,
+        tolerance,
+    }
 }
 
 fn diff(ctx: &GateContext, case: &impl ParityCase, reference: &[f64], candidate: &[f64]) -> Result<f64, GateError> {
@@ -227,9 +240,7 @@ pub fn run_numeric<C: ParityCase, O: NumericOutput>(
         NumericRule::MaxAbs { tolerance } => {
             ParityOutcome::from_rows(rows, ctx.name(), |r| r.error, Unit::Abs, tolerance, false)
         }
-        NumericRule::Flash { .. } => {
-            ParityOutcome::from_rows(rows, ctx.name(), flash_score, Unit::Ratio, 1.0, false)
-        }
+        NumericRule::Flash { .. } => ParityOutcome::from_rows(rows, ctx.name(), flash_score, Unit::Ratio, 1.0, false),
     }
 }
 

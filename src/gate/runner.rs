@@ -92,8 +92,7 @@ fn run_subject(
 ) -> Result<Outcome, GateError> {
     let tier = effective_tier(meta, env);
     let j = measure_once(name, comparator, env, tier, None, measure)?;
-    let mut trial =
-        if j.verdict == Verdict::Pass { Ok(()) } else { Err(format!("gate failed: {}", j.message)) };
+    let mut trial = if j.verdict == Verdict::Pass { Ok(()) } else { Err(format!("gate failed: {}", j.message)) };
     let mut proof = None;
     if env.prove {
         match meta.fault {
@@ -112,7 +111,11 @@ fn run_subject(
                         fault.name, fault.description, f.message
                     ));
                 }
-                proof = Some(Proof { fault: fault.description.to_string(), value: f.measurement.value, verdict: f.verdict });
+                proof = Some(Proof {
+                    fault: fault.description.to_string(),
+                    value: f.measurement.value,
+                    verdict: f.verdict,
+                });
             }
         }
     }

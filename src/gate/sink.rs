@@ -37,10 +37,8 @@ const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 pub fn merge_record(path: &Path, record: Record) -> Result<(), GateError> {
     let _guard = IN_PROCESS.lock().unwrap_or_else(|p| p.into_inner());
     let lock = LockFile::acquire(path)?;
-    let mut all = read_measurements(path)?.unwrap_or_else(|| Measurements {
-        schema: MEASUREMENTS_SCHEMA.to_string(),
-        records: Vec::new(),
-    });
+    let mut all = read_measurements(path)?
+        .unwrap_or_else(|| Measurements { schema: MEASUREMENTS_SCHEMA.to_string(), records: Vec::new() });
     all.records.retain(|r| r.name != record.name);
     all.records.push(record);
     all.records.sort_by(|a, b| a.name.cmp(&b.name));
