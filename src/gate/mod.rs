@@ -1,3 +1,42 @@
-//! The release-gate framework (being written). It knows nothing of the engines.
+//! The release-gate framework. It knows nothing of the engines: a metric is a plain function
+//! that the [`gate!`](crate::gate!) macro registers, so any code can be gated.
+//!
+//! - [`spec`]: comparator, threshold with unit, tiers, faults, declaration metadata;
+//! - [`measurement`], [`judge`]: what a metric returns and how it is judged (interval bounds);
+//! - metrics: [`speedup`] (interleaved A/B, bootstrap interval), [`parity`] (max abs, the
+//!   FlashAttention rule, exact), [`memory`] (counting allocator, `VmHWM`, `MemTotal`),
+//!   [`value`] (anything user code computes);
+//! - [`registry`], [`runner`], [`sink`], [`env`], [`harness`]: the libtest-mimic harness that
+//!   runs every declaration as a trial and writes [`record::Measurements`] JSON.
+//!
+//! See `docs/gates.md` for the DSL grammar, environment variables and JSON output.
 
+pub mod context;
+pub mod env;
+pub mod error;
+pub mod harness;
+pub mod judge;
+mod macros;
+pub mod measurement;
+pub mod memory;
+pub mod parity;
 pub mod record;
+pub mod registry;
+pub mod runner;
+pub mod sink;
+pub mod spec;
+pub mod speedup;
+pub mod stats;
+
+pub use context::GateContext;
+pub use error::GateError;
+pub use measurement::{value, Measurement};
+pub use memory::CountingAllocator;
+pub use registry::{scenario_parity, GateDecl, ScenarioDecl};
+pub use spec::{Comparator, DeclMeta, Fault, Location, Threshold, Tiers, Unit};
+
+/// What the declaration macros reach through `$crate`; not a public API.
+#[doc(hidden)]
+pub mod __macro_support {
+    pub use inventory;
+}

@@ -1,0 +1,333 @@
+//! The `gate!` and `scenario!` declaration macros. They only parse, check the syntax and
+//! forward to plain items (`GateDecl`, `ScenarioDecl`, functions in [`parity`](super::parity));
+//! every malformed form has its own `compile_error!` (pinned by `tests/ui`).
+
+/// Declares a gate: a metric function, a comparator and a threshold with unit, in one line.
+///
+/// Grammar (see `docs/gates.md`):
+///
+/// ```text
+/// gate!( NAME : METRIC_PATH ( INPUTS ) OP THRESHOLD [, OPTION = VALUE]* )
+/// INPUTS    := (KEY = EXPR),*  |  EXPR,*        passed in written order after `&mut GateContext`
+/// OP        := >= | > | <= | <
+/// THRESHOLD := NUMBER [ x | % | % of ram | bytes | KiB | MiB | GiB ]
+/// OPTION    := tier = quick|release|both  |  family = "tag"  |  doc = "text" (required)
+///            | fault = FAULT_CONST_PATH
+/// ```
+///
+/// The metric is any function `fn(&mut GateContext, inputs...) -> Result<Measurement, GateError>`.
+///
+/// ```
+/// use ironforge::gate;
+/// use ironforge::gate::{GateContext, GateError, Measurement, Unit};
+///
+/// fn rounding_error(_ctx: &mut GateContext, digits: i32) -> Result<Measurement, GateError> {
+///     let x = 2f64.sqrt();
+///     let p = 10f64.powi(digits);
+///     Ok(Measurement::new(((x * p).round() / p - x).abs(), Unit::Abs))
+/// }
+///
+/// gate!(sqrt2_rounding: rounding_error(digits = 6) <= 1e-6, family = "demo", doc = "6 digits suffice");
+/// ```
+#[macro_export]
+macro_rules! gate {
+    ($name:ident : $($metric:ident)::+ ( $($args:tt)* ) $op:tt $($rest:tt)*) => {
+        $crate::__gate_split!(@split $name [$($metric)::+] [$($args)*] $op [] $($rest)*);
+    };
+    ($name:ident : $($rest:tt)*) => {
+        ::core::compile_error!(::core::concat!(
+            "gate `", ::core::stringify!($name),
+            "`: expected `metric_fn(inputs) <op> <threshold>` after the colon, e.g. `speedup(baseline = a, candidate = b) >= 1.4 x`"
+        ));
+    };
+    ($name:ident $($rest:tt)*) => {
+        ::core::compile_error!(::core::concat!("gate `", ::core::stringify!($name), "`: expected `:` after the gate name"));
+    };
+    ($($rest:tt)*) => {
+        ::core::compile_error!("gate! expects `name: metric_fn(inputs) <op> <threshold>, options...`");
+    };
+}
+
+/// Splits the threshold tokens from the options (at the first top-level comma).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __gate_split {
+    (@split $name:ident [$($metric:tt)*] [$($args:tt)*] $op:tt [$($thr:tt)*] , $($opts:tt)*) => {
+        $crate::__gate_emit!($name [$($metric)*] [$($args)*] $op [$($thr)*] [$($opts)*]);
+    };
+    (@split $name:ident [$($metric:tt)*] [$($args:tt)*] $op:tt [$($thr:tt)*]) => {
+        $crate::__gate_emit!($name [$($metric)*] [$($args)*] $op [$($thr)*] []);
+    };
+    (@split $name:ident [$($metric:tt)*] [$($args:tt)*] $op:tt [$($thr:tt)*] $next:tt $($rest:tt)*) => {
+        $crate::__gate_split!(@split $name [$($metric)*] [$($args)*] $op [$($thr)* $next] $($rest)*);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __gate_emit {
+    ($name:ident [$($metric:ident)::+] [$($args:tt)*] $op:tt [$($thr:tt)*] [$($opts:tt)*]) => {
+        const _: () = {
+            fn __ironforge_measure(
+                ctx: &mut $crate::gate::GateContext,
+            ) -> ::core::result::Result<$crate::gate::Measurement, $crate::gate::GateError> {
+                $crate::__gate_call!(ctx; $($metric)::+; $($args)*)
+            }
+            const __IRONFORGE_GATE: $crate::gate::GateDecl = $crate::gate::GateDecl {
+                name: ::core::stringify!($name),
+                metric: ::core::stringify!($($metric)::+),
+                inputs: ::core::stringify!($($args)*),
+                comparator: $crate::__gate_cmp!($op),
+                threshold: $crate::__gate_threshold!($($thr)*),
+                meta: $crate::__decl_opts!(@opts $crate::gate::DeclMeta::new($crate::gate::Location {
+                    file: ::core::file!(),
+                    line: ::core::line!(),
+                }); $($opts)*),
+                measure: __ironforge_measure,
+            };
+            $crate::gate::__macro_support::inventory::submit! { __IRONFORGE_GATE }
+            if __IRONFORGE_GATE.meta.doc.is_empty() {
+                ::core::panic!(::core::concat!(
+                    "gate `", ::core::stringify!($name), "` has no doc string: add `doc = \"what it guards\"`"
+                ));
+            }
+        };
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __gate_call {
+    ($ctx:ident; $($metric:ident)::+; $($key:ident = $value:expr),* $(,)?) => {
+        $($metric)::+($ctx $(, $value)*)
+    };
+    ($ctx:ident; $($metric:ident)::+; $($value:expr),* $(,)?) => {
+        $($metric)::+($ctx $(, $value)*)
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __gate_cmp {
+    (>=) => {
+        $crate::gate::Comparator::Ge
+    };
+    (>) => {
+        $crate::gate::Comparator::Gt
+    };
+    (<=) => {
+        $crate::gate::Comparator::Le
+    };
+    (<) => {
+        $crate::gate::Comparator::Lt
+    };
+    (==) => {
+        ::core::compile_error!("`==` is not a gate comparator: a measured number never equals a threshold exactly; use `<=`, `<`, `>=` or `>`")
+    };
+    ($other:tt) => {
+        ::core::compile_error!(::core::concat!(
+            "expected a comparator `>=`, `>`, `<=` or `<` after the metric, found `", ::core::stringify!($other), "`"
+        ))
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __gate_threshold {
+    ($v:literal % of ram) => {
+        $crate::gate::Threshold::PercentOfRam($v as f64)
+    };
+    ($v:literal % of $($other:tt)*) => {
+        ::core::compile_error!(::core::concat!("`% of` takes `ram`, found `", ::core::stringify!($($other)*), "`"))
+    };
+    ($v:literal %) => {
+        $crate::gate::Threshold::Percent($v as f64)
+    };
+    ($v:literal x) => {
+        $crate::gate::Threshold::Ratio($v as f64)
+    };
+    ($v:literal bytes) => {
+        $crate::gate::Threshold::Bytes($v as f64)
+    };
+    ($v:literal KiB) => {
+        $crate::gate::Threshold::Bytes($v as f64 * 1024.0)
+    };
+    ($v:literal MiB) => {
+        $crate::gate::Threshold::Bytes($v as f64 * 1048576.0)
+    };
+    ($v:literal GiB) => {
+        $crate::gate::Threshold::Bytes($v as f64 * 1073741824.0)
+    };
+    ($v:literal) => {
+        $crate::gate::Threshold::Absolute($v as f64)
+    };
+    ($v:literal $($other:tt)+) => {
+        ::core::compile_error!(::core::concat!(
+            "unknown threshold unit `", ::core::stringify!($($other)+),
+            "`: expected nothing, `x`, `%`, `% of ram`, `bytes`, `KiB`, `MiB` or `GiB`"
+        ))
+    };
+    () => {
+        ::core::compile_error!("missing threshold after the comparator")
+    };
+    ($($other:tt)+) => {
+        ::core::compile_error!(::core::concat!(
+            "a threshold starts with a number literal, found `", ::core::stringify!($($other)+), "`"
+        ))
+    };
+}
+
+/// Folds `key = value` options into a `DeclMeta`, one compile error per malformed option.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __decl_opts {
+    (@opts $m:expr ; $(,)?) => {
+        $m
+    };
+    (@opts $m:expr ; tier = quick $(, $($rest:tt)*)?) => {
+        $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_tiers($m, $crate::gate::Tiers::Quick); $($($rest)*)?)
+    };
+    (@opts $m:expr ; tier = release $(, $($rest:tt)*)?) => {
+        $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_tiers($m, $crate::gate::Tiers::Release); $($($rest)*)?)
+    };
+    (@opts $m:expr ; tier = both $(, $($rest:tt)*)?) => {
+        $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_tiers($m, $crate::gate::Tiers::Both); $($($rest)*)?)
+    };
+    (@opts $m:expr ; tier = $other:tt $($rest:tt)*) => {
+        ::core::compile_error!(::core::concat!(
+            "unknown tier `", ::core::stringify!($other), "`: expected `quick`, `release` or `both`"
+        ))
+    };
+    (@opts $m:expr ; family = $family:literal $(, $($rest:tt)*)?) => {
+        $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_family($m, $family); $($($rest)*)?)
+    };
+    (@opts $m:expr ; doc = $doc:literal $(, $($rest:tt)*)?) => {
+        $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_doc($m, $doc); $($($rest)*)?)
+    };
+    (@opts $m:expr ; fault = $fault:path $(, $($rest:tt)*)?) => {
+        $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_fault($m, &$fault); $($($rest)*)?)
+    };
+    (@opts $m:expr ; $key:ident = $($rest:tt)*) => {
+        ::core::compile_error!(::core::concat!(
+            "unknown option `", ::core::stringify!($key), "`: expected `tier`, `family`, `doc` or `fault`"
+        ))
+    };
+    (@opts $m:expr ; $($rest:tt)*) => {
+        ::core::compile_error!(::core::concat!(
+            "options are `key = value` pairs separated by commas, found `", ::core::stringify!($($rest)*), "`"
+        ))
+    };
+}
+
+/// Declares a parity scenario: which cases, which reference and candidate functions, how
+/// their outputs are compared.
+///
+/// Grammar (keys in this order; see `docs/gates.md`):
+///
+/// ```text
+/// scenario!( NAME : sessions = CASES_FN, reference = OUTPUT_FN, candidate = OUTPUT_FN,
+///            compare = max_abs(TOL) | flash(SAME_PRECISION_FN [, floor = NUMBER]) | exact
+///            [, OPTION = VALUE]* )
+/// CASES_FN  : fn(&GateContext) -> Result<Vec<C>, GateError>, C: ParityCase
+/// OUTPUT_FN : fn(&GateContext, &C) -> Result<O, GateError>
+///             (O: NumericOutput for max_abs/flash, O: PartialEq for exact)
+/// ```
+///
+/// ```
+/// use ironforge::scenario;
+/// use ironforge::gate::{parity::Case, GateContext, GateError};
+///
+/// fn ramps(_: &GateContext) -> Result<Vec<Case<f64>>, GateError> {
+///     Ok(vec![Case::new("ramp", (0..100).map(f64::from).collect())])
+/// }
+/// fn forward(_: &GateContext, c: &Case<f64>) -> Result<f64, GateError> { Ok(c.data.iter().sum()) }
+/// fn backward(_: &GateContext, c: &Case<f64>) -> Result<f64, GateError> { Ok(c.data.iter().rev().sum()) }
+///
+/// scenario!(sum_directions: sessions = ramps, reference = forward, candidate = backward,
+///           compare = max_abs(1e-9), family = "demo", doc = "summation order barely matters");
+/// ```
+#[macro_export]
+macro_rules! scenario {
+    ($name:ident : sessions = $cases:path, reference = $reference:path, candidate = $candidate:path, compare = $($rest:tt)+) => {
+        $crate::__scenario_compare!(@cmp $name [$cases] [$reference] [$candidate] $($rest)+);
+    };
+    ($name:ident : $($rest:tt)*) => {
+        ::core::compile_error!(::core::concat!(
+            "scenario `", ::core::stringify!($name),
+            "`: expected `sessions = fn, reference = fn, candidate = fn, compare = max_abs(tol) | flash(same_precision_fn[, floor = x]) | exact` in this order, then options"
+        ));
+    };
+    ($($rest:tt)*) => {
+        ::core::compile_error!("scenario! expects `name: sessions = fn, reference = fn, candidate = fn, compare = ..., options...`");
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __scenario_compare {
+    (@cmp $name:ident [$cases:path] [$reference:path] [$candidate:path] max_abs ( $tol:literal ) $(, $($opts:tt)*)?) => {
+        $crate::__scenario_emit!(@numeric $name [$cases] [$reference] [$candidate]
+            [$crate::gate::parity::NumericRule::MaxAbs { tolerance: $tol as f64 }]
+            [::core::concat!("max_abs(", ::core::stringify!($tol), ")")] [$($($opts)*)?]);
+    };
+    (@cmp $name:ident [$cases:path] [$reference:path] [$candidate:path] flash ( $same:path , floor = $floor:literal ) $(, $($opts:tt)*)?) => {
+        $crate::__scenario_emit!(@numeric $name [$cases] [$reference] [$candidate]
+            [$crate::gate::parity::NumericRule::Flash { same_precision: $same, floor: $floor as f64 }]
+            [::core::concat!("flash(", ::core::stringify!($same), ", floor = ", ::core::stringify!($floor), ")")]
+            [$($($opts)*)?]);
+    };
+    (@cmp $name:ident [$cases:path] [$reference:path] [$candidate:path] flash ( $same:path ) $(, $($opts:tt)*)?) => {
+        $crate::__scenario_emit!(@numeric $name [$cases] [$reference] [$candidate]
+            [$crate::gate::parity::NumericRule::Flash { same_precision: $same, floor: 0.0 }]
+            [::core::concat!("flash(", ::core::stringify!($same), ")")] [$($($opts)*)?]);
+    };
+    (@cmp $name:ident [$cases:path] [$reference:path] [$candidate:path] exact $(, $($opts:tt)*)?) => {
+        $crate::__scenario_emit!(@exact $name [$cases] [$reference] [$candidate] ["exact"] [$($($opts)*)?]);
+    };
+    (@cmp $name:ident [$cases:path] [$reference:path] [$candidate:path] $other:tt $($rest:tt)*) => {
+        ::core::compile_error!(::core::concat!(
+            "unknown comparison `", ::core::stringify!($other $($rest)*),
+            "`: expected `max_abs(tolerance)`, `flash(same_precision_fn)`, `flash(same_precision_fn, floor = x)` or `exact`"
+        ));
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __scenario_emit {
+    (@numeric $name:ident [$cases:path] [$reference:path] [$candidate:path] [$($rule:tt)*] [$desc:expr] [$($opts:tt)*]) => {
+        $crate::__scenario_emit!(@decl $name [$cases] [$reference] [$candidate] [$desc] [$($opts)*] ctx {
+            $crate::gate::parity::run_numeric(ctx, $cases, $reference, $candidate, ::core::stringify!($candidate), $($rule)*)
+        });
+    };
+    (@exact $name:ident [$cases:path] [$reference:path] [$candidate:path] [$desc:expr] [$($opts:tt)*]) => {
+        $crate::__scenario_emit!(@decl $name [$cases] [$reference] [$candidate] [$desc] [$($opts)*] ctx {
+            $crate::gate::parity::run_exact(ctx, $cases, $reference, $candidate, ::core::stringify!($candidate))
+        });
+    };
+    (@decl $name:ident [$cases:path] [$reference:path] [$candidate:path] [$desc:expr] [$($opts:tt)*] $ctx:ident $body:block) => {
+        const _: () = {
+            fn __ironforge_run(
+                $ctx: &$crate::gate::GateContext,
+            ) -> ::core::result::Result<$crate::gate::parity::ParityOutcome, $crate::gate::GateError> $body
+            const __IRONFORGE_SCENARIO: $crate::gate::ScenarioDecl = $crate::gate::ScenarioDecl {
+                name: ::core::stringify!($name),
+                sessions: ::core::stringify!($cases),
+                reference: ::core::stringify!($reference),
+                candidate: ::core::stringify!($candidate),
+                compare: $desc,
+                meta: $crate::__decl_opts!(@opts $crate::gate::DeclMeta::new($crate::gate::Location {
+                    file: ::core::file!(),
+                    line: ::core::line!(),
+                }); $($opts)*),
+                run: __ironforge_run,
+            };
+            $crate::gate::__macro_support::inventory::submit! { __IRONFORGE_SCENARIO }
+            if __IRONFORGE_SCENARIO.meta.doc.is_empty() {
+                ::core::panic!(::core::concat!(
+                    "scenario `", ::core::stringify!($name), "` has no doc string: add `doc = \"what it shows\"`"
+                ));
+            }
+        };
+    };
+}

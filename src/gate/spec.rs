@@ -1,0 +1,253 @@
+//! What a gate declares: comparator, threshold with unit, tiers, family, doc, fault, location.
+//!
+//! Every type here is `const`-constructible so that the [`gate!`](crate::gate!) macro can build
+//! descriptors at compile time and register them with `inventory`.
+
+use super::error::GateError;
+use super::record::Tier;
+
+/// How the measured bound is compared with the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Comparator {
+    /// `>=`
+    Ge,
+    /// `>`
+    Gt,
+    /// `<=`
+    Le,
+    /// `<`
+    Lt,
+}
+
+impl Comparator {
+    /// The comparator as written in a declaration.
+    pub const fn symbol(self) -> &'static str {
+        match self {
+            Comparator::Ge => ">=",
+            Comparator::Gt => ">",
+            Comparator::Le => "<=",
+            Comparator::Lt => "<",
+        }
+    }
+
+    /// True for `>=` and `>`: bigger is better, so the interval's lower end is the bound.
+    pub const fn wants_large(self) -> bool {
+        matches!(self, Comparator::Ge | Comparator::Gt)
+    }
+
+    /// Whether `bound OP threshold` holds. NaN never holds.
+    ///
+    /// ```
+    /// use ironforge::gate::Comparator;
+    /// assert!(Comparator::Ge.holds(1.4, 1.4));
+    /// assert!(!Comparator::Gt.holds(1.4, 1.4));
+    /// assert!(Comparator::Lt.holds(0.01, 0.05));
+    /// ```
+    pub fn holds(self, bound: f64, threshold: f64) -> bool {
+        match self {
+            Comparator::Ge => bound >= threshold,
+            Comparator::Gt => bound > threshold,
+            Comparator::Le => bound <= threshold,
+            Comparator::Lt => bound < threshold,
+        }
+    }
+
+    /// Signed distance of `bound` from `threshold` in the passing direction (positive = passing side).
+    pub fn margin(self, bound: f64, threshold: f64) -> f64 {
+        if self.wants_large() {
+            bound - threshold
+        } else {
+            threshold - bound
+        }
+    }
+}
+
+/// Unit of a measured value (and of a resolved threshold).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unit {
+    /// A plain number (errors, counts, lifts).
+    Abs,
+    /// A ratio, written `x` (speed-ups).
+    Ratio,
+    /// Percent (0–100).
+    Percent,
+    /// A fraction (0–1), comparable with percent thresholds.
+    Fraction,
+    /// Bytes.
+    Bytes,
+}
+
+impl Unit {
+    /// Short name written to the record.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Unit::Abs => "abs",
+            Unit::Ratio => "x",
+            Unit::Percent => "%",
+            Unit::Fraction => "fraction",
+            Unit::Bytes => "bytes",
+        }
+    }
+}
+
+/// A threshold as declared, before it is resolved against the measured unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Threshold {
+    /// A bare number: compared in whatever unit the metric measures.
+    Absolute(f64),
+    /// `1.4 x`: only comparable with [`Unit::Ratio`].
+    Ratio(f64),
+    /// `10%`: compared with [`Unit::Percent`] as is, with [`Unit::Fraction`] divided by 100.
+    Percent(f64),
+    /// `70% of ram`: that share of `MemTotal` from `/proc/meminfo`, in bytes, read at run time.
+    PercentOfRam(f64),
+    /// `512 MiB`, `1 GiB`, `4096 bytes`: a byte count.
+    Bytes(f64),
+}
+
+impl Threshold {
+    /// The threshold as written (`1.4 x`, `70% of ram`, ...), for messages and records.
+    pub fn describe(&self) -> String {
+        match *self {
+            Threshold::Absolute(v) => format!("{v}"),
+            Threshold::Ratio(v) => format!("{v} x"),
+            Threshold::Percent(v) => format!("{v}%"),
+            Threshold::PercentOfRam(v) => format!("{v}% of ram"),
+            Threshold::Bytes(v) => format!("{v} bytes"),
+        }
+    }
+
+    /// Resolves the threshold into `measured` units. `mem_total` is asked only for `% of ram`.
+    ///
+    /// ```
+    /// use ironforge::gate::{Threshold, Unit};
+    /// let t = Threshold::PercentOfRam(70.0);
+    /// assert_eq!(t.resolve("g", Unit::Bytes, || Ok(1000)).unwrap(), 700.0);
+    /// assert_eq!(Threshold::Percent(10.0).resolve("g", Unit::Fraction, || unreachable!()).unwrap(), 0.1);
+    /// assert!(Threshold::Ratio(1.4).resolve("g", Unit::Bytes, || Ok(1)).is_err());
+    /// ```
+    pub fn resolve(
+        &self,
+        gate: &str,
+        measured: Unit,
+        mem_total: impl FnOnce() -> Result<u64, GateError>,
+    ) -> Result<f64, GateError> {
+        let mismatch = |declared: &str| GateError::UnitMismatch {
+            gate: gate.to_string(),
+            threshold_unit: declared.to_string(),
+            measured_unit: measured.name().to_string(),
+        };
+        match (*self, measured) {
+            (Threshold::Absolute(v), _) => Ok(v),
+            (Threshold::Ratio(v), Unit::Ratio) => Ok(v),
+            (Threshold::Percent(v), Unit::Percent) => Ok(v),
+            (Threshold::Percent(v), Unit::Fraction) => Ok(v / 100.0),
+            (Threshold::PercentOfRam(v), Unit::Bytes) => Ok(v / 100.0 * mem_total()? as f64),
+            (Threshold::Bytes(v), Unit::Bytes) => Ok(v),
+            (Threshold::Ratio(_), _) => Err(mismatch("x")),
+            (Threshold::Percent(_), _) => Err(mismatch("%")),
+            (Threshold::PercentOfRam(_), _) => Err(mismatch("% of ram")),
+            (Threshold::Bytes(_), _) => Err(mismatch("bytes")),
+        }
+    }
+}
+
+/// The tiers a gate runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tiers {
+    /// Only `cargo test` (quick).
+    Quick,
+    /// Only the release check.
+    Release,
+    /// Both (the default).
+    Both,
+}
+
+impl Tiers {
+    /// Whether the gate belongs to `tier`.
+    pub const fn contains(self, tier: Tier) -> bool {
+        matches!((self, tier), (Tiers::Both, _) | (Tiers::Quick, Tier::Quick) | (Tiers::Release, Tier::Release))
+    }
+
+    /// The tier to run at when the gate is not part of the current one (`--ignored` runs).
+    pub const fn own(self) -> Tier {
+        match self {
+            Tiers::Quick => Tier::Quick,
+            Tiers::Release | Tiers::Both => Tier::Release,
+        }
+    }
+}
+
+/// A fault that can be injected into a gate's metric to prove the gate can fail
+/// (`IRONFORGE_PROVE=1`). Metric code asks [`GateContext::injected`](super::GateContext::injected).
+///
+/// ```
+/// use ironforge::gate::Fault;
+/// pub const SLOW_CANDIDATE: Fault = Fault::new("slow_candidate", "candidate slowed down 3x");
+/// assert_eq!(SLOW_CANDIDATE.name, "slow_candidate");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fault {
+    /// Identifier.
+    pub name: &'static str,
+    /// What the fault does, in words (goes to [`Proof::fault`](super::record::Proof)).
+    pub description: &'static str,
+}
+
+impl Fault {
+    /// A fault from its name and description.
+    pub const fn new(name: &'static str, description: &'static str) -> Self {
+        Fault { name, description }
+    }
+}
+
+/// Where a declaration was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    /// `file!()`.
+    pub file: &'static str,
+    /// `line!()`.
+    pub line: u32,
+}
+
+/// What gates and scenarios share: family tag, tiers, doc string, fault, location.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DeclMeta {
+    /// Family tag (trial kind): `attention`, `dag`, `motif`, `pipeline`, `demo`...
+    pub family: &'static str,
+    /// Tiers the declaration runs in.
+    pub tiers: Tiers,
+    /// What the gate guards, in words. Required (checked at compile time by the macros).
+    pub doc: &'static str,
+    /// The fault that must make it fail, if declared.
+    pub fault: Option<&'static Fault>,
+    /// Source location.
+    pub location: Location,
+}
+
+impl DeclMeta {
+    /// Defaults: family `general`, both tiers, empty doc, no fault.
+    pub const fn new(location: Location) -> Self {
+        DeclMeta { family: "general", tiers: Tiers::Both, doc: "", fault: None, location }
+    }
+    /// Sets the family tag.
+    pub const fn with_family(mut self, family: &'static str) -> Self {
+        self.family = family;
+        self
+    }
+    /// Sets the tiers.
+    pub const fn with_tiers(mut self, tiers: Tiers) -> Self {
+        self.tiers = tiers;
+        self
+    }
+    /// Sets the doc string.
+    pub const fn with_doc(mut self, doc: &'static str) -> Self {
+        self.doc = doc;
+        self
+    }
+    /// Sets the fault.
+    pub const fn with_fault(mut self, fault: &'static Fault) -> Self {
+        self.fault = Some(fault);
+        self
+    }
+}
