@@ -3,12 +3,31 @@
 //! Every kernel computes, per head h and row i,
 //! `out[h, i] = Σ_j p_j v[h, j]` with `p = softmax_j(q[h,i]·k[h,j] / √D + bias[i, j])` over the
 //! columns `j` the [`Mask`] allows in row `i`. A row with nothing allowed gives a zero row.
+//!
+//! Kernels: [`math`] (the f64 reference), [`sdpa`] (fused f32, two passes per row), [`flash`]
+//! (online softmax, no L × L and no row buffer), [`block_sparse`] (skips wholly blocked
+//! 16-column tiles), [`bf16`] (bf16 storage, AVX-512 BF16 dot products). The f32 fast kernels
+//! share [`simd`] (16-lane vectors on AVX-512 / AVX2 / portable, a polynomial exp) and run one
+//! thread unless asked ([`attend_parallel`]). [`parity`] holds the comparison rules and
+//! [`bench`] the interleaved timer.
 
 use ndarray::{Array3, ArrayView2, ArrayView3};
 
 use super::Mask;
 
+pub mod bench;
+pub mod bf16;
+pub mod block_sparse;
+mod driver;
+pub mod flash;
 pub mod math;
+mod panels;
+pub mod parity;
+mod rows;
+pub mod sdpa;
+pub mod simd;
+
+use simd::Isa;
 
 /// The inputs every kernel takes.
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +57,27 @@ pub enum AttnError {
         /// What the shape of `q` implies.
         expected: Vec<usize>,
     },
+    /// A kernel was asked to run on an instruction set this CPU lacks.
+    #[error("instruction set `{isa}` is not available on this CPU")]
+    IsaUnavailable {
+        /// The instruction set's name.
+        isa: &'static str,
+    },
+}
+
+/// Parameters of the f32 fast kernels `sdpa` and `flash`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FastParams {
+    /// Instruction set (default: the best this CPU has).
+    pub isa: Isa,
+    /// Split heads over the current rayon pool (bit-identical to one thread).
+    pub parallel: bool,
+}
+
+impl Default for FastParams {
+    fn default() -> Self {
+        Self { isa: Isa::detect(), parallel: false }
+    }
 }
 
 impl AttnInputs<'_> {
@@ -68,16 +108,28 @@ impl AttnInputs<'_> {
 pub enum Kernel {
     /// The reference: obvious code, f64 accumulation.
     Math,
+    /// Fused f32: matrix-product scores, numerically stable two-pass softmax per row.
+    Sdpa,
+    /// Tiled online softmax; never materialises L × L.
+    Flash,
+    /// Exact; skips 16-column tiles the mask wholly blocks.
+    BlockSparse,
+    /// bf16 storage, f32 accumulation, AVX-512 BF16 when available.
+    Bf16,
 }
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 1] = [Kernel::Math];
+    pub const ALL: [Kernel; 5] = [Kernel::Math, Kernel::Sdpa, Kernel::Flash, Kernel::BlockSparse, Kernel::Bf16];
 
     /// The kernel's name as used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Kernel::Math => "math",
+            Kernel::Sdpa => "sdpa",
+            Kernel::Flash => "flash",
+            Kernel::BlockSparse => "block_sparse",
+            Kernel::Bf16 => "bf16",
         }
     }
 }
@@ -103,8 +155,35 @@ impl std::str::FromStr for Kernel {
 /// assert_eq!(out.shape(), &[1, 2, 3]);
 /// ```
 pub fn attend(kernel: Kernel, inputs: &AttnInputs<'_>) -> Result<Array3<f32>, AttnError> {
+    attend_on(kernel, inputs, false)
+}
+
+/// Runs one kernel with its heads split over the current rayon pool (`math` stays serial).
+/// The result is bit-identical to [`attend`]: each head is computed by one thread with the
+/// same arithmetic.
+///
+/// ```
+/// use ironforge::attention::{kernels::{attend, attend_parallel}, AttnInputs, Kernel, Mask};
+/// let q = ndarray::Array3::from_shape_fn((4, 20, 11), |(h, i, c)| ((h * 7 + i * 3 + c) % 5) as f32 * 0.1);
+/// let mask = Mask::full(20);
+/// let inp = AttnInputs { q: q.view(), k: q.view(), v: q.view(), mask: &mask, bias: None };
+/// assert_eq!(attend(Kernel::Flash, &inp).unwrap(), attend_parallel(Kernel::Flash, &inp).unwrap());
+/// ```
+pub fn attend_parallel(kernel: Kernel, inputs: &AttnInputs<'_>) -> Result<Array3<f32>, AttnError> {
+    attend_on(kernel, inputs, true)
+}
+
+fn attend_on(kernel: Kernel, inputs: &AttnInputs<'_>, parallel: bool) -> Result<Array3<f32>, AttnError> {
     inputs.validate()?;
-    Ok(match kernel {
-        Kernel::Math => math::forward(inputs),
-    })
+    let fast = FastParams { parallel, ..FastParams::default() };
+    match kernel {
+        Kernel::Math => Ok(math::forward(inputs)),
+        Kernel::Sdpa => sdpa::forward_with(inputs, &fast),
+        Kernel::Flash => flash::forward_with(inputs, &fast),
+        Kernel::BlockSparse => block_sparse::forward_with(
+            inputs,
+            &block_sparse::BlockSparseParams { parallel, ..block_sparse::BlockSparseParams::default() },
+        ),
+        Kernel::Bf16 => bf16::forward_with(inputs, &bf16::Bf16Params { parallel, ..bf16::Bf16Params::default() }),
+    }
 }

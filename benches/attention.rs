@@ -1,0 +1,172 @@
+//! Attention kernel benchmark: every kernel against `math`, interleaved round-robin in one
+//! process, at L = 64 … 4096, H = 4, D = 11, dense and real-style DAG masks, 1 and 2 threads,
+//! with the extra heap each kernel allocates (counting global allocator; the output array is
+//! not counted). Then `bf16` against f32 `flash` at D = 64 and D = 11.
+//!
+//! `cargo bench --bench attention [-- --max-l 1024 --rounds 7]`. Prints Markdown tables.
+//! Speed is reported, never asserted; on a shared machine the numbers are noisy.
+
+use std::time::Instant;
+
+use ironforge::attention::kernels::bench::{CountingAlloc, Samples};
+use ironforge::attention::kernels::{attend, attend_parallel, bench::measure};
+use ironforge::attention::{AttnInputs, Kernel, Mask};
+use ndarray::{Array2, Array3};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+const LS: [usize; 7] = [64, 128, 256, 512, 1024, 2048, 4096];
+const H: usize = 4;
+/// PyTorch 2.13 CPU SDPA, 1 thread, no mask, H = 4, D = 11 (ms), from measuring.md.
+const TORCH_1T: [(usize, f64); 5] = [(128, 0.17), (256, 0.67), (512, 2.6), (1024, 10.0), (2048, 39.0)];
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn qkv(seed: u64, l: usize, d: usize) -> [Array3<f32>; 3] {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    std::array::from_fn(|_| Array3::from_shape_simple_fn((H, l, d), || rng.random_range(-1.5f32..1.5)))
+}
+
+fn bucket_bias(times_ms: &[i64]) -> Array2<f32> {
+    const B: [(f64, f64, f32); 4] = [(0.0, 5.0, 0.2), (5.0, 15.0, 0.1), (15.0, 60.0, 0.0), (60.0, 240.0, -0.1)];
+    Array2::from_shape_fn((times_ms.len(), times_ms.len()), |(u, v)| {
+        let dt = (times_ms[v] - times_ms[u]).abs() as f64 / 60_000.0;
+        B.iter().filter(|b| dt >= b.0 && dt <= b.1).map(|b| b.2).sum()
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn time_once(kernel: Kernel, inp: &AttnInputs<'_>, parallel: bool) -> f64 {
+    let t = Instant::now();
+    let out = if parallel { attend_parallel(kernel, inp) } else { attend(kernel, inp) };
+    std::hint::black_box(out.expect("bench inputs are valid"));
+    t.elapsed().as_secs_f64()
+}
+
+/// Extra heap of one call: peak live bytes during the call above the baseline, minus the output.
+fn extra_heap(kernel: Kernel, inp: &AttnInputs<'_>) -> usize {
+    let base = CountingAlloc::reset_peak();
+    let out = attend(kernel, inp).expect("valid");
+    let peak = CountingAlloc::peak();
+    let out_bytes = out.len() * 4;
+    drop(out);
+    (peak - base).saturating_sub(out_bytes)
+}
+
+fn main() {
+    let max_l = arg("--max-l", 4096);
+    let rounds = arg("--rounds", 0);
+    let pool2 = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
+    let fast = [Kernel::Sdpa, Kernel::Flash, Kernel::BlockSparse, Kernel::Bf16];
+    println!(
+        "isa: {:?}, bf16 path: {:?}",
+        ironforge::attention::kernels::simd::Isa::detect(),
+        ironforge::attention::kernels::bf16::Bf16Path::detect()
+    );
+    println!("\n## Kernels vs math, H = 4, D = 11, bucket time bias (median ms; speed-up = median of per-round math/kernel)\n");
+    println!("| mask | L | threads | math ms | kernel | kernel ms | × math | × PyTorch 1T anchor | extra heap KiB |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for mask_kind in ["dense", "dag"] {
+        for &l in LS.iter().filter(|&&l| l <= max_l) {
+            let spec = ironforge::synth::SessionSpec::new(format!("bench_{l}"), 0xBE4C + l as u64, l);
+            let s = ironforge::synth::generate(&spec);
+            let times = s.times_ms();
+            let mask = if mask_kind == "dense" {
+                Mask::full(l)
+            } else {
+                Mask::from_edges(l, &ironforge::dag::causal_pairs_reference(&times, &Default::default()))
+            };
+            let bias = bucket_bias(&times);
+            let [q, k, v] = qkv(l as u64, l, 11);
+            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view()) };
+            let n_rounds = if rounds > 0 {
+                rounds
+            } else if mask_kind == "dense" && l >= 2048 {
+                3
+            } else if l >= 1024 {
+                5
+            } else {
+                9
+            };
+            for threads in [1usize, 2] {
+                let par = threads == 2;
+                let mut math_t = Vec::new();
+                let mut kt: Vec<Vec<f64>> = vec![Vec::new(); fast.len()];
+                let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); fast.len()];
+                let run_round =
+                    |r: usize, math_t: &mut Vec<f64>, kt: &mut Vec<Vec<f64>>, ratios: &mut Vec<Vec<f64>>| {
+                        // Rotate the order each round so no kernel always runs first.
+                        let m = time_once(Kernel::Math, &inp, false);
+                        math_t.push(m);
+                        for off in 0..fast.len() {
+                            let idx = (off + r) % fast.len();
+                            let t = time_once(fast[idx], &inp, par);
+                            kt[idx].push(t);
+                            ratios[idx].push(m / t);
+                        }
+                    };
+                for kernel in fast {
+                    let _ = time_once(kernel, &inp, par); // warm-up
+                }
+                if par {
+                    pool2.install(|| (0..n_rounds).for_each(|r| run_round(r, &mut math_t, &mut kt, &mut ratios)));
+                } else {
+                    (0..n_rounds).for_each(|r| run_round(r, &mut math_t, &mut kt, &mut ratios));
+                }
+                let math_ms = median(math_t) * 1e3;
+                for (i, kernel) in fast.iter().enumerate() {
+                    let ms = median(kt[i].clone()) * 1e3;
+                    let anchor = TORCH_1T.iter().find(|a| a.0 == l).map(|a| a.1);
+                    let vs_torch = match (anchor, threads) {
+                        (Some(a), 1) => format!("{:.2}", a / ms),
+                        _ => "–".into(),
+                    };
+                    let heap = if threads == 1 {
+                        format!("{:.0}", extra_heap(*kernel, &inp) as f64 / 1024.0)
+                    } else {
+                        "–".into()
+                    };
+                    println!(
+                        "| {mask_kind} | {l} | {threads} | {math_ms:.3} | {} | {ms:.4} | {:.1} | {vs_torch} | {heap} |",
+                        kernel.name(),
+                        median(ratios[i].clone())
+                    );
+                }
+            }
+        }
+    }
+    println!("\n## bf16 vs f32 flash, dense, no bias, 1 thread (interleaved pairs; speed-up = flash/bf16)\n");
+    println!("| D | L | flash ms | bf16 ms | bf16 speed-up |");
+    println!("|---|---|---|---|---|");
+    for d in [64usize, 11] {
+        for &l in LS.iter().filter(|&&l| l >= 256 && l <= max_l) {
+            let [q, k, v] = qkv(99 + l as u64, l, d);
+            let mask = Mask::full(l);
+            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: None };
+            let pairs = if rounds > 0 {
+                rounds
+            } else if l >= 2048 {
+                5
+            } else {
+                9
+            };
+            let s: Samples = measure(pairs, || attend(Kernel::Bf16, &inp), || attend(Kernel::Flash, &inp));
+            println!("| {d} | {l} | {:.3} | {:.3} | {:.2} |", s.median_b() * 1e3, s.median_a() * 1e3, s.median_ratio());
+        }
+    }
+}

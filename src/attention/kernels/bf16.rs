@@ -1,0 +1,326 @@
+//! `bf16`: bf16 storage, f32 accumulation; AVX-512 BF16 dot products where the CPU has them.
+//!
+//! q, k and v are rounded to bf16 (round to nearest even, the `half` crate) into panels laid
+//! out for `VDPBF16PS`, which adds two bf16 products per f32 lane:
+//!
+//! * scores: the keys are stored pair-interleaved, `(k[j][2c], k[j][2c+1])` for sixteen
+//!   columns `j` in one 64-byte load; the query pair `(q[2c], q[2c+1])` is broadcast; `⌈D/2⌉`
+//!   instructions give sixteen scores (f32 FMAs need `D`).
+//! * softmax in f32 exactly as `sdpa` (row buffer, maximum over allowed lanes, polynomial
+//!   exp, per-lane sums; masked lanes are exactly 0).
+//! * `P·V`: thirty-two probabilities are rounded to bf16 in one register (`VCVTNE2PS2BF16`)
+//!   and dotted with thirty-two values of one head dimension (values stored transposed), one
+//!   instruction per dimension per 32 columns; the sum of the *unrounded* probabilities
+//!   divides at the end.
+//!
+//! The portable path (any CPU, and forced in tests) performs the same roundings and sums the
+//! products in f32 in the same pairs; it is not bit-identical to the instruction (which flushes
+//! subnormals and fuses differently) but obeys the same tolerance, [`super::parity::bf16_tolerance`].
+
+use half::bf16;
+use ndarray::{Array3, ArrayView2};
+
+use super::panels::tile_bits;
+use super::simd::{exp_portable, LANES};
+use super::{AttnError, AttnInputs};
+use crate::attention::Mask;
+
+/// Which bf16 path to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bf16Path {
+    /// `VDPBF16PS` / `VCVTNE2PS2BF16` (AVX-512 BF16).
+    Avx512Bf16,
+    /// Plain Rust with the same roundings.
+    Portable,
+}
+
+impl Bf16Path {
+    /// AVX-512 BF16 when this CPU has it, else portable.
+    ///
+    /// ```
+    /// use ironforge::attention::kernels::bf16::Bf16Path;
+    /// assert!(Bf16Path::detect().is_available());
+    /// ```
+    pub fn detect() -> Self {
+        if Self::Avx512Bf16.is_available() {
+            Self::Avx512Bf16
+        } else {
+            Self::Portable
+        }
+    }
+
+    /// Whether this CPU can run the path.
+    pub fn is_available(self) -> bool {
+        match self {
+            Self::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx512Bf16 => is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bf16"),
+            #[cfg(not(target_arch = "x86_64"))]
+            Self::Avx512Bf16 => false,
+        }
+    }
+
+    /// Lower-case name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Avx512Bf16 => "avx512bf16",
+            Self::Portable => "portable",
+        }
+    }
+}
+
+/// Parameters of `bf16`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bf16Params {
+    /// Which path.
+    pub path: Bf16Path,
+    /// Split heads over the current rayon pool.
+    pub parallel: bool,
+}
+
+impl Default for Bf16Params {
+    fn default() -> Self {
+        Self { path: Bf16Path::detect(), parallel: false }
+    }
+}
+
+/// One head in bf16 panels. `lp` is L rounded up to 32; `dp` is D rounded up to 2.
+struct Bf16Panels {
+    l: usize,
+    d: usize,
+    lp: usize,
+    /// Query pairs per row: `l × dp/2` words, low half = even dimension.
+    q_pairs: Vec<u32>,
+    /// Keys, pair-interleaved: `(dp/2) × lp × 2` bf16 bits.
+    k_pairs: Vec<u16>,
+    /// Values transposed: `d × lp` bf16 bits.
+    vt: Vec<u16>,
+}
+
+impl Bf16Panels {
+    fn new(inputs: &AttnInputs<'_>, head: usize) -> Self {
+        let (_, l, d) = inputs.q.dim();
+        let dp = d.div_ceil(2) * 2;
+        let lp = l.div_ceil(32) * 32;
+        let (qh, kh, vh) = (
+            inputs.q.index_axis(ndarray::Axis(0), head),
+            inputs.k.index_axis(ndarray::Axis(0), head),
+            inputs.v.index_axis(ndarray::Axis(0), head),
+        );
+        let b = |x: f32| bf16::from_f32(x).to_bits();
+        let at = |a: &ndarray::ArrayView2<'_, f32>, i: usize, c: usize| if c < d { a[[i, c]] } else { 0.0 };
+        let mut q_pairs = vec![0u32; l * dp / 2];
+        let mut k_pairs = vec![0u16; dp / 2 * lp * 2];
+        let mut vt = vec![0u16; d * lp];
+        for i in 0..l {
+            for c2 in 0..dp / 2 {
+                q_pairs[i * dp / 2 + c2] = b(at(&qh, i, 2 * c2)) as u32 | (b(at(&qh, i, 2 * c2 + 1)) as u32) << 16;
+                k_pairs[(c2 * lp + i) * 2] = b(at(&kh, i, 2 * c2));
+                k_pairs[(c2 * lp + i) * 2 + 1] = b(at(&kh, i, 2 * c2 + 1));
+            }
+            for c in 0..d {
+                vt[c * lp + i] = b(vh[[i, c]]);
+            }
+        }
+        Self { l, d, lp, q_pairs, k_pairs, vt }
+    }
+
+    fn pairs(&self) -> usize {
+        self.q_pairs.len() / self.l.max(1)
+    }
+}
+
+struct Bf16Job<'a> {
+    panels: Bf16Panels,
+    mask: &'a Mask,
+    bias: Option<&'a [f32]>,
+    scale: f32,
+}
+
+/// `bf16` with the default parameters.
+///
+/// ```
+/// use ironforge::attention::{kernels::bf16, AttnInputs, Mask};
+/// let q = ndarray::Array3::<f32>::ones((1, 4, 8));
+/// let mask = Mask::full(4);
+/// let out = bf16::forward(&AttnInputs { q: q.view(), k: q.view(), v: q.view(), mask: &mask, bias: None }).unwrap();
+/// assert!((out[[0, 3, 7]] - 1.0).abs() < 1e-2);
+/// ```
+pub fn forward(inputs: &AttnInputs<'_>) -> Result<Array3<f32>, AttnError> {
+    forward_with(inputs, &Bf16Params::default())
+}
+
+/// `bf16` with explicit parameters.
+pub fn forward_with(inputs: &AttnInputs<'_>, params: &Bf16Params) -> Result<Array3<f32>, AttnError> {
+    inputs.validate()?;
+    if !params.path.is_available() {
+        return Err(AttnError::IsaUnavailable { isa: params.path.name() });
+    }
+    let (h, l, d) = inputs.q.dim();
+    let bias_std = inputs.bias.map(|b: ArrayView2<'_, f32>| b.as_standard_layout().into_owned());
+    let bias = bias_std.as_ref().map(|b| b.as_slice().expect("standard layout is contiguous"));
+    let scale = 1.0 / (d as f32).sqrt();
+    let mut out = Array3::<f32>::zeros((h, l, d));
+    if l == 0 || d == 0 {
+        return Ok(out);
+    }
+    let path = params.path;
+    let one_head = |head: usize, o: &mut [f32]| {
+        let job = Bf16Job { panels: Bf16Panels::new(inputs, head), mask: inputs.mask, bias, scale };
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            Bf16Path::Avx512Bf16 => {
+                // SAFETY: `is_available` checked avx512f and avx512bf16 above.
+                unsafe { avx512::head(&job, o) }
+            }
+            _ => head_portable(&job, o),
+        }
+    };
+    let slices = out.as_slice_mut().expect("fresh array is contiguous").chunks_mut(l * d);
+    if params.parallel {
+        use rayon::prelude::*;
+        slices.collect::<Vec<_>>().into_par_iter().enumerate().for_each(|(hd, o)| one_head(hd, o));
+    } else {
+        slices.enumerate().for_each(|(hd, o)| one_head(hd, o));
+    }
+    Ok(out)
+}
+
+fn to_f32(bits: u16) -> f32 {
+    f32::from_bits((bits as u32) << 16)
+}
+
+fn head_portable(job: &Bf16Job<'_>, out: &mut [f32]) {
+    let p = &job.panels;
+    let (l, d, lp, np) = (p.l, p.d, p.lp, p.pairs());
+    let mut buf = vec![0.0f32; lp];
+    let mut acc = vec![0.0f32; d];
+    for i in 0..l {
+        let words = job.mask.row_words(i);
+        let o = &mut out[i * d..(i + 1) * d];
+        let mut m = f32::NEG_INFINITY;
+        for j in 0..l {
+            if tile_bits(words, j / LANES) >> (j % LANES) & 1 == 0 {
+                continue;
+            }
+            let mut s = 0.0f32;
+            for c2 in 0..np {
+                let qp = p.q_pairs[i * np + c2];
+                let k0 = to_f32(p.k_pairs[(c2 * lp + j) * 2]);
+                let k1 = to_f32(p.k_pairs[(c2 * lp + j) * 2 + 1]);
+                s += to_f32(qp as u16) * k0 + to_f32((qp >> 16) as u16) * k1;
+            }
+            s *= job.scale;
+            if let Some(b) = job.bias {
+                s += b[i * l + j];
+            }
+            buf[j] = s;
+            m = m.max(s);
+        }
+        if m == f32::NEG_INFINITY {
+            o.fill(0.0);
+            continue;
+        }
+        let mut sum = 0.0f32;
+        acc.fill(0.0);
+        for j in 0..l {
+            if tile_bits(words, j / LANES) >> (j % LANES) & 1 == 0 {
+                continue;
+            }
+            let e = exp_portable(buf[j] - m);
+            sum += e;
+            let eb = bf16::from_f32(e).to_f32();
+            for (c, a) in acc.iter_mut().enumerate() {
+                *a += eb * to_f32(p.vt[c * lp + j]);
+            }
+        }
+        for (c, a) in acc.iter().enumerate() {
+            o[c] = a / sum;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    use super::{tile_bits, Bf16Job, LANES};
+    use crate::attention::kernels::simd::{Avx512, Lanes};
+
+    /// One head on AVX-512 BF16.
+    ///
+    /// # Safety
+    /// The CPU must support `avx512f` and `avx512bf16`.
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    pub(super) unsafe fn head(job: &Bf16Job<'_>, out: &mut [f32]) {
+        let lanes = Avx512::new().expect("caller checked avx512f");
+        let p = &job.panels;
+        let (l, d, lp, np) = (p.l, p.d, p.lp, p.pairs());
+        let n_tiles = lp / LANES;
+        let mut buf = vec![0.0f32; lp];
+        let mut acc = vec![_mm512_setzero_ps(); d];
+        let neg_inf = _mm512_set1_ps(f32::NEG_INFINITY);
+        let zero = _mm512_setzero_ps();
+        let scale = _mm512_set1_ps(job.scale);
+        for i in 0..l {
+            let words = job.mask.row_words(i);
+            let o = &mut out[i * d..(i + 1) * d];
+            let qp = &p.q_pairs[i * np..(i + 1) * np];
+            let bias_row = job.bias.map(|b| &b[i * l..(i + 1) * l]);
+            let mut mx = neg_inf;
+            for t in 0..n_tiles {
+                let j0 = t * LANES;
+                let bits = if j0 < l { tile_bits(words, t) } else { 0 };
+                let mut s = zero;
+                for (c2, &pair) in qp.iter().enumerate() {
+                    let kp = &p.k_pairs[(c2 * lp + j0) * 2..(c2 * lp + j0) * 2 + 32];
+                    // SAFETY: `kp` holds exactly 32 u16 = 64 bytes; transmutes between
+                    // same-sized 512-bit vector types are sound; features enabled above.
+                    unsafe {
+                        let kv: __m512bh = std::mem::transmute(_mm512_loadu_si512(kp.as_ptr().cast()));
+                        let qv: __m512bh = std::mem::transmute(_mm512_set1_epi32(pair as i32));
+                        s = _mm512_dpbf16_ps(s, qv, kv);
+                    }
+                }
+                s = _mm512_mul_ps(s, scale);
+                if let (Some(b), true) = (bias_row, bits != 0) {
+                    s = _mm512_add_ps(s, lanes.load_masked(&b[j0..], bits));
+                }
+                lanes.store(&mut buf[j0..], s);
+                mx = _mm512_max_ps(mx, _mm512_mask_blend_ps(bits, neg_inf, s));
+            }
+            let m = _mm512_reduce_max_ps(mx);
+            if m == f32::NEG_INFINITY {
+                o.fill(0.0);
+                continue;
+            }
+            let mv = _mm512_set1_ps(m);
+            let mut sum = zero;
+            for t in 0..n_tiles {
+                let j0 = t * LANES;
+                let bits = if j0 < l { tile_bits(words, t) } else { 0 };
+                let e = lanes.select(bits, lanes.exp(_mm512_sub_ps(lanes.load(&buf[j0..]), mv)), zero);
+                sum = _mm512_add_ps(sum, e);
+                lanes.store(&mut buf[j0..], e);
+            }
+            acc.fill(zero);
+            for t2 in 0..lp / 32 {
+                let j0 = t2 * 32;
+                let pb = _mm512_cvtne2ps_pbh(lanes.load(&buf[j0 + 16..]), lanes.load(&buf[j0..]));
+                for (c, a) in acc.iter_mut().enumerate() {
+                    let vs = &p.vt[c * lp + j0..c * lp + j0 + 32];
+                    // SAFETY: `vs` holds exactly 32 u16 = 64 bytes; same-size transmute.
+                    unsafe {
+                        let vv: __m512bh = std::mem::transmute(_mm512_loadu_si512(vs.as_ptr().cast()));
+                        *a = _mm512_dpbf16_ps(*a, pb, vv);
+                    }
+                }
+            }
+            let den = lanes.reduce_add(sum);
+            for (c, a) in acc.iter().enumerate() {
+                o[c] = lanes.reduce_add(*a) / den;
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! `block_sparse`: exact attention that skips wholly blocked tiles.
+//!
+//! A [`TileMap`] is built from the mask: rows are grouped in blocks of `rows_per_block`,
+//! columns in tiles of 16, and a (row block, column tile) pair is listed when any of its mask
+//! bits is set. Each row then runs the same two-pass routine as `sdpa`, but only over its
+//! block's listed tiles; inside a listed tile the mask is applied lane by lane exactly as in
+//! `sdpa`, so nothing else changes. With DAG masks (about 5 allowed entries per row, near the
+//! diagonal) a row touches one or two tiles instead of L / 16.
+
+use ndarray::Array3;
+
+use super::driver::{run, RowAlgo};
+use super::panels::tile_bits;
+use super::simd::{Isa, LANES};
+use super::{AttnError, AttnInputs};
+use crate::attention::Mask;
+
+/// Which tiles of a mask hold at least one allowed entry, in CSR form per row block.
+///
+/// ```
+/// use ironforge::attention::{kernels::block_sparse::TileMap, Mask};
+/// let mask = Mask::from_edges(40, &[(0, 39)]);
+/// let map = TileMap::from_mask(&mask, 1);
+/// assert_eq!(map.row_tiles(0), &[0, 2]); // the diagonal tile and the tile of column 39
+/// assert_eq!(map.row_tiles(20), &[1]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TileMap {
+    rows_per_block: usize,
+    n: usize,
+    offsets: Vec<u32>,
+    tiles: Vec<u32>,
+}
+
+impl TileMap {
+    /// Builds the map of `mask` with row blocks of `rows_per_block` rows (at least 1).
+    pub fn from_mask(mask: &Mask, rows_per_block: usize) -> Self {
+        let rows_per_block = rows_per_block.max(1);
+        let n = mask.n();
+        let n_tiles = n.div_ceil(LANES);
+        let mut offsets = vec![0u32];
+        let mut tiles = Vec::new();
+        let mut any = vec![false; n_tiles];
+        for r0 in (0..n).step_by(rows_per_block) {
+            any.fill(false);
+            for i in r0..(r0 + rows_per_block).min(n) {
+                let words = mask.row_words(i);
+                for (w, _) in words.iter().enumerate().filter(|(_, &word)| word != 0) {
+                    for t in 4 * w..(4 * w + 4).min(n_tiles) {
+                        any[t] |= tile_bits(words, t) != 0;
+                    }
+                }
+            }
+            tiles.extend(any.iter().enumerate().filter(|(_, &a)| a).map(|(t, _)| t as u32));
+            offsets.push(tiles.len() as u32);
+        }
+        Self { rows_per_block, n, offsets, tiles }
+    }
+
+    /// The listed tiles (ascending) of the block holding `row`.
+    pub fn row_tiles(&self, row: usize) -> &[u32] {
+        let b = row / self.rows_per_block;
+        &self.tiles[self.offsets[b] as usize..self.offsets[b + 1] as usize]
+    }
+
+    /// Side length L of the mask the map was built from.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Listed (row block, tile) pairs.
+    pub fn listed(&self) -> usize {
+        self.tiles.len()
+    }
+
+    /// Fraction of all (row block, tile) pairs that are skipped (1.0 for an empty mask).
+    pub fn skipped_fraction(&self) -> f64 {
+        let blocks = self.offsets.len() - 1;
+        let total = blocks * self.n.div_ceil(LANES);
+        if total == 0 {
+            return 1.0;
+        }
+        1.0 - self.listed() as f64 / total as f64
+    }
+}
+
+/// Parameters of `block_sparse`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockSparseParams {
+    /// Instruction set.
+    pub isa: Isa,
+    /// Rows per tile-map block (1 = skip per row).
+    pub rows_per_block: usize,
+    /// Split heads over the current rayon pool.
+    pub parallel: bool,
+}
+
+impl Default for BlockSparseParams {
+    fn default() -> Self {
+        Self { isa: Isa::detect(), rows_per_block: 1, parallel: false }
+    }
+}
+
+/// `block_sparse` with the default parameters.
+///
+/// ```
+/// use ironforge::attention::{kernels::block_sparse, AttnInputs, Mask};
+/// let q = ndarray::Array3::<f32>::ones((2, 5, 3));
+/// let mask = Mask::from_edges(5, &[(0, 4)]);
+/// let out = block_sparse::forward(&AttnInputs { q: q.view(), k: q.view(), v: q.view(), mask: &mask, bias: None }).unwrap();
+/// assert!((out[[1, 0, 2]] - 1.0).abs() < 1e-6);
+/// ```
+pub fn forward(inputs: &AttnInputs<'_>) -> Result<Array3<f32>, AttnError> {
+    forward_with(inputs, &BlockSparseParams::default())
+}
+
+/// `block_sparse` with explicit parameters (builds the tile map).
+pub fn forward_with(inputs: &AttnInputs<'_>, params: &BlockSparseParams) -> Result<Array3<f32>, AttnError> {
+    inputs.validate()?;
+    let map = TileMap::from_mask(inputs.mask, params.rows_per_block);
+    forward_with_map(inputs, &map, params.isa, params.parallel)
+}
+
+/// `block_sparse` with a tile map built earlier from the same mask (an error if its size
+/// differs from the mask's).
+pub fn forward_with_map(
+    inputs: &AttnInputs<'_>,
+    map: &TileMap,
+    isa: Isa,
+    parallel: bool,
+) -> Result<Array3<f32>, AttnError> {
+    if map.n() != inputs.mask.n() {
+        return Err(AttnError::Shape { input: "tile map", got: vec![map.n(); 2], expected: vec![inputs.mask.n(); 2] });
+    }
+    run(inputs, isa, RowAlgo::Tiles(map), parallel)
+}

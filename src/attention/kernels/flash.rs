@@ -1,0 +1,31 @@
+//! `flash`: tiled online softmax (FlashAttention) that never materialises L × L — not even one
+//! row of it.
+//!
+//! Per row, the columns are visited in blocks of 64 (four 16-lane tiles). For each block the
+//! scores live in four registers; the block maximum over allowed lanes updates a running
+//! maximum `m`, and when `m` grows the per-lane sums and the per-lane `P·V` accumulators are
+//! rescaled by `exp(m_old − m_new)`. At the end each accumulator is reduced and divided by the
+//! reduced sum. Extra memory is the transposed panels, O(L·D) (measured in the benchmark).
+
+use ndarray::Array3;
+
+use super::driver::{run, RowAlgo};
+use super::{AttnError, AttnInputs, FastParams};
+
+/// `flash` with the default parameters (best instruction set, one thread).
+///
+/// ```
+/// use ironforge::attention::{kernels::flash, AttnInputs, Mask};
+/// let q = ndarray::Array3::<f32>::ones((1, 3, 4));
+/// let mask = Mask::empty(3);
+/// let out = flash::forward(&AttnInputs { q: q.view(), k: q.view(), v: q.view(), mask: &mask, bias: None }).unwrap();
+/// assert!(out.iter().all(|&x| x == 0.0)); // nothing allowed: zero rows
+/// ```
+pub fn forward(inputs: &AttnInputs<'_>) -> Result<Array3<f32>, AttnError> {
+    forward_with(inputs, &FastParams::default())
+}
+
+/// `flash` with explicit parameters.
+pub fn forward_with(inputs: &AttnInputs<'_>, params: &FastParams) -> Result<Array3<f32>, AttnError> {
+    run(inputs, params.isa, RowAlgo::Online, params.parallel)
+}

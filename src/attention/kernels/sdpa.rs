@@ -1,0 +1,31 @@
+//! `sdpa`: fused f32 attention, one row at a time over every 16-column tile.
+//!
+//! Per row: `s = q·Kᵀ/√D + bias` as sixteen-lane FMAs against the transposed key panel
+//! (matrix-product style: one broadcast query element times sixteen keys per instruction),
+//! stored in a row buffer of L floats; the row maximum over allowed lanes; `p = exp(s − max)`
+//! with the vectorised polynomial exp and per-lane sums; then `P·V` against the transposed
+//! value panel with one per-lane accumulator per head dimension, and a division by the sum.
+//! Extra memory: the panels (`≈ 3·L·D` floats per head) and one row of L scores.
+
+use ndarray::Array3;
+
+use super::driver::{run, RowAlgo};
+use super::{AttnError, AttnInputs, FastParams};
+
+/// `sdpa` with the default parameters (best instruction set, one thread).
+///
+/// ```
+/// use ironforge::attention::{kernels::sdpa, AttnInputs, Mask};
+/// let q = ndarray::Array3::<f32>::ones((1, 3, 4));
+/// let mask = Mask::full(3);
+/// let out = sdpa::forward(&AttnInputs { q: q.view(), k: q.view(), v: q.view(), mask: &mask, bias: None }).unwrap();
+/// assert!((out[[0, 2, 3]] - 1.0).abs() < 1e-6);
+/// ```
+pub fn forward(inputs: &AttnInputs<'_>) -> Result<Array3<f32>, AttnError> {
+    forward_with(inputs, &FastParams::default())
+}
+
+/// `sdpa` with explicit parameters.
+pub fn forward_with(inputs: &AttnInputs<'_>, params: &FastParams) -> Result<Array3<f32>, AttnError> {
+    run(inputs, params.isa, RowAlgo::Dense, params.parallel)
+}

@@ -1,0 +1,619 @@
+//! Sixteen-lane f32 vectors behind one trait, with a polynomial `exp`, for the fast kernels.
+//!
+//! Three implementations: [`Avx512`] (one `__m512`), [`Avx2`] (two `__m256` with FMA) and
+//! [`Portable`] (`[f32; 16]`). A value of `Avx512` or `Avx2` is a *token*: it can only be made
+//! by [`Isa::token`]-style detection (`Avx512::new()` returns `None` on CPUs without the
+//! features), so holding one proves the instructions exist. Kernels are written once, generic
+//! over [`Lanes`], with every method `#[inline(always)]`, and instantiated inside a
+//! `#[target_feature]` entry point so the intrinsics inline.
+//!
+//! The exponential is Cephes' `expf` scheme (Cody–Waite reduction by ln 2, degree-6
+//! polynomial, exponent bits for 2ⁿ), the same arithmetic in every implementation, so the
+//! three give bit-identical results: see [`exp_portable`].
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+/// Which instruction set a fast kernel runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Isa {
+    /// AVX-512 F (16 lanes in one register).
+    Avx512,
+    /// AVX2 + FMA (16 lanes in two registers).
+    Avx2,
+    /// Plain Rust, any CPU.
+    Portable,
+}
+
+impl Isa {
+    /// The best instruction set this CPU has.
+    ///
+    /// ```
+    /// use ironforge::attention::kernels::simd::Isa;
+    /// assert!(Isa::detect().is_available());
+    /// ```
+    pub fn detect() -> Isa {
+        if Avx512::new().is_some() {
+            Isa::Avx512
+        } else if Avx2::new().is_some() {
+            Isa::Avx2
+        } else {
+            Isa::Portable
+        }
+    }
+
+    /// Whether this CPU can run `self`.
+    pub fn is_available(self) -> bool {
+        match self {
+            Isa::Avx512 => Avx512::new().is_some(),
+            Isa::Avx2 => Avx2::new().is_some(),
+            Isa::Portable => true,
+        }
+    }
+
+    /// Every instruction set this CPU can run, best first.
+    pub fn available() -> Vec<Isa> {
+        [Isa::Avx512, Isa::Avx2, Isa::Portable].into_iter().filter(|i| i.is_available()).collect()
+    }
+
+    /// Lower-case name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Avx512 => "avx512",
+            Isa::Avx2 => "avx2",
+            Isa::Portable => "portable",
+        }
+    }
+}
+
+/// Number of lanes of every [`Lanes`] vector.
+pub const LANES: usize = 16;
+
+/// Sixteen f32 lanes. Lane masks are `u16` (bit `i` = lane `i`).
+pub trait Lanes: Copy {
+    /// The vector type.
+    type V: Copy;
+    /// All lanes `x`.
+    fn splat(self, x: f32) -> Self::V;
+    /// Sixteen floats from `src[0..16]`.
+    fn load(self, src: &[f32]) -> Self::V;
+    /// Lanes whose bit is set read from `src`, the others are 0 and are not read: `src` may
+    /// be shorter than 16 if the missing lanes' bits are clear.
+    fn load_masked(self, src: &[f32], mask: u16) -> Self::V;
+    /// Stores sixteen floats to `dst[0..16]`.
+    fn store(self, dst: &mut [f32], v: Self::V);
+    /// `a * b + c` (fused).
+    fn fmadd(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// `a * b`.
+    fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a + b`.
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a - b`.
+    fn sub(self, a: Self::V, b: Self::V) -> Self::V;
+    /// Lane-wise maximum (`a` when either is NaN is not relied on).
+    fn max(self, a: Self::V, b: Self::V) -> Self::V;
+    /// Lanes of `a` whose bit is set, `b` elsewhere.
+    fn select(self, mask: u16, a: Self::V, b: Self::V) -> Self::V;
+    /// Horizontal maximum.
+    fn reduce_max(self, a: Self::V) -> f32;
+    /// Horizontal sum in a fixed order (pairwise halves).
+    fn reduce_add(self, a: Self::V) -> f32;
+    /// The polynomial exponential of every lane (see [`exp_portable`]).
+    fn exp(self, x: Self::V) -> Self::V;
+}
+
+const EXP_HI: f32 = 88.376_26;
+const EXP_LO: f32 = -87.336_55;
+const LOG2E: f32 = std::f32::consts::LOG2_E;
+const LN2_HI: f32 = 0.693_359_4;
+const LN2_LO: f32 = -2.121_944_4e-4;
+const P0: f32 = 1.987_569_1e-4;
+const P1: f32 = 1.398_199_9e-3;
+const P2: f32 = 8.333_452e-3;
+const P3: f32 = 4.166_579_6e-2;
+const P4: f32 = 1.666_666_5e-1;
+const P5: f32 = 5.000_000_1e-1;
+
+/// The kernels' exponential for one float: `x` clamped to [−87.34, 88.38], `n = ⌊x·log₂e + ½⌋`,
+/// `r = x − n·ln2` (two-part ln 2), `eʳ ≈ 1 + r + r²·P(r)` (Cephes' degree-5 `P`), times 2ⁿ.
+/// Every step is one rounded f32 operation or one fused multiply-add, in the same order as the
+/// vector versions, so all implementations agree bit for bit. `exp(0) = 1` exactly; the
+/// relative error is within a few ulp of `f32::exp` (tested).
+///
+/// ```
+/// use ironforge::attention::kernels::simd::exp_portable;
+/// assert_eq!(exp_portable(0.0), 1.0);
+/// assert!((exp_portable(-1.0) - (-1.0f32).exp()).abs() < 1e-7);
+/// ```
+pub fn exp_portable(x: f32) -> f32 {
+    let x = x.clamp(EXP_LO, EXP_HI);
+    let n = (x * LOG2E + 0.5).floor();
+    let r = (-n).mul_add(LN2_HI, x);
+    let r = (-n).mul_add(LN2_LO, r);
+    let mut y = P0.mul_add(r, P1);
+    y = y.mul_add(r, P2);
+    y = y.mul_add(r, P3);
+    y = y.mul_add(r, P4);
+    y = y.mul_add(r, P5);
+    let z = r * r;
+    y = y.mul_add(z, r);
+    y += 1.0;
+    let pow2 = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    y * pow2
+}
+
+/// Portable sixteen lanes: plain arrays.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Portable;
+
+impl Lanes for Portable {
+    type V = [f32; 16];
+    #[inline(always)]
+    fn splat(self, x: f32) -> Self::V {
+        [x; 16]
+    }
+    #[inline(always)]
+    fn load(self, src: &[f32]) -> Self::V {
+        src[..16].try_into().expect("16 lanes")
+    }
+    #[inline(always)]
+    fn load_masked(self, src: &[f32], mask: u16) -> Self::V {
+        std::array::from_fn(|i| if mask >> i & 1 == 1 { src[i] } else { 0.0 })
+    }
+    #[inline(always)]
+    fn store(self, dst: &mut [f32], v: Self::V) {
+        dst[..16].copy_from_slice(&v);
+    }
+    #[inline(always)]
+    fn fmadd(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+        std::array::from_fn(|i| a[i].mul_add(b[i], c[i]))
+    }
+    #[inline(always)]
+    fn mul(self, a: Self::V, b: Self::V) -> Self::V {
+        std::array::from_fn(|i| a[i] * b[i])
+    }
+    #[inline(always)]
+    fn add(self, a: Self::V, b: Self::V) -> Self::V {
+        std::array::from_fn(|i| a[i] + b[i])
+    }
+    #[inline(always)]
+    fn sub(self, a: Self::V, b: Self::V) -> Self::V {
+        std::array::from_fn(|i| a[i] - b[i])
+    }
+    #[inline(always)]
+    fn max(self, a: Self::V, b: Self::V) -> Self::V {
+        std::array::from_fn(|i| if a[i] > b[i] { a[i] } else { b[i] })
+    }
+    #[inline(always)]
+    fn select(self, mask: u16, a: Self::V, b: Self::V) -> Self::V {
+        std::array::from_fn(|i| if mask >> i & 1 == 1 { a[i] } else { b[i] })
+    }
+    #[inline(always)]
+    fn reduce_max(self, a: Self::V) -> f32 {
+        a.iter().copied().fold(f32::NEG_INFINITY, |m, x| if x > m { x } else { m })
+    }
+    #[inline(always)]
+    fn reduce_add(self, a: Self::V) -> f32 {
+        // Same tree as the vector versions: halves 8, 4, 2, 1.
+        let mut v = a;
+        let mut width = 8;
+        while width >= 1 {
+            for i in 0..width {
+                v[i] += v[i + width];
+            }
+            width /= 2;
+        }
+        v[0]
+    }
+    #[inline(always)]
+    fn exp(self, x: Self::V) -> Self::V {
+        std::array::from_fn(|i| exp_portable(x[i]))
+    }
+}
+
+/// AVX-512 F token (one `__m512` per vector).
+#[derive(Debug, Clone, Copy)]
+pub struct Avx512 {
+    _private: (),
+}
+
+impl Avx512 {
+    /// The token, if this CPU has AVX-512 F.
+    pub fn new() -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx512f") {
+            return Some(Self { _private: () });
+        }
+        None
+    }
+}
+
+/// AVX2 + FMA token (two `__m256` per vector).
+#[derive(Debug, Clone, Copy)]
+pub struct Avx2 {
+    _private: (),
+}
+
+impl Avx2 {
+    /// The token, if this CPU has AVX2 and FMA.
+    pub fn new() -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            return Some(Self { _private: () });
+        }
+        None
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::*;
+
+    // SAFETY (for every `unsafe` block in this impl): an `Avx512` value exists only if
+    // `is_x86_feature_detected!("avx512f")` returned true, so the AVX-512 F intrinsics are
+    // supported; loads and stores go through slices whose lengths are checked first (or, for
+    // masked loads, only lanes whose bit is set are read, and the caller guarantees those
+    // lanes are inside the slice — checked by the debug assertion).
+    impl Lanes for Avx512 {
+        type V = __m512;
+        #[inline(always)]
+        fn splat(self, x: f32) -> __m512 {
+            // SAFETY: see the impl comment (token proves avx512f).
+            unsafe { _mm512_set1_ps(x) }
+        }
+        #[inline(always)]
+        fn load(self, src: &[f32]) -> __m512 {
+            assert!(src.len() >= 16);
+            // SAFETY: 16 floats are in bounds (asserted); token proves avx512f.
+            unsafe { _mm512_loadu_ps(src.as_ptr()) }
+        }
+        #[inline(always)]
+        fn load_masked(self, src: &[f32], mask: u16) -> __m512 {
+            debug_assert!(mask == 0 || (16 - mask.leading_zeros() as usize) <= src.len());
+            // SAFETY: only lanes with a set bit are read; the caller keeps them in bounds.
+            unsafe { _mm512_maskz_loadu_ps(mask, src.as_ptr()) }
+        }
+        #[inline(always)]
+        fn store(self, dst: &mut [f32], v: __m512) {
+            assert!(dst.len() >= 16);
+            // SAFETY: 16 floats are in bounds (asserted); token proves avx512f.
+            unsafe { _mm512_storeu_ps(dst.as_mut_ptr(), v) }
+        }
+        #[inline(always)]
+        fn fmadd(self, a: __m512, b: __m512, c: __m512) -> __m512 {
+            // SAFETY: token proves avx512f.
+            unsafe { _mm512_fmadd_ps(a, b, c) }
+        }
+        #[inline(always)]
+        fn mul(self, a: __m512, b: __m512) -> __m512 {
+            // SAFETY: token proves avx512f.
+            unsafe { _mm512_mul_ps(a, b) }
+        }
+        #[inline(always)]
+        fn add(self, a: __m512, b: __m512) -> __m512 {
+            // SAFETY: token proves avx512f.
+            unsafe { _mm512_add_ps(a, b) }
+        }
+        #[inline(always)]
+        fn sub(self, a: __m512, b: __m512) -> __m512 {
+            // SAFETY: token proves avx512f.
+            unsafe { _mm512_sub_ps(a, b) }
+        }
+        #[inline(always)]
+        fn max(self, a: __m512, b: __m512) -> __m512 {
+            // SAFETY: token proves avx512f.
+            unsafe { _mm512_max_ps(a, b) }
+        }
+        #[inline(always)]
+        fn select(self, mask: u16, a: __m512, b: __m512) -> __m512 {
+            // SAFETY: token proves avx512f.
+            unsafe { _mm512_mask_blend_ps(mask, b, a) }
+        }
+        #[inline(always)]
+        fn reduce_max(self, a: __m512) -> f32 {
+            // SAFETY: token proves avx512f.
+            unsafe { _mm512_reduce_max_ps(a) }
+        }
+        #[inline(always)]
+        fn reduce_add(self, a: __m512) -> f32 {
+            // SAFETY: token proves avx512f (and implies AVX/SSE for the 256/128-bit steps).
+            unsafe {
+                let lo = _mm512_castps512_ps256(a);
+                let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1));
+                let s8 = _mm256_add_ps(lo, hi);
+                let s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+                let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+                let s1 = _mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1));
+                _mm_cvtss_f32(s1)
+            }
+        }
+        #[inline(always)]
+        fn exp(self, x: __m512) -> __m512 {
+            // SAFETY: token proves avx512f.
+            unsafe {
+                let x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(EXP_LO)), _mm512_set1_ps(EXP_HI));
+                let t = _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(LOG2E)), _mm512_set1_ps(0.5));
+                let n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+                let neg_n = _mm512_sub_ps(_mm512_setzero_ps(), n);
+                let r = _mm512_fmadd_ps(neg_n, _mm512_set1_ps(LN2_HI), x);
+                let r = _mm512_fmadd_ps(neg_n, _mm512_set1_ps(LN2_LO), r);
+                let mut y = _mm512_fmadd_ps(_mm512_set1_ps(P0), r, _mm512_set1_ps(P1));
+                y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(P2));
+                y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(P3));
+                y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(P4));
+                y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(P5));
+                let z = _mm512_mul_ps(r, r);
+                y = _mm512_fmadd_ps(y, z, r);
+                y = _mm512_add_ps(y, _mm512_set1_ps(1.0));
+                let ni = _mm512_cvtps_epi32(n);
+                let pow2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(ni, _mm512_set1_epi32(127)), 23));
+                _mm512_mul_ps(y, pow2)
+            }
+        }
+    }
+
+    /// Eight-lane mask vector from the low 8 bits of `bits`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 (guaranteed by holding an [`Avx2`] token).
+    #[inline(always)]
+    unsafe fn mask8(bits: u16) -> __m256 {
+        // SAFETY: caller guarantees AVX2.
+        unsafe {
+            let b = _mm256_set1_epi32(bits as i32);
+            let sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+            _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(b, sel), sel))
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn exp8(x: __m256) -> __m256 {
+        // SAFETY: caller holds an Avx2 token (AVX2 + FMA).
+        unsafe {
+            let x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(EXP_LO)), _mm256_set1_ps(EXP_HI));
+            let t = _mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(LOG2E)), _mm256_set1_ps(0.5));
+            let n = _mm256_floor_ps(t);
+            let neg_n = _mm256_sub_ps(_mm256_setzero_ps(), n);
+            let r = _mm256_fmadd_ps(neg_n, _mm256_set1_ps(LN2_HI), x);
+            let r = _mm256_fmadd_ps(neg_n, _mm256_set1_ps(LN2_LO), r);
+            let mut y = _mm256_fmadd_ps(_mm256_set1_ps(P0), r, _mm256_set1_ps(P1));
+            y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(P2));
+            y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(P3));
+            y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(P4));
+            y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(P5));
+            let z = _mm256_mul_ps(r, r);
+            y = _mm256_fmadd_ps(y, z, r);
+            y = _mm256_add_ps(y, _mm256_set1_ps(1.0));
+            let ni = _mm256_cvtps_epi32(n);
+            let pow2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(ni, _mm256_set1_epi32(127)), 23));
+            _mm256_mul_ps(y, pow2)
+        }
+    }
+
+    // SAFETY (for every `unsafe` block in this impl): an `Avx2` value exists only if AVX2 and
+    // FMA were detected; slice bounds are asserted before unmasked loads/stores, and masked
+    // loads read only lanes whose bit is set (kept in bounds by the caller).
+    impl Lanes for Avx2 {
+        type V = [__m256; 2];
+        #[inline(always)]
+        fn splat(self, x: f32) -> Self::V {
+            // SAFETY: token proves AVX2.
+            unsafe { [_mm256_set1_ps(x); 2] }
+        }
+        #[inline(always)]
+        fn load(self, src: &[f32]) -> Self::V {
+            assert!(src.len() >= 16);
+            // SAFETY: 16 floats in bounds (asserted); token proves AVX2.
+            unsafe { [_mm256_loadu_ps(src.as_ptr()), _mm256_loadu_ps(src.as_ptr().add(8))] }
+        }
+        #[inline(always)]
+        fn load_masked(self, src: &[f32], mask: u16) -> Self::V {
+            debug_assert!(mask == 0 || (16 - mask.leading_zeros() as usize) <= src.len());
+            // SAFETY: maskload reads only lanes whose mask is set, which the caller keeps in
+            // bounds; the pointer offset by 8 is only dereferenced for set lanes.
+            unsafe {
+                let m0 = _mm256_castps_si256(mask8(mask));
+                let m1 = _mm256_castps_si256(mask8(mask >> 8));
+                let p = src.as_ptr();
+                [_mm256_maskload_ps(p, m0), _mm256_maskload_ps(p.wrapping_add(8), m1)]
+            }
+        }
+        #[inline(always)]
+        fn store(self, dst: &mut [f32], v: Self::V) {
+            assert!(dst.len() >= 16);
+            // SAFETY: 16 floats in bounds (asserted); token proves AVX2.
+            unsafe {
+                _mm256_storeu_ps(dst.as_mut_ptr(), v[0]);
+                _mm256_storeu_ps(dst.as_mut_ptr().add(8), v[1]);
+            }
+        }
+        #[inline(always)]
+        fn fmadd(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+            // SAFETY: token proves FMA.
+            unsafe { [_mm256_fmadd_ps(a[0], b[0], c[0]), _mm256_fmadd_ps(a[1], b[1], c[1])] }
+        }
+        #[inline(always)]
+        fn mul(self, a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: token proves AVX.
+            unsafe { [_mm256_mul_ps(a[0], b[0]), _mm256_mul_ps(a[1], b[1])] }
+        }
+        #[inline(always)]
+        fn add(self, a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: token proves AVX.
+            unsafe { [_mm256_add_ps(a[0], b[0]), _mm256_add_ps(a[1], b[1])] }
+        }
+        #[inline(always)]
+        fn sub(self, a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: token proves AVX.
+            unsafe { [_mm256_sub_ps(a[0], b[0]), _mm256_sub_ps(a[1], b[1])] }
+        }
+        #[inline(always)]
+        fn max(self, a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: token proves AVX.
+            unsafe { [_mm256_max_ps(a[0], b[0]), _mm256_max_ps(a[1], b[1])] }
+        }
+        #[inline(always)]
+        fn select(self, mask: u16, a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: token proves AVX2.
+            unsafe { [_mm256_blendv_ps(b[0], a[0], mask8(mask)), _mm256_blendv_ps(b[1], a[1], mask8(mask >> 8))] }
+        }
+        #[inline(always)]
+        fn reduce_max(self, a: Self::V) -> f32 {
+            // SAFETY: token proves AVX.
+            unsafe {
+                let m = _mm256_max_ps(a[0], a[1]);
+                let m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+                let m2 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+                let m1 = _mm_max_ss(m2, _mm_shuffle_ps(m2, m2, 1));
+                _mm_cvtss_f32(m1)
+            }
+        }
+        #[inline(always)]
+        fn reduce_add(self, a: Self::V) -> f32 {
+            // SAFETY: token proves AVX.
+            unsafe {
+                let s8 = _mm256_add_ps(a[0], a[1]);
+                let s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+                let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+                let s1 = _mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1));
+                _mm_cvtss_f32(s1)
+            }
+        }
+        #[inline(always)]
+        fn exp(self, x: Self::V) -> Self::V {
+            // SAFETY: token proves AVX2 + FMA.
+            unsafe { [exp8(x[0]), exp8(x[1])] }
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod not_x86 {
+    use super::*;
+    macro_rules! forward_portable {
+        ($t:ty) => {
+            impl Lanes for $t {
+                type V = [f32; 16];
+                fn splat(self, x: f32) -> Self::V {
+                    Portable.splat(x)
+                }
+                fn load(self, s: &[f32]) -> Self::V {
+                    Portable.load(s)
+                }
+                fn load_masked(self, s: &[f32], m: u16) -> Self::V {
+                    Portable.load_masked(s, m)
+                }
+                fn store(self, d: &mut [f32], v: Self::V) {
+                    Portable.store(d, v)
+                }
+                fn fmadd(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+                    Portable.fmadd(a, b, c)
+                }
+                fn mul(self, a: Self::V, b: Self::V) -> Self::V {
+                    Portable.mul(a, b)
+                }
+                fn add(self, a: Self::V, b: Self::V) -> Self::V {
+                    Portable.add(a, b)
+                }
+                fn sub(self, a: Self::V, b: Self::V) -> Self::V {
+                    Portable.sub(a, b)
+                }
+                fn max(self, a: Self::V, b: Self::V) -> Self::V {
+                    Portable.max(a, b)
+                }
+                fn select(self, m: u16, a: Self::V, b: Self::V) -> Self::V {
+                    Portable.select(m, a, b)
+                }
+                fn reduce_max(self, a: Self::V) -> f32 {
+                    Portable.reduce_max(a)
+                }
+                fn reduce_add(self, a: Self::V) -> f32 {
+                    Portable.reduce_add(a)
+                }
+                fn exp(self, x: Self::V) -> Self::V {
+                    Portable.exp(x)
+                }
+            }
+        };
+    }
+    forward_portable!(Avx512);
+    forward_portable!(Avx2);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_exp_agrees<L: Lanes>(lanes: L)
+    where
+        L::V: Copy,
+    {
+        let mut xs: Vec<f32> = (0..4000).map(|i| -90.0 + i as f32 * 0.0447).collect();
+        xs.extend([0.0, -0.0, -1e-8, 1e-8, -87.0, 88.0, -100.0, f32::NEG_INFINITY]);
+        while xs.len() % 16 != 0 {
+            xs.push(-0.5);
+        }
+        for chunk in xs.chunks(16) {
+            let mut got = [0.0f32; 16];
+            lanes.store(&mut got, lanes.exp(lanes.load(chunk)));
+            for (g, &x) in got.iter().zip(chunk) {
+                assert_eq!(g.to_bits(), exp_portable(x).to_bits(), "exp({x})");
+            }
+        }
+    }
+
+    #[test]
+    fn exp_portable_is_accurate() {
+        for i in 0..20000 {
+            let x = -87.0 + i as f32 * 0.00435;
+            let got = exp_portable(x) as f64;
+            let want = (x as f64).exp();
+            let rel = ((got - want) / want).abs();
+            assert!(rel < 3.0 * f32::EPSILON as f64, "exp({x}) = {got}, want {want}, rel {rel}");
+        }
+        assert_eq!(exp_portable(0.0), 1.0);
+        assert!(exp_portable(f32::NEG_INFINITY) < 1e-37);
+    }
+
+    #[test]
+    fn every_isa_matches_portable_exp_bit_for_bit() {
+        check_exp_agrees(Portable);
+        if let Some(t) = Avx512::new() {
+            check_exp_agrees(t);
+        }
+        if let Some(t) = Avx2::new() {
+            check_exp_agrees(t);
+        }
+    }
+
+    fn check_ops<L: Lanes>(l: L) {
+        let a: Vec<f32> = (0..16).map(|i| i as f32 * 0.37 - 2.0).collect();
+        let b: Vec<f32> = (0..16).map(|i| 1.5 - i as f32 * 0.11).collect();
+        let (va, vb) = (l.load(&a), l.load(&b));
+        let mut out = [0.0f32; 16];
+        l.store(&mut out, l.select(0b1010_1010_1010_1010, va, vb));
+        for i in 0..16 {
+            assert_eq!(out[i], if i % 2 == 1 { a[i] } else { b[i] });
+        }
+        l.store(&mut out, l.load_masked(&a[..5], 0b10101));
+        assert_eq!(&out[..6], &[a[0], 0.0, a[2], 0.0, a[4], 0.0]);
+        assert_eq!(l.reduce_max(va), a[15]);
+        assert_eq!(l.reduce_add(va), Portable.reduce_add(a.clone().try_into().unwrap()));
+        l.store(&mut out, l.fmadd(va, vb, va));
+        for i in 0..16 {
+            assert_eq!(out[i], a[i].mul_add(b[i], a[i]));
+        }
+    }
+
+    #[test]
+    fn every_isa_agrees_on_basic_ops() {
+        check_ops(Portable);
+        if let Some(t) = Avx512::new() {
+            check_ops(t);
+        }
+        if let Some(t) = Avx2::new() {
+            check_ops(t);
+        }
+    }
+}

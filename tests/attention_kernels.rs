@@ -1,0 +1,234 @@
+//! Parity of every attention kernel against the f64 reference `math`: golden sessions (DAG,
+//! causal and dense masks with the bucket time bias) and random shapes, masks and biases.
+
+use ironforge::attention::kernels::bf16::{self, Bf16Params, Bf16Path};
+use ironforge::attention::kernels::block_sparse::{self, BlockSparseParams, TileMap};
+use ironforge::attention::kernels::parity::{bf16_tolerance, flash_rule, max_abs, naive_f32, F32_ABS_TOL};
+use ironforge::attention::kernels::simd::Isa;
+use ironforge::attention::kernels::{attend, attend_parallel, flash, math, sdpa, FastParams};
+use ironforge::attention::{AttnError, AttnInputs, Kernel, Mask};
+use ndarray::{Array2, Array3};
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// The original's bucket time bias: dt in minutes, buckets (0,5,+0.2), (5,15,+0.1),
+/// (15,60,0.0), (60,240,−0.1), both ends inclusive, contributions add.
+fn bucket_bias(times_ms: &[i64]) -> Array2<f32> {
+    const BUCKETS: [(f64, f64, f64); 4] = [(0.0, 5.0, 0.2), (5.0, 15.0, 0.1), (15.0, 60.0, 0.0), (60.0, 240.0, -0.1)];
+    Array2::from_shape_fn((times_ms.len(), times_ms.len()), |(u, v)| {
+        let dt = (times_ms[v] - times_ms[u]).abs() as f64 / 60_000.0;
+        BUCKETS.iter().filter(|&&(lo, hi, _)| dt >= lo && dt <= hi).map(|&(_, _, w)| w).sum::<f64>() as f32
+    })
+}
+
+fn qkv(seed: u64, h: usize, l: usize, d: usize, amp: f32) -> [Array3<f32>; 3] {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    std::array::from_fn(|_| Array3::from_shape_simple_fn((h, l, d), || rng.random_range(-amp..amp)))
+}
+
+/// One fast-kernel run per (kernel, instruction set), labelled.
+fn fast_runs(inp: &AttnInputs<'_>) -> Vec<(String, Array3<f32>)> {
+    let mut runs = Vec::new();
+    for isa in Isa::available() {
+        let p = FastParams { isa, parallel: false };
+        runs.push((format!("sdpa/{}", isa.name()), sdpa::forward_with(inp, &p).unwrap()));
+        runs.push((format!("flash/{}", isa.name()), flash::forward_with(inp, &p).unwrap()));
+        let bp = BlockSparseParams { isa, ..BlockSparseParams::default() };
+        runs.push((format!("block_sparse/{}", isa.name()), block_sparse::forward_with(inp, &bp).unwrap()));
+    }
+    runs
+}
+
+fn bf16_paths() -> Vec<Bf16Path> {
+    [Bf16Path::Avx512Bf16, Bf16Path::Portable].into_iter().filter(|p| p.is_available()).collect()
+}
+
+/// Checks every kernel on one input; returns a description of the first failure.
+fn check_all(inp: &AttnInputs<'_>) -> Result<(), String> {
+    let r64 = math::forward_f64(inp);
+    let r32 = r64.mapv(|x| x as f32);
+    let naive = naive_f32(inp);
+    for (name, out) in fast_runs(inp) {
+        let err = max_abs(out.view(), r32.view());
+        if err > F32_ABS_TOL {
+            return Err(format!("{name}: max abs {err:e} > {F32_ABS_TOL:e}"));
+        }
+        let rule = flash_rule(out.view(), naive.view(), r64.view());
+        if !rule.passed {
+            return Err(format!("{name}: flash rule failed {rule:?}"));
+        }
+    }
+    let tol = bf16_tolerance(inp);
+    for path in bf16_paths() {
+        let out = bf16::forward_with(inp, &Bf16Params { path, parallel: false }).unwrap();
+        let err = max_abs(out.view(), r32.view());
+        if err > tol {
+            return Err(format!("bf16/{}: max abs {err:e} > tolerance {tol:e}", path.name()));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_kernel_matches_math_on_golden_sessions() {
+    for (idx, spec) in ironforge::synth::golden_specs().iter().enumerate() {
+        let s = ironforge::synth::generate(spec);
+        let n = s.len();
+        let times = s.times_ms();
+        let bias = bucket_bias(&times);
+        let [q, k, v] = qkv(0xA77E_0000 + idx as u64, 4, n, 11, 1.5);
+        let dag = ironforge::dag::causal_pairs_reference(&times, &Default::default());
+        let masks = [
+            ("session edges", Mask::from_edges(n, &s.local_edges())),
+            ("causal dag", Mask::from_edges_causal(n, &dag)),
+            ("dense", Mask::full(n)),
+        ];
+        for (label, mask) in &masks {
+            // Dense masks cost L² per head: checked on the original parity matrix (the first
+            // five golden sessions, 117–268 events) with the bias.
+            let dense = *label == "dense";
+            if dense && idx >= 5 {
+                continue;
+            }
+            let biases = if dense { vec![Some(bias.view())] } else { vec![None, Some(bias.view())] };
+            for b in biases {
+                let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask, bias: b };
+                if let Err(e) = check_all(&inp) {
+                    panic!("{} ({label}, bias {}): {e}", spec.session_id, b.is_some());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fully_blocked_rows_give_zero_rows_in_every_kernel() {
+    let n = 37;
+    let mut mask = Mask::empty(n);
+    for i in (0..n).filter(|i| i % 3 != 0) {
+        mask.allow(i, (i * 7) % n);
+        mask.allow(i, i);
+    }
+    let [q, k, v] = qkv(7, 2, n, 11, 1.0);
+    let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: None };
+    for kernel in Kernel::ALL {
+        let out = attend(kernel, &inp).unwrap();
+        for i in 0..n {
+            let zero = out.slice(ndarray::s![.., i, ..]).iter().all(|&x| x == 0.0);
+            assert_eq!(zero, i % 3 == 0, "{} row {i}", kernel.name());
+        }
+    }
+}
+
+#[test]
+fn block_sparse_is_bit_identical_to_sdpa_for_any_row_block() {
+    let s = ironforge::synth::generate(&ironforge::synth::golden_specs()[4]);
+    let n = s.len();
+    let mask = Mask::from_edges(n, &s.local_edges());
+    let bias = bucket_bias(&s.times_ms());
+    let [q, k, v] = qkv(11, 4, n, 11, 2.0);
+    let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view()) };
+    for isa in Isa::available() {
+        let dense = sdpa::forward_with(&inp, &FastParams { isa, parallel: false }).unwrap();
+        for rows_per_block in [1, 3, 8, 64] {
+            let p = BlockSparseParams { isa, rows_per_block, parallel: false };
+            assert_eq!(block_sparse::forward_with(&inp, &p).unwrap(), dense, "{} rows {rows_per_block}", isa.name());
+        }
+    }
+    let map = TileMap::from_mask(&mask, 1);
+    assert!(map.skipped_fraction() > 0.8, "DAG mask should skip most tiles: {}", map.skipped_fraction());
+}
+
+#[test]
+fn parallel_runs_are_bit_identical_to_serial() {
+    let [q, k, v] = qkv(3, 4, 150, 11, 1.0);
+    let mask = Mask::full(150);
+    let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: None };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    for kernel in Kernel::ALL {
+        let serial = attend(kernel, &inp).unwrap();
+        let par = pool.install(|| attend_parallel(kernel, &inp).unwrap());
+        assert_eq!(serial, par, "{}", kernel.name());
+    }
+}
+
+#[test]
+fn kernels_reject_mismatched_shapes_with_named_input() {
+    let [q, k, _] = qkv(1, 2, 8, 4, 1.0);
+    let v = Array3::<f32>::zeros((2, 8, 5));
+    let mask = Mask::full(8);
+    let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: None };
+    for kernel in Kernel::ALL {
+        match attend(kernel, &inp) {
+            Err(AttnError::Shape { input, .. }) => assert_eq!(input, "v", "{}", kernel.name()),
+            other => panic!("{}: expected a shape error, got {other:?}", kernel.name()),
+        }
+    }
+}
+
+#[test]
+fn kernel_names_round_trip() {
+    for kernel in Kernel::ALL {
+        assert_eq!(kernel.name().parse::<Kernel>().unwrap(), kernel);
+    }
+    assert!("flash2".parse::<Kernel>().unwrap_err().contains("block_sparse"));
+}
+
+#[test]
+fn golden_tile_maps_and_outputs_summary() {
+    let rows: Vec<serde_json::Value> = ironforge::synth::golden_specs()
+        .iter()
+        .enumerate()
+        .map(|(idx, spec)| {
+            let s = ironforge::synth::generate(spec);
+            let n = s.len();
+            let dag = ironforge::dag::causal_pairs_reference(&s.times_ms(), &Default::default());
+            let mask = Mask::from_edges_causal(n, &dag);
+            let map = TileMap::from_mask(&mask, 1);
+            let [q, k, v] = qkv(0xA77E_0000 + idx as u64, 4, n, 11, 1.5);
+            let bias = bucket_bias(&s.times_ms());
+            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view()) };
+            let out = attend(Kernel::BlockSparse, &inp).unwrap();
+            let round = |x: f64, p: f64| (x * p).round() / p;
+            serde_json::json!({
+                "session": spec.session_id,
+                "events": n,
+                "allowed": mask.count_allowed(),
+                "tiles_listed": map.listed(),
+                "tiles_skipped_fraction": round(map.skipped_fraction(), 1e4),
+                "output_sum": round(out.iter().map(|&x| x as f64).sum::<f64>(), 1e2),
+                "output_abs_sum": round(out.iter().map(|&x| x.abs() as f64).sum::<f64>(), 1e2),
+            })
+        })
+        .collect();
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_json_snapshot!("attention_kernels_golden_block_sparse", rows);
+    });
+}
+
+fn random_case() -> impl Strategy<Value = (usize, usize, usize, f64, bool, u64)> {
+    (1usize..=3, 1usize..=90, 1usize..=40, 0.0f64..=1.0, any::<bool>(), any::<u64>())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_kernel_matches_math_on_random_inputs((h, l, d, density, with_bias, seed) in random_case()) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let [q, k, v] = qkv(seed ^ 0x5EED, h, l, d, 2.0);
+        let mut mask = Mask::empty(l);
+        for i in 0..l {
+            for j in 0..l {
+                if rng.random_bool(density) {
+                    mask.allow(i, j);
+                }
+            }
+        }
+        let bias = Array2::from_shape_simple_fn((l, l), || rng.random_range(-3.0f32..3.0));
+        let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: with_bias.then(|| bias.view()) };
+        let verdict = check_all(&inp);
+        prop_assert!(verdict.is_ok(), "h {} l {} d {} density {:.2}: {}", h, l, d, density, verdict.unwrap_err());
+    }
+}
