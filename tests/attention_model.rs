@@ -39,7 +39,12 @@ fn golden_embedding_summaries_snapshot() {
         .map(|spec| {
             let s = generate(spec);
             let e = model.embed(&s, &dag(&s), &EmbedOptions::default()).unwrap();
-            let norms: Vec<f64> = e.events.rows().into_iter().map(|r| r.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt()).collect();
+            let norms: Vec<f64> = e
+                .events
+                .rows()
+                .into_iter()
+                .map(|r| r.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt())
+                .collect();
             serde_json::json!({
                 "session": s.id(),
                 "events": s.len(),
@@ -131,7 +136,13 @@ fn dispatch_picks_a_kernel_the_flags_allow_and_matches_math() {
     let m = Model::from_seed(3);
     let d = Dispatcher::with_default_table(AttentionConfig::default());
     let breaker = CircuitBreaker::new();
-    let auto = m.embed(&s, &edges, &EmbedOptions { kernel: KernelChoice::Dispatch(&d), breaker: &breaker, ..Default::default() }).unwrap();
+    let auto = m
+        .embed(
+            &s,
+            &edges,
+            &EmbedOptions { kernel: KernelChoice::Dispatch(&d), breaker: &breaker, ..Default::default() },
+        )
+        .unwrap();
     assert!(auto.kernels.iter().all(|&k| d.config.allows(k)));
     let math = m.embed(&s, &edges, &EmbedOptions::default()).unwrap();
     let diff = (&auto.events - &math.events).mapv(f32::abs).fold(0.0f32, |a, &b| a.max(b));

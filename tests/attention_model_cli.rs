@@ -37,7 +37,11 @@ fn attend_matches_math_for_unbatched_and_batched_cases() {
         let stack = |xs: &[Array3<f32>]| -> ArrayD<f32> {
             let views: Vec<_> = xs.iter().map(|x| x.view().insert_axis(Axis(0))).collect();
             let s: Array4<f32> = ndarray::concatenate(Axis(0), &views).unwrap();
-            if batched { s.into_dyn() } else { s.index_axis_move(Axis(0), 0).into_dyn() }
+            if batched {
+                s.into_dyn()
+            } else {
+                s.index_axis_move(Axis(0), 0).into_dyn()
+            }
         };
         let input = dir.path().join(format!("case{b}.npz"));
         let mut npz = ndarray_npy::NpzWriter::new(std::fs::File::create(&input).unwrap());
@@ -53,7 +57,8 @@ fn attend_matches_math_for_unbatched_and_batched_cases() {
         let got: ArrayD<f32> = ndarray_npy::read_npy(&output).unwrap();
         assert_eq!(got.shape(), stack(&q).shape());
         for i in 0..b {
-            let inp = AttnInputs { q: q[i].view(), k: k[i].view(), v: v[i].view(), mask: &mask, bias: Some(bias.view()) };
+            let inp =
+                AttnInputs { q: q[i].view(), k: k[i].view(), v: v[i].view(), mask: &mask, bias: Some(bias.view()) };
             let want = attend(Kernel::Math, &inp).unwrap();
             let got_i = if batched { got.index_axis(Axis(0), i).to_owned() } else { got.clone() };
             assert_eq!(got_i, want.into_dyn());
@@ -73,7 +78,8 @@ fn every_kernel_name_is_accepted_and_no_mask_means_all_allowed() {
     }
     npz.finish().unwrap();
     let full = Mask::full(6);
-    let want = attend(Kernel::Math, &AttnInputs { q: q.view(), k: q.view(), v: q.view(), mask: &full, bias: None }).unwrap();
+    let want =
+        attend(Kernel::Math, &AttnInputs { q: q.view(), k: q.view(), v: q.view(), mask: &full, bias: None }).unwrap();
     for kernel in Kernel::ALL {
         let output = dir.path().join(format!("{}.npy", kernel.name()));
         let run = run_attend(&input, &output, kernel.name());
@@ -96,13 +102,64 @@ fn bad_cases_fail_with_a_message_naming_the_array() {
         p
     };
     let cases: Vec<(std::path::PathBuf, &str)> = vec![
-        (write("missing_v.npz", &|n| { n.add_array("q", &q).unwrap(); n.add_array("k", &q).unwrap(); }), "array `v` is missing"),
-        (write("f64_q.npz", &|n| { n.add_array("q", &q.mapv(f64::from)).unwrap(); n.add_array("k", &q).unwrap(); n.add_array("v", &q).unwrap(); }), "array `q` must be float32"),
-        (write("k_shape.npz", &|n| { n.add_array("q", &q).unwrap(); n.add_array("k", &Array3::<f32>::ones((2, 4, 2))).unwrap(); n.add_array("v", &q).unwrap(); }), "array `k` has shape [2, 4, 2]"),
-        (write("rank2.npz", &|n| { n.add_array("q", &Array2::<f32>::ones((4, 3))).unwrap(); n.add_array("k", &q).unwrap(); n.add_array("v", &q).unwrap(); }), "array `q` has shape [4, 3]"),
-        (write("mask_shape.npz", &|n| { for a in ["q", "k", "v"] { n.add_array(a, &q).unwrap(); } n.add_array("mask", &Array2::from_elem((3, 4), true)).unwrap(); }), "array `mask` has shape [3, 4]"),
-        (write("mask_dtype.npz", &|n| { for a in ["q", "k", "v"] { n.add_array(a, &q).unwrap(); } n.add_array("mask", &Array2::<f32>::ones((4, 4))).unwrap(); }), "array `mask` must be bool"),
-        (write("bias_shape.npz", &|n| { for a in ["q", "k", "v"] { n.add_array(a, &q).unwrap(); } n.add_array("bias", &Array2::<f32>::ones((4, 5))).unwrap(); }), "array `bias` has shape [4, 5]"),
+        (
+            write("missing_v.npz", &|n| {
+                n.add_array("q", &q).unwrap();
+                n.add_array("k", &q).unwrap();
+            }),
+            "array `v` is missing",
+        ),
+        (
+            write("f64_q.npz", &|n| {
+                n.add_array("q", &q.mapv(f64::from)).unwrap();
+                n.add_array("k", &q).unwrap();
+                n.add_array("v", &q).unwrap();
+            }),
+            "array `q` must be float32",
+        ),
+        (
+            write("k_shape.npz", &|n| {
+                n.add_array("q", &q).unwrap();
+                n.add_array("k", &Array3::<f32>::ones((2, 4, 2))).unwrap();
+                n.add_array("v", &q).unwrap();
+            }),
+            "array `k` has shape [2, 4, 2]",
+        ),
+        (
+            write("rank2.npz", &|n| {
+                n.add_array("q", &Array2::<f32>::ones((4, 3))).unwrap();
+                n.add_array("k", &q).unwrap();
+                n.add_array("v", &q).unwrap();
+            }),
+            "array `q` has shape [4, 3]",
+        ),
+        (
+            write("mask_shape.npz", &|n| {
+                for a in ["q", "k", "v"] {
+                    n.add_array(a, &q).unwrap();
+                }
+                n.add_array("mask", &Array2::from_elem((3, 4), true)).unwrap();
+            }),
+            "array `mask` has shape [3, 4]",
+        ),
+        (
+            write("mask_dtype.npz", &|n| {
+                for a in ["q", "k", "v"] {
+                    n.add_array(a, &q).unwrap();
+                }
+                n.add_array("mask", &Array2::<f32>::ones((4, 4))).unwrap();
+            }),
+            "array `mask` must be bool",
+        ),
+        (
+            write("bias_shape.npz", &|n| {
+                for a in ["q", "k", "v"] {
+                    n.add_array(a, &q).unwrap();
+                }
+                n.add_array("bias", &Array2::<f32>::ones((4, 5))).unwrap();
+            }),
+            "array `bias` has shape [4, 5]",
+        ),
     ];
     for (input, expected) in cases {
         let run = run_attend(&input, &dir.path().join("o.npy"), "math");

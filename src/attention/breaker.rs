@@ -204,12 +204,11 @@ mod tests {
                 Toy::Reference => good.clone(),
             })
         };
-        let (out, used, fell_back) =
-            guard(Toy::Fast, Toy::Reference, toy_name, run, |k| {
-                assert_eq!(k, Toy::Fast);
-                fallbacks.set(fallbacks.get() + 1)
-            })
-            .unwrap();
+        let (out, used, fell_back) = guard(Toy::Fast, Toy::Reference, toy_name, run, |k| {
+            assert_eq!(k, Toy::Fast);
+            fallbacks.set(fallbacks.get() + 1)
+        })
+        .unwrap();
         assert_eq!((out, used, fell_back, fallbacks.get()), (good.clone(), Toy::Reference, true, 1));
         // A faulty reference is an error naming the kernel asked for.
         let bad = |_: Toy| Ok(Array3::from_elem((1, 1, 1), f32::INFINITY));

@@ -78,7 +78,10 @@ pub struct TimeBiasCache {
 
 impl std::fmt::Debug for TimeBiasCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TimeBiasCache").field("capacity_bytes", &self.capacity_bytes).field("stats", &self.stats()).finish()
+        f.debug_struct("TimeBiasCache")
+            .field("capacity_bytes", &self.capacity_bytes)
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
@@ -133,7 +136,8 @@ impl TimeBiasCache {
         let bytes = matrix.len() * std::mem::size_of::<f32>() + std::mem::size_of_val(times_ms);
         if bytes <= self.capacity_bytes {
             let mut inner = self.lock();
-            let already = inner.buckets.get(&hash).is_some_and(|b| b.iter().any(|e| e.bias == bias && e.times == times_ms));
+            let already =
+                inner.buckets.get(&hash).is_some_and(|b| b.iter().any(|e| e.bias == bias && e.times == times_ms));
             if !already {
                 while inner.stats.bytes + bytes > self.capacity_bytes {
                     evict_lru(&mut inner);

@@ -94,11 +94,9 @@ fn parse_flash(value: Option<String>) -> Result<FlashMode, ConfigError> {
         None | Some("conditional") => Ok(FlashMode::Conditional),
         Some("true" | "1") => Ok(FlashMode::On),
         Some("false" | "0") => Ok(FlashMode::Off),
-        Some(_) => Err(ConfigError {
-            variable: ENV_FLASH_ATTENTION,
-            value: value.unwrap_or_default(),
-            accepted: FLASH_VALUES,
-        }),
+        Some(_) => {
+            Err(ConfigError { variable: ENV_FLASH_ATTENTION, value: value.unwrap_or_default(), accepted: FLASH_VALUES })
+        }
     }
 }
 
@@ -149,7 +147,10 @@ mod tests {
     #[test]
     fn unset_flags_take_documented_defaults() {
         let cfg = AttentionConfig::from_lookup(|_| None).unwrap();
-        assert_eq!(cfg, AttentionConfig { block_sparse: true, time_bias_cache: true, flash: FlashMode::Conditional, amp: false });
+        assert_eq!(
+            cfg,
+            AttentionConfig { block_sparse: true, time_bias_cache: true, flash: FlashMode::Conditional, amp: false }
+        );
     }
 
     #[test]
@@ -161,7 +162,10 @@ mod tests {
             (ENV_AMP, "1"),
         ]))
         .unwrap();
-        assert_eq!(cfg, AttentionConfig { block_sparse: false, time_bias_cache: false, flash: FlashMode::On, amp: true });
+        assert_eq!(
+            cfg,
+            AttentionConfig { block_sparse: false, time_bias_cache: false, flash: FlashMode::On, amp: true }
+        );
     }
 
     #[test]

@@ -218,7 +218,8 @@ pub fn tune_inputs(l: usize, class: MaskClass) -> (Array3<f32>, Array3<f32>, Arr
     let mut rng = ChaCha8Rng::seed_from_u64(0x7E57 + l as u64);
     let mut draw = || Array3::from_shape_fn((4, l, 11), |_| rng.random_range(-1.0f32..1.0));
     let (q, k, v) = (draw(), draw(), draw());
-    let session = crate::synth::generate(&crate::synth::SessionSpec::new(format!("tune_{l}"), 0x7E57_0000 + l as u64, l));
+    let session =
+        crate::synth::generate(&crate::synth::SessionSpec::new(format!("tune_{l}"), 0x7E57_0000 + l as u64, l));
     let mask = match class {
         MaskClass::Dense => Mask::full(l),
         MaskClass::Dag => {

@@ -273,7 +273,8 @@ impl Model {
     /// Writes the weights as `.npz` with the names `w_in`, `b_in`, `l{i}_{wq,bq,wk,bk,wv,bv,wo,bo,ln_gamma,ln_beta}`
     /// and, with a time encoding, `time_omega`, `time_phi` (all float32, matrices `[in, out]`).
     pub fn save_npz(&self, path: &Path) -> Result<(), NpzError> {
-        let werr = |e: Box<dyn std::error::Error + Send + Sync>| NpzError::Write { path: path.to_path_buf(), source: e };
+        let werr =
+            |e: Box<dyn std::error::Error + Send + Sync>| NpzError::Write { path: path.to_path_buf(), source: e };
         let file = std::fs::File::create(path).map_err(|source| NpzError::Io { path: path.to_path_buf(), source })?;
         let mut npz = ndarray_npy::NpzWriter::new(file);
         npz.add_array("w_in", &self.w_in).map_err(|e| werr(e.into()))?;
@@ -336,7 +337,12 @@ impl Model {
     /// assert_eq!(e.session.len(), 44);
     /// # Ok::<(), ironforge::attention::model::ModelError>(())
     /// ```
-    pub fn embed(&self, session: &Session, edges: &[(u32, u32)], opts: &EmbedOptions<'_>) -> Result<Embeddings, ModelError> {
+    pub fn embed(
+        &self,
+        session: &Session,
+        edges: &[(u32, u32)],
+        opts: &EmbedOptions<'_>,
+    ) -> Result<Embeddings, ModelError> {
         let l = session.len();
         if let Some((edge, &(src, dst))) =
             edges.iter().enumerate().find(|(_, &(u, v))| u as usize >= l || v as usize >= l)
@@ -368,7 +374,13 @@ impl Model {
             let q = split_heads(&project(&h, &layer.wq, &layer.bq));
             let k = split_heads(&project(&h, &layer.wk, &layer.bk));
             let v = split_heads(&project(&h, &layer.wv, &layer.bv));
-            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: bias.as_deref().map(|b| b.view()) };
+            let inp = AttnInputs {
+                q: q.view(),
+                k: k.view(),
+                v: v.view(),
+                mask: &mask,
+                bias: bias.as_deref().map(|b| b.view()),
+            };
             let g = opts.breaker.attend(kernel, &inp).map_err(|source| ModelError::Attention {
                 session: session.id().to_string(),
                 layer: li,

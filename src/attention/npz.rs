@@ -123,7 +123,11 @@ impl NpzFile {
     }
 
     /// Reads an optional array of any rank (`None` if absent); `expected` names the element type.
-    pub fn optional<T: ReadableElement>(&mut self, name: &str, expected: &'static str) -> Result<Option<ArrayD<T>>, NpzError> {
+    pub fn optional<T: ReadableElement>(
+        &mut self,
+        name: &str,
+        expected: &'static str,
+    ) -> Result<Option<ArrayD<T>>, NpzError> {
         if !self.has(name) {
             return Ok(None);
         }
@@ -147,7 +151,12 @@ impl NpzFile {
 
     /// A shape error for `array`.
     pub fn shape_error(&self, array: &str, got: &[usize], expected: impl Into<String>) -> NpzError {
-        NpzError::Shape { path: self.path.clone(), array: array.to_string(), got: got.to_vec(), expected: expected.into() }
+        NpzError::Shape {
+            path: self.path.clone(),
+            array: array.to_string(),
+            got: got.to_vec(),
+            expected: expected.into(),
+        }
     }
 }
 
@@ -212,7 +221,11 @@ pub fn read_case(path: &Path) -> Result<AttnCase, NpzError> {
 
 /// Runs a case through one kernel (guarded by `breaker`) and returns an array shaped like `q`.
 /// The second value is the number of batch entries that fell back to `math`.
-pub fn run_case(case: &AttnCase, kernel: Kernel, breaker: &CircuitBreaker) -> Result<(ArrayD<f32>, usize), BreakerError> {
+pub fn run_case(
+    case: &AttnCase,
+    kernel: Kernel,
+    breaker: &CircuitBreaker,
+) -> Result<(ArrayD<f32>, usize), BreakerError> {
     let mut out = Array4::<f32>::zeros(case.q.raw_dim());
     let mut fallbacks = 0;
     for b in 0..case.q.shape()[0] {

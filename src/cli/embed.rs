@@ -51,13 +51,19 @@ pub struct Args {
 
 /// The Arrow schema of the embeddings file.
 pub fn embeddings_schema() -> Schema {
-    let mut fields = vec![Field::new("session_id", DataType::Utf8, false), Field::new("node_id", DataType::UInt32, false)];
+    let mut fields =
+        vec![Field::new("session_id", DataType::Utf8, false), Field::new("node_id", DataType::UInt32, false)];
     fields.extend((0..HIDDEN).map(|i| Field::new(format!("e{i}"), DataType::Float32, false)));
     Schema::new(fields)
 }
 
 /// Embeds every session and writes the rows to `out`; returns the number of rows written.
-pub fn write_embeddings(out: &Path, sessions: &[Session], model: &Model, opts: &EmbedOptions<'_>) -> anyhow::Result<usize> {
+pub fn write_embeddings(
+    out: &Path,
+    sessions: &[Session],
+    model: &Model,
+    opts: &EmbedOptions<'_>,
+) -> anyhow::Result<usize> {
     let schema = Arc::new(embeddings_schema());
     let file = std::fs::File::create(out).with_context(|| format!("{}: cannot create", out.display()))?;
     let props = WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default())).build();

@@ -40,7 +40,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         measured_on: format!("{} ({profile}, {} reps, interleaved medians)", args.note, args.reps),
     };
     let table = measure(&params, |row| {
-        let cells: Vec<String> = row.median_ns.iter().map(|(k, ns)| format!("{k} {:.3} ms", *ns as f64 / 1e6)).collect();
+        let cells: Vec<String> =
+            row.median_ns.iter().map(|(k, ns)| format!("{k} {:.3} ms", *ns as f64 / 1e6)).collect();
         eprintln!("L = {:>5} {:?}: {}", row.l, row.mask, cells.join(", "));
     });
     let json = serde_json::to_string_pretty(&table)? + "\n";
