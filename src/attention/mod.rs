@@ -9,3 +9,15 @@ pub mod mask;
 
 pub use kernels::{attend, AttnError, AttnInputs, Kernel};
 pub use mask::Mask;
+
+pub mod bias;
+pub mod breaker;
+pub mod cache;
+pub mod config;
+pub mod dispatch;
+pub mod encoding;
+pub mod model;
+pub mod npz;
+
+pub use config::AttentionConfig;
+pub use model::{EmbedOptions, Embeddings, Model};

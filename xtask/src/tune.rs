@@ -1,10 +1,51 @@
-//! `cargo xtask tune` (being written on its own branch).
+//! `cargo xtask tune`: measure the attention kernels' crossover table on this machine.
+//!
+//! Every kernel of this build is timed interleaved at each L (default 64 … 4096) on a dense
+//! and a DAG mask (4 heads × 11, bucket time bias); the medians are written as the dispatch
+//! table JSON. Build in release for representative numbers:
+//! `cargo run --release -p xtask -- tune` (the `cargo xtask` alias builds in dev).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use ironforge::attention::dispatch::{measure, TuneParams, TUNE_SIZES};
+use ironforge::attention::Kernel;
 
 /// Arguments of this task.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Where to write the table.
+    #[arg(long, default_value = "src/attention/dispatch_default.json")]
+    pub out: PathBuf,
+    /// Timed repetitions per kernel and row (median kept).
+    #[arg(long, default_value_t = 5)]
+    pub reps: usize,
+    /// Sizes to measure (comma separated).
+    #[arg(long, value_delimiter = ',', default_values_t = TUNE_SIZES.to_vec())]
+    pub sizes: Vec<usize>,
+    /// Free text stored as `measured_on` (e.g. the CPU and the load on it).
+    #[arg(long, default_value = "unspecified machine")]
+    pub note: String,
+}
 
 /// Runs this task.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("this task is not built yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(args.reps > 0, "--reps must be at least 1");
+    anyhow::ensure!(args.sizes.iter().all(|&l| l > 0), "--sizes must be positive");
+    let profile = if cfg!(debug_assertions) { "debug build" } else { "release build" };
+    let params = TuneParams {
+        sizes: args.sizes.clone(),
+        reps: args.reps,
+        kernels: Kernel::ALL.to_vec(),
+        measured_on: format!("{} ({profile}, {} reps, interleaved medians)", args.note, args.reps),
+    };
+    let table = measure(&params, |row| {
+        let cells: Vec<String> =
+            row.median_ns.iter().map(|(k, ns)| format!("{k} {:.3} ms", *ns as f64 / 1e6)).collect();
+        eprintln!("L = {:>5} {:?}: {}", row.l, row.mask, cells.join(", "));
+    });
+    let json = serde_json::to_string_pretty(&table)? + "\n";
+    std::fs::write(&args.out, json).with_context(|| format!("writing {}", args.out.display()))?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
 }

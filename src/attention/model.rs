@@ -1,0 +1,448 @@
+//! The TGAT-style model: 45 node features → hidden 44, 4 heads of 11, 2 layers.
+//!
+//! Forward pass for a session of L events (every step deterministic):
+//! 1. **Normalise** each of the 45 feature columns over the session's events: z-score
+//!    `(x − mean) / std` with mean and population std in f64; a constant column becomes 0.
+//!    (The raw price `f8` is about 23,000; without this the projections saturate.)
+//! 2. Optionally concatenate the [`TimeEncoding`] `Φ(Δt)`.
+//! 3. **Input projection** `H = X·W_in + b_in` (L × 44).
+//! 4. Per layer: `Q = H·W_q + b_q`, same for K and V; split into 4 heads of 11 (columns
+//!    `11h..11h+11`); attention through the guarded [`attend`](super::attend) seam with the mask
+//!    and time bias; heads concatenated; `O = A·W_o + b_o`; `H = LayerNorm(H + O)` (ε = 1e−5,
+//!    statistics in f64, learned γ/β). This is the original's attention block; TGAT's extra
+//!    feed-forward merge layer is not part of it.
+//! 5. Output: per-event embeddings `H` (L × 44) and the session embedding, the mean over events.
+//!
+//! Weights are `x·W` matrices (`[in, out]`) from a seed (Xavier-uniform, biases 0, γ = 1,
+//! β = 0, one `ChaCha8` stream) or from an `.npz` file (names in [`Model::save_npz`]).
+
+use std::path::Path;
+
+use ndarray::{Array1, Array2, Array3, ArrayView2, Axis};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::bias::TimeBias;
+use super::breaker::{self, BreakerError, CircuitBreaker};
+use super::cache::TimeBiasCache;
+use super::dispatch::Dispatcher;
+use super::encoding::TimeEncoding;
+use super::kernels::{AttnInputs, Kernel};
+use super::npz::{NpzError, NpzFile};
+use super::Mask;
+use crate::session::{Session, NODE_FEATURES};
+
+/// Hidden width.
+pub const HIDDEN: usize = 44;
+/// Attention heads.
+pub const HEADS: usize = 4;
+/// Width of one head.
+pub const HEAD_DIM: usize = HIDDEN / HEADS;
+/// Layers of the seeded model.
+pub const LAYERS: usize = 2;
+/// Layer-norm epsilon.
+pub const LN_EPS: f64 = 1e-5;
+
+/// One attention layer's weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    /// Query projection `[44, 44]`.
+    pub wq: Array2<f32>,
+    /// Query bias `[44]`.
+    pub bq: Array1<f32>,
+    /// Key projection.
+    pub wk: Array2<f32>,
+    /// Key bias.
+    pub bk: Array1<f32>,
+    /// Value projection.
+    pub wv: Array2<f32>,
+    /// Value bias.
+    pub bv: Array1<f32>,
+    /// Output projection.
+    pub wo: Array2<f32>,
+    /// Output bias.
+    pub bo: Array1<f32>,
+    /// Layer-norm scale γ.
+    pub ln_gamma: Array1<f32>,
+    /// Layer-norm shift β.
+    pub ln_beta: Array1<f32>,
+}
+
+/// The model's weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// Input projection `[45 + time dims, 44]`.
+    pub w_in: Array2<f32>,
+    /// Input bias `[44]`.
+    pub b_in: Array1<f32>,
+    /// The layers.
+    pub layers: Vec<Layer>,
+    /// The optional time encoding.
+    pub time: Option<TimeEncoding>,
+}
+
+/// Which mask the session DAG gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaskVariant {
+    /// The original's: edge u→v lets row u attend column v ([`Mask::from_edges`]).
+    #[default]
+    Original,
+    /// Causal: the later event attends its cause ([`Mask::from_edges_causal`]).
+    Causal,
+}
+
+impl std::str::FromStr for MaskVariant {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "original" => Ok(MaskVariant::Original),
+            "causal" => Ok(MaskVariant::Causal),
+            _ => Err(format!("unknown mask variant `{s}` (expected one of: original, causal)")),
+        }
+    }
+}
+
+/// How to pick the kernel.
+#[derive(Debug, Clone, Copy)]
+pub enum KernelChoice<'a> {
+    /// Always this kernel.
+    Fixed(Kernel),
+    /// Per call from a crossover table and the flags.
+    Dispatch(&'a Dispatcher),
+}
+
+/// Options of [`Model::embed`].
+#[derive(Debug, Clone, Copy)]
+pub struct EmbedOptions<'a> {
+    /// Kernel choice.
+    pub kernel: KernelChoice<'a>,
+    /// Mask variant.
+    pub mask: MaskVariant,
+    /// Time bias.
+    pub bias: TimeBias,
+    /// Time-bias cache (`None` = compute every time).
+    pub cache: Option<&'a TimeBiasCache>,
+    /// Breaker that counts fallbacks.
+    pub breaker: &'a CircuitBreaker,
+}
+
+impl Default for EmbedOptions<'static> {
+    fn default() -> Self {
+        Self {
+            kernel: KernelChoice::Fixed(Kernel::Math),
+            mask: MaskVariant::Original,
+            bias: TimeBias::Bucket,
+            cache: None,
+            breaker: breaker::global(),
+        }
+    }
+}
+
+/// The model's output for one session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embeddings {
+    /// Per-event embeddings, L × 44, rows in local-index order.
+    pub events: Array2<f32>,
+    /// Mean of the event embeddings (44).
+    pub session: Array1<f32>,
+    /// The kernel whose output each layer used (after any fallback).
+    pub kernels: Vec<Kernel>,
+    /// Layers that fell back to `math`.
+    pub fallbacks: usize,
+}
+
+/// Why embedding failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// An edge names an event the session does not have.
+    #[error("session {session}: edge {edge} ({src} → {dst}) is outside the {len} events")]
+    EdgeOutOfRange {
+        /// Session id.
+        session: String,
+        /// Edge position.
+        edge: usize,
+        /// Source local index.
+        src: u32,
+        /// Destination local index.
+        dst: u32,
+        /// Number of events.
+        len: usize,
+    },
+    /// Attention failed.
+    #[error("session {session}, layer {layer}: {source}")]
+    Attention {
+        /// Session id.
+        session: String,
+        /// Layer.
+        layer: usize,
+        /// Why.
+        source: BreakerError,
+    },
+    /// Weights could not be read or written.
+    #[error(transparent)]
+    Weights(#[from] NpzError),
+}
+
+fn xavier(rng: &mut ChaCha8Rng, rows: usize, cols: usize) -> Array2<f32> {
+    let limit = (6.0 / (rows + cols) as f64).sqrt() as f32;
+    Array2::from_shape_simple_fn((rows, cols), || rng.random_range(-limit..=limit))
+}
+
+/// Z-scores each column over the rows (f64 statistics); constant columns become 0.
+///
+/// ```
+/// let x = ndarray::array![[1.0f32, 5.0], [3.0, 5.0]];
+/// let z = ironforge::attention::model::normalise_columns(x.view());
+/// assert_eq!(z, ndarray::array![[-1.0f32, 0.0], [1.0, 0.0]]);
+/// ```
+pub fn normalise_columns(x: ArrayView2<'_, f32>) -> Array2<f32> {
+    let n = x.nrows() as f64;
+    let mut out = Array2::<f32>::zeros(x.raw_dim());
+    for (c, col) in x.axis_iter(Axis(1)).enumerate() {
+        let mean = col.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let var = col.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+        let std = var.sqrt();
+        if std > 1e-12 * mean.abs().max(1.0) {
+            for (r, &v) in col.iter().enumerate() {
+                out[[r, c]] = ((v as f64 - mean) / std) as f32;
+            }
+        }
+    }
+    out
+}
+
+fn layer_norm(x: &mut Array2<f32>, gamma: &Array1<f32>, beta: &Array1<f32>) {
+    for mut row in x.rows_mut() {
+        let n = row.len() as f64;
+        let mean = row.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+        let inv = 1.0 / (var + LN_EPS).sqrt();
+        for (c, v) in row.iter_mut().enumerate() {
+            *v = (((*v as f64 - mean) * inv) * gamma[c] as f64 + beta[c] as f64) as f32;
+        }
+    }
+}
+
+fn project(x: &Array2<f32>, w: &Array2<f32>, b: &Array1<f32>) -> Array2<f32> {
+    x.dot(w) + b
+}
+
+fn split_heads(x: &Array2<f32>) -> Array3<f32> {
+    Array3::from_shape_fn((HEADS, x.nrows(), HEAD_DIM), |(h, i, c)| x[[i, h * HEAD_DIM + c]])
+}
+
+fn merge_heads(x: &Array3<f32>) -> Array2<f32> {
+    Array2::from_shape_fn((x.shape()[1], HIDDEN), |(i, j)| x[[j / HEAD_DIM, i, j % HEAD_DIM]])
+}
+
+impl Model {
+    /// Seeded weights without time encoding.
+    ///
+    /// ```
+    /// use ironforge::attention::model::Model;
+    /// assert_eq!(Model::from_seed(7), Model::from_seed(7));
+    /// assert_ne!(Model::from_seed(7), Model::from_seed(8));
+    /// ```
+    pub fn from_seed(seed: u64) -> Self {
+        Self::from_seed_with_time_encoding(seed, 0)
+    }
+
+    /// Seeded weights with a TGAT time encoding of `time_dims` dimensions (0 = none).
+    pub fn from_seed_with_time_encoding(seed: u64, time_dims: usize) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let w_in = xavier(&mut rng, NODE_FEATURES + time_dims, HIDDEN);
+        let layers = (0..LAYERS)
+            .map(|_| Layer {
+                wq: xavier(&mut rng, HIDDEN, HIDDEN),
+                bq: Array1::zeros(HIDDEN),
+                wk: xavier(&mut rng, HIDDEN, HIDDEN),
+                bk: Array1::zeros(HIDDEN),
+                wv: xavier(&mut rng, HIDDEN, HIDDEN),
+                bv: Array1::zeros(HIDDEN),
+                wo: xavier(&mut rng, HIDDEN, HIDDEN),
+                bo: Array1::zeros(HIDDEN),
+                ln_gamma: Array1::ones(HIDDEN),
+                ln_beta: Array1::zeros(HIDDEN),
+            })
+            .collect();
+        let time = (time_dims > 0).then(|| TimeEncoding::tgat(time_dims));
+        Self { w_in, b_in: Array1::zeros(HIDDEN), layers, time }
+    }
+
+    /// Writes the weights as `.npz` with the names `w_in`, `b_in`, `l{i}_{wq,bq,wk,bk,wv,bv,wo,bo,ln_gamma,ln_beta}`
+    /// and, with a time encoding, `time_omega`, `time_phi` (all float32, matrices `[in, out]`).
+    pub fn save_npz(&self, path: &Path) -> Result<(), NpzError> {
+        let werr =
+            |e: Box<dyn std::error::Error + Send + Sync>| NpzError::Write { path: path.to_path_buf(), source: e };
+        let file = std::fs::File::create(path).map_err(|source| NpzError::Io { path: path.to_path_buf(), source })?;
+        let mut npz = ndarray_npy::NpzWriter::new(file);
+        npz.add_array("w_in", &self.w_in).map_err(|e| werr(e.into()))?;
+        npz.add_array("b_in", &self.b_in).map_err(|e| werr(e.into()))?;
+        for (i, l) in self.layers.iter().enumerate() {
+            for (name, w, b) in [("q", &l.wq, &l.bq), ("k", &l.wk, &l.bk), ("v", &l.wv, &l.bv), ("o", &l.wo, &l.bo)] {
+                npz.add_array(format!("l{i}_w{name}"), w).map_err(|e| werr(e.into()))?;
+                npz.add_array(format!("l{i}_b{name}"), b).map_err(|e| werr(e.into()))?;
+            }
+            npz.add_array(format!("l{i}_ln_gamma"), &l.ln_gamma).map_err(|e| werr(e.into()))?;
+            npz.add_array(format!("l{i}_ln_beta"), &l.ln_beta).map_err(|e| werr(e.into()))?;
+        }
+        if let Some(t) = &self.time {
+            npz.add_array("time_omega", &t.omega).map_err(|e| werr(e.into()))?;
+            npz.add_array("time_phi", &t.phi).map_err(|e| werr(e.into()))?;
+        }
+        npz.finish().map_err(|e| werr(e.into()))?;
+        Ok(())
+    }
+
+    /// Loads weights written by [`Model::save_npz`] (or by NumPy with the same names). The
+    /// number of layers is the number of consecutive `l{i}_wq` arrays; every shape is checked.
+    pub fn load_npz(path: &Path) -> Result<Self, NpzError> {
+        let mut f = NpzFile::open(path)?;
+        let time = if f.has("time_omega") || f.has("time_phi") {
+            let omega = read1(&mut f, "time_omega", None)?;
+            let phi = read1(&mut f, "time_phi", Some(omega.len()))?;
+            Some(TimeEncoding { omega, phi })
+        } else {
+            None
+        };
+        let in_dim = NODE_FEATURES + time.as_ref().map_or(0, TimeEncoding::dims);
+        let w_in = read2(&mut f, "w_in", in_dim, HIDDEN)?;
+        let b_in = read1(&mut f, "b_in", Some(HIDDEN))?;
+        let mut layers = Vec::new();
+        while f.has(&format!("l{}_wq", layers.len())) {
+            let i = layers.len();
+            let mut w = |n: &str| read2(&mut f, &format!("l{i}_{n}"), HIDDEN, HIDDEN);
+            let (wq, wk, wv, wo) = (w("wq")?, w("wk")?, w("wv")?, w("wo")?);
+            let mut b = |n: &str| read1(&mut f, &format!("l{i}_{n}"), Some(HIDDEN));
+            let (bq, bk, bv, bo) = (b("bq")?, b("bk")?, b("bv")?, b("bo")?);
+            let (ln_gamma, ln_beta) = (b("ln_gamma")?, b("ln_beta")?);
+            layers.push(Layer { wq, bq, wk, bk, wv, bv, wo, bo, ln_gamma, ln_beta });
+        }
+        if layers.is_empty() {
+            f.required::<f32>("l0_wq", "float32")?;
+        }
+        Ok(Self { w_in, b_in, layers, time })
+    }
+
+    /// Embeds a session. `edges` are `(src, dst)` local indices (positions in
+    /// [`Session::events`]), e.g. from [`crate::dag::session_causal_pairs`].
+    ///
+    /// ```
+    /// use ironforge::attention::model::{EmbedOptions, Model};
+    /// let s = ironforge::synth::generate(&ironforge::synth::SessionSpec::new("d", 1, 20));
+    /// let edges = s.local_edges();
+    /// let e = Model::from_seed(1).embed(&s, &edges, &EmbedOptions::default())?;
+    /// assert_eq!(e.events.dim(), (20, 44));
+    /// assert_eq!(e.session.len(), 44);
+    /// # Ok::<(), ironforge::attention::model::ModelError>(())
+    /// ```
+    pub fn embed(
+        &self,
+        session: &Session,
+        edges: &[(u32, u32)],
+        opts: &EmbedOptions<'_>,
+    ) -> Result<Embeddings, ModelError> {
+        let l = session.len();
+        if let Some((edge, &(src, dst))) =
+            edges.iter().enumerate().find(|(_, &(u, v))| u as usize >= l || v as usize >= l)
+        {
+            return Err(ModelError::EdgeOutOfRange { session: session.id().to_string(), edge, src, dst, len: l });
+        }
+        let mask = match opts.mask {
+            MaskVariant::Original => Mask::from_edges(l, edges),
+            MaskVariant::Causal => Mask::from_edges_causal(l, edges),
+        };
+        let times = session.times_ms();
+        let bias = match opts.cache {
+            Some(cache) => cache.get_or_compute(&times, opts.bias),
+            None => opts.bias.matrix(&times).map(std::sync::Arc::new),
+        };
+        let kernel = match opts.kernel {
+            KernelChoice::Fixed(k) => k,
+            KernelChoice::Dispatch(d) => d.choose_for(&mask),
+        };
+        let raw = Array2::from_shape_fn((l, NODE_FEATURES), |(i, c)| session.events()[i].features[c]);
+        let mut x = normalise_columns(raw.view());
+        if let Some(te) = &self.time {
+            x = ndarray::concatenate![Axis(1), x, te.encode(&times)];
+        }
+        let mut h = project(&x, &self.w_in, &self.b_in);
+        let mut kernels = Vec::with_capacity(self.layers.len());
+        let mut fallbacks = 0;
+        for (li, layer) in self.layers.iter().enumerate() {
+            let q = split_heads(&project(&h, &layer.wq, &layer.bq));
+            let k = split_heads(&project(&h, &layer.wk, &layer.bk));
+            let v = split_heads(&project(&h, &layer.wv, &layer.bv));
+            let inp = AttnInputs {
+                q: q.view(),
+                k: k.view(),
+                v: v.view(),
+                mask: &mask,
+                bias: bias.as_deref().map(|b| b.view()),
+            };
+            let g = opts.breaker.attend(kernel, &inp).map_err(|source| ModelError::Attention {
+                session: session.id().to_string(),
+                layer: li,
+                source,
+            })?;
+            kernels.push(g.used);
+            fallbacks += usize::from(g.fell_back);
+            let o = project(&merge_heads(&g.output), &layer.wo, &layer.bo);
+            h += &o;
+            layer_norm(&mut h, &layer.ln_gamma, &layer.ln_beta);
+        }
+        let session_emb = h.axis_iter(Axis(1)).map(|c| (c.iter().map(|&v| v as f64).sum::<f64>() / l as f64) as f32);
+        let session_emb = Array1::from_iter(session_emb);
+        Ok(Embeddings { events: h, session: session_emb, kernels, fallbacks })
+    }
+}
+
+fn read1(f: &mut NpzFile, name: &str, len: Option<usize>) -> Result<Array1<f32>, NpzError> {
+    let a = f.required::<f32>(name, "float32")?;
+    match (a.ndim(), len) {
+        (1, Some(n)) if a.len() != n => Err(f.shape_error(name, a.shape(), format!("[{n}]"))),
+        (1, _) => Ok(a.into_dimensionality().expect("rank checked")),
+        _ => Err(f.shape_error(name, a.shape(), len.map_or("a vector".to_string(), |n| format!("[{n}]")))),
+    }
+}
+
+fn read2(f: &mut NpzFile, name: &str, rows: usize, cols: usize) -> Result<Array2<f32>, NpzError> {
+    let a = f.required::<f32>(name, "float32")?;
+    if a.shape() != [rows, cols] {
+        return Err(f.shape_error(name, a.shape(), format!("[{rows}, {cols}]")));
+    }
+    Ok(a.into_dimensionality().expect("shape checked"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_split_and_merge_round_trip() {
+        let x = Array2::from_shape_fn((3, HIDDEN), |(i, j)| (i * 100 + j) as f32);
+        let h = split_heads(&x);
+        assert_eq!(h[[2, 1, 3]], x[[1, 2 * HEAD_DIM + 3]]);
+        assert_eq!(merge_heads(&h), x);
+    }
+
+    #[test]
+    fn layer_norm_centres_and_scales_rows() {
+        let mut x = Array2::from_shape_fn((2, HIDDEN), |(i, j)| (j as f32) * (i as f32 + 1.0) + 23_000.0);
+        layer_norm(&mut x, &Array1::ones(HIDDEN), &Array1::zeros(HIDDEN));
+        for row in x.rows() {
+            let mean: f64 = row.iter().map(|&v| v as f64).sum::<f64>() / HIDDEN as f64;
+            let var: f64 = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / HIDDEN as f64;
+            assert!(mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-3, "mean {mean} var {var}");
+        }
+    }
+
+    #[test]
+    fn normalising_a_price_column_gives_unit_scale() {
+        let x = Array2::from_shape_fn((50, 1), |(i, _)| 23_000.0 + i as f32 * 0.25);
+        let z = normalise_columns(x.view());
+        assert!(z.iter().all(|v| v.abs() < 2.0));
+        assert!((z.sum()).abs() < 1e-4);
+    }
+}
