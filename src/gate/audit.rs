@@ -327,9 +327,11 @@ fn take_detail<T: serde::de::DeserializeOwned>(
 ) -> Result<Option<T>, AuditError> {
     match record.details.remove(key) {
         None => Ok(None),
-        Some(v) => serde_json::from_value(v)
-            .map(Some)
-            .map_err(|source| AuditError::MalformedDetail { record: record.name.clone(), key, source }),
+        Some(v) => serde_json::from_value(v).map(Some).map_err(|source| AuditError::MalformedDetail {
+            record: record.name.clone(),
+            key,
+            source,
+        }),
     }
 }
 
@@ -358,7 +360,11 @@ impl AuditRun {
                 parity.extend(rows.into_iter().map(|row| ParityEntry { scenario: name.clone(), row }));
             }
             if let Some(map) = take_detail::<BTreeMap<String, u64>>(&mut record, DETAIL_FALLBACKS)? {
-                fallbacks.extend(map.into_iter().map(|(kernel, count)| FallbackCount { gate: name.clone(), kernel, count }));
+                fallbacks.extend(map.into_iter().map(|(kernel, count)| FallbackCount {
+                    gate: name.clone(),
+                    kernel,
+                    count,
+                }));
             }
             let proof_status = ProofStatus::of(config.prove, record.proof.as_ref());
             let mut row = GateRow { record, proof_status, release_verdict: Verdict::Fail };

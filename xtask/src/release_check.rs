@@ -121,8 +121,11 @@ fn build_harness(root: &Path, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Every `IRONFORGE_*` variable the harness gets: those inherited (except `IRONFORGE_PROVE`,
+/// which only `--prove` sets) overlaid with the ones the flags set.
 fn harness_env(args: &Args, measurements: &Path) -> BTreeMap<String, String> {
-    let mut env = BTreeMap::new();
+    let mut env: BTreeMap<String, String> =
+        std::env::vars().filter(|(k, _)| k.starts_with("IRONFORGE_") && k != "IRONFORGE_PROVE").collect();
     env.insert("IRONFORGE_MEASUREMENTS".into(), measurements.display().to_string());
     env.insert("IRONFORGE_TIER".into(), if args.quick { "quick" } else { "release" }.into());
     env.insert("IRONFORGE_SESSIONS".into(), args.sessions.env_value().into());
@@ -134,7 +137,8 @@ fn harness_env(args: &Args, measurements: &Path) -> BTreeMap<String, String> {
 }
 
 fn harness_command(args: &Args, list: bool) -> Vec<String> {
-    let mut cmd: Vec<String> = ["test", "--release", "--test", "gates", "--", "--test-threads", "1"].map(String::from).into();
+    let mut cmd: Vec<String> =
+        ["test", "--release", "--test", "gates", "--", "--test-threads", "1"].map(String::from).into();
     if list {
         cmd.push("--list".into());
     }
@@ -145,7 +149,9 @@ fn harness_command(args: &Args, list: bool) -> Vec<String> {
 /// Counts the trials the harness would run (for the progress bar), `None` if it cannot tell.
 fn count_trials(root: &Path, args: &Args, env: &BTreeMap<String, String>) -> Option<u64> {
     let out = Command::new(cargo()).args(harness_command(args, true)).envs(env).current_dir(root).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.ends_with(": test")).count() as u64)
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.ends_with(": test")).count() as u64)
 }
 
 /// Outcome of one harness run.
@@ -159,7 +165,9 @@ fn run_harness(root: &Path, args: &Args, env: &BTreeMap<String, String>, dir: &P
     let pb = match total {
         Some(n) => {
             let pb = ProgressBar::new(n);
-            pb.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} gates [{elapsed}] {msg}").expect("valid template"));
+            pb.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} gates [{elapsed}] {msg}").expect("valid template"),
+            );
             pb.enable_steady_tick(Duration::from_millis(500));
             pb
         }
@@ -204,10 +212,6 @@ fn read_measurements(path: &Path) -> anyhow::Result<Measurements> {
 fn one_run(root: &Path, args: &Args, dir: &Path, index: usize) -> anyhow::Result<(AuditRun, Vec<u8>)> {
     std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     let measurements_path = dir.join(MEASUREMENTS_JSON);
-    // Never audit a file left by an earlier run.
-    if measurements_path.exists() {
-        std::fs::remove_file(&measurements_path).with_context(|| format!("remove {}", measurements_path.display()))?;
-    }
     let env = harness_env(args, &measurements_path);
     let mut config = RunConfig {
         tier: env["IRONFORGE_TIER"].clone(),
@@ -227,6 +231,11 @@ fn one_run(root: &Path, args: &Args, dir: &Path, index: usize) -> anyhow::Result
             read_measurements(path)?
         }
         None => {
+            // Never audit a file left by an earlier run.
+            if measurements_path.exists() {
+                std::fs::remove_file(&measurements_path)
+                    .with_context(|| format!("remove {}", measurements_path.display()))?;
+            }
             let run = run_harness(root, args, &env, dir)?;
             config.harness = std::iter::once("cargo".to_string()).chain(harness_command(args, false)).collect();
             config.harness_exit_code = run.exit_code;
@@ -283,7 +292,12 @@ pub fn summary_table(audit: &AuditRun) -> String {
         s.push_str(&format!("  - {r}\n"));
     }
     if let Some(b) = &audit.baseline {
-        s.push_str(&format!("against baseline {}: {} metrics, {} regressed\n", b.path, b.changes.len(), b.regressions()));
+        s.push_str(&format!(
+            "against baseline {}: {} metrics, {} regressed\n",
+            b.path,
+            b.changes.len(),
+            b.regressions()
+        ));
     }
     s
 }
@@ -315,7 +329,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bytes.push(b'\n');
         write_atomic(&out.join(stability::SUMMARY_JSON), &bytes)?;
         render::write_all(&out, &render::render_json(&bytes, stability::SUMMARY_JSON)?)?;
-        println!("{repeat} runs: {} verdict flips (see {})", summary.total_flips, out.join(stability::STABILITY_MD).display());
+        println!(
+            "{repeat} runs: {} verdict flips (see {})",
+            summary.total_flips,
+            out.join(stability::STABILITY_MD).display()
+        );
     }
     let failed = runs.iter().filter(|r| !r.2.overall.passed()).count();
     anyhow::ensure!(failed == 0, "release check failed in {failed} of {repeat} runs (see the tables above)");
@@ -399,7 +417,10 @@ mod tests {
         let with_base = Args { baseline: Some(base_dir.join(AUDIT_JSON)), ..args(&m, &dir.path().join("cur")) };
         run(with_base.clone()).unwrap();
         let md = std::fs::read_to_string(dir.path().join("cur").join(render::GATES_MD)).unwrap();
-        assert!(md.contains("| `gate:attention_speedup` | 2 x | [1.8, 2.2] | 1.5 x | [1.45, 1.55] | regressed |"), "{md}");
+        assert!(
+            md.contains("| `gate:attention_speedup` | 2 x | [1.8, 2.2] | 1.5 x | [1.45, 1.55] | regressed |"),
+            "{md}"
+        );
         let err = run(Args { fail_on_regression: true, ..with_base }).unwrap_err();
         assert!(err.to_string().contains("regressed"), "{err:#}");
         let rep = dir.path().join("rep");

@@ -51,7 +51,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| args.input.parent().unwrap_or(Path::new(".")).to_path_buf());
     if args.check {
         check(&out, &files).map_err(|e| {
-            anyhow::anyhow!("{e:#}\nrun `cargo xtask render {}` and do not edit the reports by hand", args.input.display())
+            anyhow::anyhow!(
+                "{e:#}\nrun `cargo xtask render {}` and do not edit the reports by hand",
+                args.input.display()
+            )
         })
     } else {
         write_all(&out, &files)
@@ -100,7 +103,9 @@ pub fn render_json(bytes: &[u8], source: &str) -> anyhow::Result<Vec<RenderedFil
                 bytes: stability::render(&summary, &md_header(source, &sha)).into_bytes(),
             }])
         }
-        other => anyhow::bail!("unknown schema `{other}` (expected `{AUDIT_SCHEMA}` or `{}`)", stability::REPEAT_SCHEMA),
+        other => {
+            anyhow::bail!("unknown schema `{other}` (expected `{AUDIT_SCHEMA}` or `{}`)", stability::REPEAT_SCHEMA)
+        }
     }
 }
 
@@ -115,7 +120,8 @@ pub fn render_audit(audit: &AuditRun, source: &str, sha: &str) -> anyhow::Result
     let head = md_header(source, sha);
     let svg_head = format!("<!-- generated from {source} (sha256 {sha}) by `cargo xtask render` — do not edit -->\n");
     let md = |name: &str, body: String| RenderedFile { name: name.into(), bytes: format!("{head}{body}").into_bytes() };
-    let svg = |name: &str, body: String| RenderedFile { name: name.into(), bytes: format!("{svg_head}{body}").into_bytes() };
+    let svg =
+        |name: &str, body: String| RenderedFile { name: name.into(), bytes: format!("{svg_head}{body}").into_bytes() };
     Ok(vec![
         md(GATES_MD, gates_md(audit)),
         md(PARITY_MD, parity_md(audit)),
@@ -177,7 +183,17 @@ fn context_lines(audit: &AuditRun) -> String {
 
 fn gate_table(rows: &[&GateRow]) -> String {
     let mut s = header(&[
-        "name", "family", "metric", "target", "actual", "95% interval", "bound", "margin", "proof", "verdict", "time (s)",
+        "name",
+        "family",
+        "metric",
+        "target",
+        "actual",
+        "95% interval",
+        "bound",
+        "margin",
+        "proof",
+        "verdict",
+        "time (s)",
     ]);
     for g in rows {
         let r = &g.record;
@@ -327,14 +343,19 @@ fn parity_md(audit: &AuditRun) -> String {
         let sessions: BTreeSet<&str> = at.iter().map(|p| p.row.session_id.as_str()).collect();
         let mut cells = vec![size.to_string(), sessions.len().to_string()];
         for cand in &candidates {
-            let max = at.iter().filter(|p| p.row.candidate == *cand).map(|p| p.row.error).fold(None, |m: Option<f64>, e| {
-                Some(m.map_or(e, |m| m.max(e)))
-            });
+            let max = at
+                .iter()
+                .filter(|p| p.row.candidate == *cand)
+                .map(|p| p.row.error)
+                .fold(None, |m: Option<f64>, e| Some(m.map_or(e, |m| m.max(e))));
             cells.push(max.map_or("—".into(), num));
         }
         s.push_str(&row(&cells));
     }
-    s.push_str(&format!("\nPlot: [{PARITY_SVG}]({PARITY_SVG}) (errors below {} drawn at it).\n", num(plots::ERROR_FLOOR)));
+    s.push_str(&format!(
+        "\nPlot: [{PARITY_SVG}]({PARITY_SVG}) (errors below {} drawn at it).\n",
+        num(plots::ERROR_FLOOR)
+    ));
     s
 }
 
@@ -360,8 +381,14 @@ fn bench_md(audit: &AuditRun) -> String {
     let mut cols = vec!["kernel", "vs", "mask", "threads"];
     cols.extend(bucket_names.iter().map(String::as_str));
     for (title, cell) in [
-        ("## Speed-up", (|r: &ironforge::gate::record::BenchRow| format!("{}x {}", num(r.ratio), interval(Some(r.interval)))) as fn(&_) -> String),
-        ("## Median times (candidate ms / reference ms)", |r| format!("{} / {}", num(r.candidate_ms), num(r.reference_ms))),
+        (
+            "## Speed-up",
+            (|r: &ironforge::gate::record::BenchRow| format!("{}x {}", num(r.ratio), interval(Some(r.interval))))
+                as fn(&_) -> String,
+        ),
+        ("## Median times (candidate ms / reference ms)", |r| {
+            format!("{} / {}", num(r.candidate_ms), num(r.reference_ms))
+        }),
     ] {
         s.push_str(&format!("{title}\n\n"));
         s.push_str(&header(&cols));
@@ -438,11 +465,19 @@ mod tests {
     fn parity_and_bench_tables_have_their_shape() {
         let files = render(&testdata::audit(false));
         let parity = text(&files, PARITY_MD);
-        assert!(parity.contains("| sparse | 5.000e-7 | 1.000e-4 | golden-04 | 268 | `attention_parity` | 0 of 5 |"), "{parity}");
+        assert!(
+            parity.contains("| sparse | 5.000e-7 | 1.000e-4 | golden-04 | 268 | `attention_parity` | 0 of 5 |"),
+            "{parity}"
+        );
         assert!(parity.contains("| 117 | 1 | 1.000e-7 | 2.000e-8 |"), "{parity}");
         let bench = text(&files, BENCH_MD);
         assert!(bench.contains("| kernel | vs | mask | threads | L ≤ 128 | L ≤ 256 | L ≤ 512 | L ≤ 1024 |"), "{bench}");
-        assert!(bench.contains("| sparse | dense | dag | 1 | 1x [0.9, 1.1] | 3x [2.7, 3.3] | 5x [4.5, 5.5] | 7x [6.3, 7.7] |"), "{bench}");
+        assert!(
+            bench.contains(
+                "| sparse | dense | dag | 1 | 1x [0.9, 1.1] | 3x [2.7, 3.3] | 5x [4.5, 5.5] | 7x [6.3, 7.7] |"
+            ),
+            "{bench}"
+        );
     }
 
     #[test]

@@ -139,7 +139,15 @@ pub fn render(s: &RepeatSummary, head: &str) -> String {
         ]));
     }
     out.push_str("\n## Value spread per gate\n\n");
-    out.push_str(&header(&["name", "verdicts (P/F per run)", "flips", "min", "median", "max", "spread (max-min)/median"]));
+    out.push_str(&header(&[
+        "name",
+        "verdicts (P/F per run)",
+        "flips",
+        "min",
+        "median",
+        "max",
+        "spread (max-min)/median",
+    ]));
     for g in &s.gates {
         let spread = if g.median != 0.0 { num((g.max - g.min) / g.median.abs()) } else { "—".into() };
         out.push_str(&row(&[

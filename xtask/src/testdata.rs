@@ -8,7 +8,16 @@ use ironforge::gate::record::{
 use std::collections::BTreeMap;
 
 #[allow(clippy::too_many_arguments)]
-fn gate(name: &str, family: &str, metric: &str, cmp: &str, threshold: f64, unit: &str, value: f64, interval: Option<[f64; 2]>) -> Record {
+fn gate(
+    name: &str,
+    family: &str,
+    metric: &str,
+    cmp: &str,
+    threshold: f64,
+    unit: &str,
+    value: f64,
+    interval: Option<[f64; 2]>,
+) -> Record {
     let bound = match (cmp, interval) {
         (">=" | ">", Some([lo, _])) => lo,
         ("<=" | "<", Some([_, hi])) => hi,
@@ -88,7 +97,11 @@ pub fn measurements(prove: bool) -> Measurements {
     ];
     if prove {
         for r in records.iter_mut().filter(|r| r.kind == RecordKind::Gate) {
-            r.proof = Some(Proof { fault: format!("fault for {}", r.name), value: r.threshold * 3.0, verdict: Verdict::Fail });
+            r.proof = Some(Proof {
+                fault: format!("fault for {}", r.name),
+                value: r.threshold * 3.0,
+                verdict: Verdict::Fail,
+            });
         }
     }
     Measurements { schema: MEASUREMENTS_SCHEMA.into(), records }
