@@ -11,6 +11,7 @@
 //!
 //! See `docs/gates.md` for the DSL grammar, environment variables and JSON output.
 
+pub mod audit;
 pub mod context;
 pub mod env;
 pub mod error;

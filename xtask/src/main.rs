@@ -2,9 +2,17 @@
 
 use clap::{Parser, Subcommand};
 
+mod atomic;
+mod baseline;
 mod fixtures;
+mod format;
+mod machine;
+mod plots;
 mod release_check;
 mod render;
+mod stability;
+#[cfg(test)]
+mod testdata;
 mod tune;
 
 /// ironforge's project tasks.

@@ -1,10 +1,448 @@
-//! `cargo xtask release_check` (being written on its own branch).
+//! `cargo xtask release-check`: build in release mode, run every gate through the harness
+//! (`cargo test --release --test gates`), write `audit_run.json` and render the reports.
+//! Exits non-zero when the overall verdict fails (or, with `--fail-on-regression`, when a
+//! metric regressed against `--baseline`).
 
-/// Arguments of this task.
-#[derive(Debug, clap::Args)]
-pub struct Args {}
+use crate::atomic::{sha256_hex, write_atomic};
+use crate::format::num;
+use crate::{baseline, machine, render, stability};
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use ironforge::gate::audit::{AuditRun, RunConfig};
+use ironforge::gate::record::{Measurements, Verdict};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-/// Runs this task.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("this task is not built yet")
+/// The audit file name.
+pub const AUDIT_JSON: &str = "audit_run.json";
+/// The measurements file the harness writes in each run folder.
+pub const MEASUREMENTS_JSON: &str = "measurements.json";
+/// Seed used when `--seed` is not given.
+pub const DEFAULT_SEED: u64 = 20_240_607;
+
+/// Which validation sessions the harness runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SessionSet {
+    /// The golden set (20 sessions).
+    Golden,
+    /// The canary set (120 sessions).
+    Canary,
+    /// Both.
+    All,
+}
+
+impl SessionSet {
+    /// The value of `IRONFORGE_SESSIONS`.
+    pub fn env_value(self) -> &'static str {
+        match self {
+            SessionSet::Golden => "golden",
+            SessionSet::Canary => "canary",
+            SessionSet::All => "golden,canary",
+        }
+    }
+}
+
+/// Arguments of `cargo xtask release-check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Run the quick tier instead of the release tier.
+    #[arg(long)]
+    pub quick: bool,
+    /// Session sets to run on.
+    #[arg(long, value_enum, default_value = "all")]
+    pub sessions: SessionSet,
+    /// Folder of the audit and reports (default `target/release-check/`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seed of every random stream the gates use.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+    /// Also run every gate under its injected fault; a gate that does not fail under it fails.
+    #[arg(long)]
+    pub prove: bool,
+    /// An earlier `audit_run.json` to compare every metric with.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// Exit non-zero when a metric regressed beyond its noise against `--baseline`.
+    #[arg(long, requires = "baseline")]
+    pub fail_on_regression: bool,
+    /// Run the whole check N times and report verdict flips and value spread (`stability.md`).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Audit an existing measurements file instead of building and running the harness
+    /// (re-audits; the audit records where the numbers came from).
+    #[arg(long)]
+    pub from_measurements: Option<PathBuf>,
+    /// Trial-name filters handed to the harness (after `--`).
+    #[arg(last = true)]
+    pub filters: Vec<String>,
+}
+
+/// The workspace root (the folder above `xtask/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives inside the workspace").to_path_buf()
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn spinner(msg: &str) -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid template"));
+    pb.set_message(msg.to_string());
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Builds the harness in release mode (`cargo test --release --test gates --no-run`).
+fn build_harness(root: &Path, out: &Path) -> anyhow::Result<()> {
+    let log_path = out.join("build.log");
+    let log = std::fs::File::create(&log_path).with_context(|| format!("create {}", log_path.display()))?;
+    let pb = spinner("building the gate harness in release mode");
+    let status = Command::new(cargo())
+        .args(["test", "--release", "--test", "gates", "--no-run"])
+        .current_dir(root)
+        .stdout(Stdio::from(log.try_clone()?))
+        .stderr(Stdio::from(log))
+        .status()
+        .context("spawn cargo")?;
+    pb.finish_with_message(format!("built the gate harness ({})", if status.success() { "ok" } else { "FAILED" }));
+    anyhow::ensure!(status.success(), "release build of the gate harness failed:\n{}", tail(&log_path, 30));
+    Ok(())
+}
+
+/// Every `IRONFORGE_*` variable the harness gets: those inherited (except `IRONFORGE_PROVE`,
+/// which only `--prove` sets) overlaid with the ones the flags set.
+fn harness_env(args: &Args, measurements: &Path) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> =
+        std::env::vars().filter(|(k, _)| k.starts_with("IRONFORGE_") && k != "IRONFORGE_PROVE").collect();
+    env.insert("IRONFORGE_MEASUREMENTS".into(), measurements.display().to_string());
+    env.insert("IRONFORGE_TIER".into(), if args.quick { "quick" } else { "release" }.into());
+    env.insert("IRONFORGE_SESSIONS".into(), args.sessions.env_value().into());
+    env.insert("IRONFORGE_SEED".into(), args.seed.to_string());
+    if args.prove {
+        env.insert("IRONFORGE_PROVE".into(), "1".into());
+    }
+    env
+}
+
+fn harness_command(args: &Args, list: bool) -> Vec<String> {
+    let mut cmd: Vec<String> =
+        ["test", "--release", "--test", "gates", "--", "--test-threads", "1"].map(String::from).into();
+    if list {
+        cmd.push("--list".into());
+    }
+    cmd.extend(args.filters.iter().cloned());
+    cmd
+}
+
+/// Counts the trials the harness would run (for the progress bar), `None` if it cannot tell.
+fn count_trials(root: &Path, args: &Args, env: &BTreeMap<String, String>) -> Option<u64> {
+    let out = Command::new(cargo()).args(harness_command(args, true)).envs(env).current_dir(root).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.ends_with(": test")).count() as u64)
+}
+
+/// Outcome of one harness run.
+struct HarnessRun {
+    exit_code: Option<i32>,
+    duration_s: f64,
+}
+
+fn run_harness(root: &Path, args: &Args, env: &BTreeMap<String, String>, dir: &Path) -> anyhow::Result<HarnessRun> {
+    let total = count_trials(root, args, env);
+    let pb = match total {
+        Some(n) => {
+            let pb = ProgressBar::new(n);
+            pb.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} gates [{elapsed}] {msg}").expect("valid template"),
+            );
+            pb.enable_steady_tick(Duration::from_millis(500));
+            pb
+        }
+        None => spinner("running the gates"),
+    };
+    let log_path = dir.join("harness.log");
+    let mut log = std::fs::File::create(&log_path).with_context(|| format!("create {}", log_path.display()))?;
+    let err_path = dir.join("harness.stderr.log");
+    let err = std::fs::File::create(&err_path).with_context(|| format!("create {}", err_path.display()))?;
+    let start = Instant::now();
+    let mut child = Command::new(cargo())
+        .args(harness_command(args, false))
+        .env_remove("IRONFORGE_PROVE")
+        .envs(env)
+        .current_dir(root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(err))
+        .spawn()
+        .context("spawn the gate harness")?;
+    let stdout = child.stdout.take().context("harness stdout")?;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("read harness output")?;
+        writeln!(log, "{line}")?;
+        if let Some(rest) = line.strip_prefix("test ") {
+            if let Some((name, outcome)) = rest.split_once(" ... ") {
+                pb.inc(1);
+                pb.set_message(format!("{name}: {outcome}"));
+            }
+        }
+    }
+    let status = child.wait().context("wait for the gate harness")?;
+    pb.finish_and_clear();
+    Ok(HarnessRun { exit_code: status.code(), duration_s: start.elapsed().as_secs_f64() })
+}
+
+fn read_measurements(path: &Path) -> anyhow::Result<Measurements> {
+    let bytes = std::fs::read(path).with_context(|| format!("read measurements {}", path.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("parse measurements {}", path.display()))
+}
+
+/// One audited run: measure (or read), audit, compare, write, render.
+fn one_run(root: &Path, args: &Args, dir: &Path, index: usize) -> anyhow::Result<(AuditRun, Vec<u8>)> {
+    std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    let measurements_path = dir.join(MEASUREMENTS_JSON);
+    let env = harness_env(args, &measurements_path);
+    let mut config = RunConfig {
+        tier: env["IRONFORGE_TIER"].clone(),
+        sessions: env["IRONFORGE_SESSIONS"].clone(),
+        seed: args.seed,
+        prove: args.prove,
+        env: env.clone(),
+        harness: vec![],
+        harness_exit_code: None,
+        harness_duration_s: 0.0,
+        repeat_index: index,
+    };
+    let measurements = match &args.from_measurements {
+        Some(path) => {
+            config.env.remove("IRONFORGE_MEASUREMENTS");
+            config.harness = vec!["not run: measurements read from".into(), path.display().to_string()];
+            read_measurements(path)?
+        }
+        None => {
+            // Never audit a file left by an earlier run.
+            if measurements_path.exists() {
+                std::fs::remove_file(&measurements_path)
+                    .with_context(|| format!("remove {}", measurements_path.display()))?;
+            }
+            let run = run_harness(root, args, &env, dir)?;
+            config.harness = std::iter::once("cargo".to_string()).chain(harness_command(args, false)).collect();
+            config.harness_exit_code = run.exit_code;
+            config.harness_duration_s = run.duration_s;
+            read_measurements(&measurements_path).with_context(|| {
+                format!(
+                    "the gate harness (exit {:?}) wrote no measurements; its output:\n{}\n{}",
+                    run.exit_code,
+                    tail(&dir.join("harness.log"), 20),
+                    tail(&dir.join("harness.stderr.log"), 20)
+                )
+            })?
+        }
+    };
+    let mut audit =
+        AuditRun::from_measurements(&measurements, machine::probe_machine(), machine::probe_git(root), config)?;
+    if let Some(path) = &args.baseline {
+        let bytes = std::fs::read(path).with_context(|| format!("read baseline {}", path.display()))?;
+        let base: AuditRun =
+            serde_json::from_slice(&bytes).with_context(|| format!("parse baseline {}", path.display()))?;
+        base.validate().with_context(|| format!("baseline {}", path.display()))?;
+        audit.baseline = Some(baseline::compare(&audit, &base, &path.display().to_string(), &sha256_hex(&bytes)));
+    }
+    let mut bytes = serde_json::to_vec_pretty(&audit)?;
+    bytes.push(b'\n');
+    write_atomic(&dir.join(AUDIT_JSON), &bytes)?;
+    let files = render::render_audit(&audit, AUDIT_JSON, &sha256_hex(&bytes))?;
+    render::write_all(dir, &files)?;
+    Ok((audit, bytes))
+}
+
+/// The end-of-run table, one line per gate and scenario.
+pub fn summary_table(audit: &AuditRun) -> String {
+    let mut s = format!(
+        "{:<32} {:>12} {:>12} {:>16} {:>12} {:>10} {:>7}\n",
+        "gate", "value", "bound", "target", "margin", "proof", "verdict"
+    );
+    for g in &audit.gates {
+        let r = &g.record;
+        s.push_str(&format!(
+            "{:<32} {:>12} {:>12} {:>16} {:>12} {:>10} {:>7}\n",
+            r.name,
+            num(r.value),
+            num(r.bound),
+            format!("{} {} {}", r.comparator, num(r.threshold), r.unit),
+            num(r.margin),
+            format!("{:?}", g.proof_status).to_lowercase(),
+            if g.release_verdict == Verdict::Pass { "PASS" } else { "FAIL" }
+        ));
+    }
+    let overall = &audit.overall;
+    s.push_str(&format!("overall: {}\n", if overall.passed() { "PASS" } else { "FAIL" }));
+    for r in &overall.reasons {
+        s.push_str(&format!("  - {r}\n"));
+    }
+    if let Some(b) = &audit.baseline {
+        s.push_str(&format!(
+            "against baseline {}: {} metrics, {} regressed\n",
+            b.path,
+            b.changes.len(),
+            b.regressions()
+        ));
+    }
+    s
+}
+
+/// Runs the release check.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let root = workspace_root();
+    let out = args.out.clone().unwrap_or_else(|| root.join("target").join("release-check"));
+    std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
+    if args.from_measurements.is_none() {
+        build_harness(&root, &out)?;
+    }
+    let repeat = args.repeat as usize;
+    let mut runs = Vec::with_capacity(repeat);
+    for index in 0..repeat {
+        let dir = if repeat == 1 { out.clone() } else { out.join(format!("run-{}", index + 1)) };
+        let (audit, bytes) = one_run(&root, &args, &dir, index)?;
+        if repeat > 1 {
+            println!("run {} of {repeat}:", index + 1);
+        }
+        print!("{}", summary_table(&audit));
+        let rel = dir.strip_prefix(&out).unwrap_or(&dir).join(AUDIT_JSON);
+        runs.push((rel.display().to_string(), sha256_hex(&bytes), audit));
+    }
+    println!("audit and reports in {}", out.display());
+    if repeat > 1 {
+        let summary = stability::summarize(&runs);
+        let mut bytes = serde_json::to_vec_pretty(&summary)?;
+        bytes.push(b'\n');
+        write_atomic(&out.join(stability::SUMMARY_JSON), &bytes)?;
+        render::write_all(&out, &render::render_json(&bytes, stability::SUMMARY_JSON)?)?;
+        println!(
+            "{repeat} runs: {} verdict flips (see {})",
+            summary.total_flips,
+            out.join(stability::STABILITY_MD).display()
+        );
+    }
+    let failed = runs.iter().filter(|r| !r.2.overall.passed()).count();
+    anyhow::ensure!(failed == 0, "release check failed in {failed} of {repeat} runs (see the tables above)");
+    if args.fail_on_regression {
+        let regressed: usize = runs.iter().filter_map(|r| r.2.baseline.as_ref()).map(|b| b.regressions()).sum();
+        anyhow::ensure!(regressed == 0, "{regressed} metrics regressed against the baseline beyond their noise");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata;
+    use ironforge::gate::record::Proof;
+
+    fn args(measurements: &Path, out: &Path) -> Args {
+        Args {
+            quick: false,
+            sessions: SessionSet::All,
+            out: Some(out.to_path_buf()),
+            seed: 7,
+            prove: false,
+            baseline: None,
+            fail_on_regression: false,
+            repeat: 1,
+            from_measurements: Some(measurements.to_path_buf()),
+            filters: vec![],
+        }
+    }
+
+    fn write(path: &Path, m: &Measurements) {
+        std::fs::write(path, serde_json::to_vec(m).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn run_audits_renders_and_the_reports_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m.json");
+        write(&m, &testdata::measurements(true));
+        let out = dir.path().join("out");
+        run(Args { prove: true, ..args(&m, &out) }).unwrap();
+        let audit: AuditRun = serde_json::from_slice(&std::fs::read(out.join(AUDIT_JSON)).unwrap()).unwrap();
+        audit.validate().unwrap();
+        assert!(audit.overall.passed());
+        assert_eq!(audit.config.env["IRONFORGE_PROVE"], "1");
+        assert_eq!(audit.config.harness_exit_code, None);
+        assert!(audit.machine.logical_cores >= 1);
+        render::run(render::Args { input: out.join(AUDIT_JSON), out: None, check: true }).unwrap();
+    }
+
+    #[test]
+    fn failing_gate_or_proof_that_does_not_fail_makes_run_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m.json");
+        let mut meas = testdata::measurements(true);
+        meas.records[0].proof = Some(Proof { fault: "none".into(), value: 2.0, verdict: Verdict::Pass });
+        write(&m, &meas);
+        let err = run(Args { prove: true, ..args(&m, dir.path()) }).unwrap_err();
+        assert!(err.to_string().contains("release check failed"), "{err:#}");
+        // Without --prove, the gate still passes on its own.
+        let ok = testdata::measurements(false);
+        write(&m, &ok);
+        run(args(&m, dir.path())).unwrap();
+    }
+
+    #[test]
+    fn baseline_regression_fails_only_when_asked_and_repeat_summarises() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m.json");
+        write(&m, &testdata::measurements(false));
+        let base_dir = dir.path().join("base");
+        run(args(&m, &base_dir)).unwrap();
+        let mut slower = testdata::measurements(false);
+        let r = slower.records.iter_mut().find(|r| r.name == "attention_speedup").unwrap();
+        r.value = 1.5;
+        r.interval = Some([1.45, 1.55]);
+        r.bound = 1.45;
+        r.margin = 0.05;
+        write(&m, &slower);
+        let with_base = Args { baseline: Some(base_dir.join(AUDIT_JSON)), ..args(&m, &dir.path().join("cur")) };
+        run(with_base.clone()).unwrap();
+        let md = std::fs::read_to_string(dir.path().join("cur").join(render::GATES_MD)).unwrap();
+        assert!(
+            md.contains("| `gate:attention_speedup` | 2 x | [1.8, 2.2] | 1.5 x | [1.45, 1.55] | regressed |"),
+            "{md}"
+        );
+        let err = run(Args { fail_on_regression: true, ..with_base }).unwrap_err();
+        assert!(err.to_string().contains("regressed"), "{err:#}");
+        let rep = dir.path().join("rep");
+        run(Args { repeat: 3, ..args(&m, &rep) }).unwrap();
+        let summary: stability::RepeatSummary =
+            serde_json::from_slice(&std::fs::read(rep.join(stability::SUMMARY_JSON)).unwrap()).unwrap();
+        assert_eq!(summary.runs.len(), 3);
+        assert_eq!(summary.total_flips, 0);
+        render::run(render::Args { input: rep.join(stability::SUMMARY_JSON), out: None, check: true }).unwrap();
+        render::run(render::Args { input: rep.join("run-2").join(AUDIT_JSON), out: None, check: true }).unwrap();
+    }
+
+    #[test]
+    fn harness_env_carries_the_flags() {
+        let a = Args { quick: true, sessions: SessionSet::Golden, prove: true, ..args(Path::new("m"), Path::new("o")) };
+        let env = harness_env(&a, Path::new("/x/m.json"));
+        assert_eq!(env["IRONFORGE_TIER"], "quick");
+        assert_eq!(env["IRONFORGE_SESSIONS"], "golden");
+        assert_eq!(env["IRONFORGE_SEED"], "7");
+        assert_eq!(env["IRONFORGE_PROVE"], "1");
+        assert_eq!(env["IRONFORGE_MEASUREMENTS"], "/x/m.json");
+        let cmd = harness_command(&Args { filters: vec!["attention".into()], ..a }, true);
+        assert_eq!(cmd.join(" "), "test --release --test gates -- --test-threads 1 --list attention");
+    }
 }

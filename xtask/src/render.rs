@@ -1,10 +1,499 @@
-//! `cargo xtask render` (being written on its own branch).
+//! `cargo xtask render <audit_run.json|repeat_summary.json> [--out DIR] [--check]`: the human
+//! reports, rendered from the JSON alone, byte-identical for the same JSON.
 
-/// Arguments of this task.
+use crate::atomic::{sha256_hex, write_atomic};
+use crate::format::{header, interval, num, row};
+use crate::{plots, stability};
+use anyhow::Context;
+use ironforge::gate::audit::{AuditRun, ChangeStatus, GateRow, ProofStatus, AUDIT_SCHEMA};
+use ironforge::gate::record::{RecordKind, Verdict};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Gate verification report.
+pub const GATES_MD: &str = "release_gate_verification.md";
+/// Parity report.
+pub const PARITY_MD: &str = "parity_report.md";
+/// Kernel × L-bucket table.
+pub const BENCH_MD: &str = "canary_bench.md";
+/// Speed-up plot.
+pub const SPEEDUP_SVG: &str = "speedup_by_l.svg";
+/// Parity plot.
+pub const PARITY_SVG: &str = "parity_vs_size.svg";
+
+/// Arguments of `cargo xtask render`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The audit (`audit_run.json`) or repeat summary (`repeat_summary.json`) to render.
+    pub input: PathBuf,
+    /// Folder of the reports (default: the input's folder).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write nothing; fail if a report on disk differs from what the JSON renders to.
+    #[arg(long)]
+    pub check: bool,
+}
 
-/// Runs this task.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("this task is not built yet")
+/// One rendered report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    /// File name inside the report folder.
+    pub name: String,
+    /// Its content.
+    pub bytes: Vec<u8>,
+}
+
+/// Renders (or checks) the reports of one JSON file.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let bytes = std::fs::read(&args.input).with_context(|| format!("read {}", args.input.display()))?;
+    let source = args.input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let files = render_json(&bytes, &source).with_context(|| format!("render {}", args.input.display()))?;
+    let out = args.out.clone().unwrap_or_else(|| args.input.parent().unwrap_or(Path::new(".")).to_path_buf());
+    if args.check {
+        check(&out, &files).map_err(|e| {
+            anyhow::anyhow!(
+                "{e:#}\nrun `cargo xtask render {}` and do not edit the reports by hand",
+                args.input.display()
+            )
+        })
+    } else {
+        write_all(&out, &files)
+    }
+}
+
+/// Writes every file atomically into `out`.
+pub fn write_all(out: &Path, files: &[RenderedFile]) -> anyhow::Result<()> {
+    for f in files {
+        write_atomic(&out.join(&f.name), &f.bytes)?;
+    }
+    Ok(())
+}
+
+/// Fails naming every file in `out` that is missing or differs from its rendering.
+pub fn check(out: &Path, files: &[RenderedFile]) -> anyhow::Result<()> {
+    let stale: Vec<String> = files
+        .iter()
+        .filter_map(|f| match std::fs::read(out.join(&f.name)) {
+            Ok(disk) if disk == f.bytes => None,
+            Ok(_) => Some(format!("{} differs", f.name)),
+            Err(_) => Some(format!("{} is missing", f.name)),
+        })
+        .collect();
+    anyhow::ensure!(stale.is_empty(), "reports in {} disagree with the JSON: {}", out.display(), stale.join(", "));
+    Ok(())
+}
+
+/// Renders an audit or a repeat summary, told apart by their `schema` field.
+pub fn render_json(bytes: &[u8], source: &str) -> anyhow::Result<Vec<RenderedFile>> {
+    #[derive(serde::Deserialize)]
+    struct Schema {
+        schema: String,
+    }
+    let s: Schema = serde_json::from_slice(bytes).context("no `schema` field")?;
+    let sha = sha256_hex(bytes);
+    match s.schema.as_str() {
+        AUDIT_SCHEMA => {
+            let audit: AuditRun = serde_json::from_slice(bytes).context("not an audit")?;
+            render_audit(&audit, source, &sha)
+        }
+        stability::REPEAT_SCHEMA => {
+            let summary: stability::RepeatSummary = serde_json::from_slice(bytes).context("not a repeat summary")?;
+            Ok(vec![RenderedFile {
+                name: stability::STABILITY_MD.into(),
+                bytes: stability::render(&summary, &md_header(source, &sha)).into_bytes(),
+            }])
+        }
+        other => {
+            anyhow::bail!("unknown schema `{other}` (expected `{AUDIT_SCHEMA}` or `{}`)", stability::REPEAT_SCHEMA)
+        }
+    }
+}
+
+/// The "do not edit" line every Markdown report starts with.
+pub fn md_header(source: &str, sha: &str) -> String {
+    format!("<!-- generated from {source} (sha256 {sha}) by `cargo xtask render` — do not edit -->\n\n")
+}
+
+/// Every report of an audit; refuses an audit whose verdicts contradict its rows.
+pub fn render_audit(audit: &AuditRun, source: &str, sha: &str) -> anyhow::Result<Vec<RenderedFile>> {
+    audit.validate()?;
+    let head = md_header(source, sha);
+    let svg_head = format!("<!-- generated from {source} (sha256 {sha}) by `cargo xtask render` — do not edit -->\n");
+    let md = |name: &str, body: String| RenderedFile { name: name.into(), bytes: format!("{head}{body}").into_bytes() };
+    let svg =
+        |name: &str, body: String| RenderedFile { name: name.into(), bytes: format!("{svg_head}{body}").into_bytes() };
+    Ok(vec![
+        md(GATES_MD, gates_md(audit)),
+        md(PARITY_MD, parity_md(audit)),
+        md(BENCH_MD, bench_md(audit)),
+        svg(SPEEDUP_SVG, plots::speedup_by_l(&audit.kernel_table)?),
+        svg(PARITY_SVG, plots::parity_vs_size(&audit.parity)?),
+    ])
+}
+
+fn verdict(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+    }
+}
+
+fn proof_cell(s: ProofStatus) -> &'static str {
+    match s {
+        ProofStatus::NotRequested => "—",
+        ProofStatus::Holds => "fails under fault ✓",
+        ProofStatus::DidNotFail => "DID NOT FAIL",
+        ProofStatus::Missing => "MISSING",
+    }
+}
+
+fn context_lines(audit: &AuditRun) -> String {
+    let m = &audit.machine;
+    let c = &audit.config;
+    let flags: Vec<String> =
+        m.cpu_flags.iter().map(|(f, on)| format!("{f} {}", if *on { "yes" } else { "no" })).collect();
+    let dirty = match audit.git.dirty {
+        Some(true) => format!("dirty ({} paths)", audit.git.dirty_paths.len()),
+        Some(false) => "clean".into(),
+        None => "state unknown".into(),
+    };
+    let harness = match c.harness_exit_code {
+        Some(code) => format!("exited {code} after {} s", num(c.harness_duration_s)),
+        None => "not run (measurements read from a file)".into(),
+    };
+    let env: Vec<String> = c.env.iter().map(|(k, v)| format!("`{k}={v}`")).collect();
+    format!(
+        "- commit: `{}` ({dirty})\n- machine: {}, {} logical cores, {} GiB RAM, {}; {}\n\
+         - tier `{}`, sessions `{}`, seed {}, prove {}, repeat index {}\n- harness: `{}` — {harness}\n- env: {}\n",
+        audit.git.commit.as_deref().unwrap_or("unknown"),
+        m.cpu_model,
+        m.logical_cores,
+        num(m.ram_bytes as f64 / (1u64 << 30) as f64),
+        flags.join(", "),
+        m.os,
+        c.tier,
+        c.sessions,
+        c.seed,
+        if c.prove { "yes" } else { "no" },
+        c.repeat_index,
+        c.harness.join(" "),
+        if env.is_empty() { "none".to_string() } else { env.join(" ") },
+    )
+}
+
+fn gate_table(rows: &[&GateRow]) -> String {
+    let mut s = header(&[
+        "name",
+        "family",
+        "metric",
+        "target",
+        "actual",
+        "95% interval",
+        "bound",
+        "margin",
+        "proof",
+        "verdict",
+        "time (s)",
+    ]);
+    for g in rows {
+        let r = &g.record;
+        s.push_str(&row(&[
+            format!("`{}`", r.name),
+            r.family.clone(),
+            r.metric.clone(),
+            format!("{} {} {}", r.comparator, num(r.threshold), r.unit),
+            format!("{} {}", num(r.value), r.unit),
+            interval(r.interval),
+            num(r.bound),
+            num(r.margin),
+            proof_cell(g.proof_status).to_string(),
+            format!("**{}**", verdict(g.release_verdict)),
+            num(r.duration_s),
+        ]));
+    }
+    s
+}
+
+fn gates_md(audit: &AuditRun) -> String {
+    let overall = audit.compute_overall();
+    let gates: Vec<&GateRow> = audit.gates.iter().filter(|g| g.record.kind == RecordKind::Gate).collect();
+    let scenarios: Vec<&GateRow> = audit.gates.iter().filter(|g| g.record.kind == RecordKind::Scenario).collect();
+    let passed = audit.gates.iter().filter(|g| g.release_verdict == Verdict::Pass).count();
+    let mut s = String::from("# Release gate verification\n\n");
+    s.push_str(&format!(
+        "**Overall: {}** — {passed} of {} rows pass ({} gates, {} scenarios).\n\n",
+        verdict(overall.verdict),
+        audit.gates.len(),
+        gates.len(),
+        scenarios.len()
+    ));
+    for reason in &overall.reasons {
+        s.push_str(&format!("- {reason}\n"));
+    }
+    if !overall.reasons.is_empty() {
+        s.push('\n');
+    }
+    s.push_str(&context_lines(audit));
+    s.push_str("\n## Gates\n\n");
+    s.push_str(&gate_table(&gates));
+    if !scenarios.is_empty() {
+        s.push_str("\n## Scenarios\n\n");
+        s.push_str(&gate_table(&scenarios));
+    }
+    let proofs: Vec<&GateRow> = audit.gates.iter().filter(|g| g.proof_status != ProofStatus::NotRequested).collect();
+    if !proofs.is_empty() {
+        s.push_str("\n## Proofs (each gate run under its injected fault)\n\n");
+        s.push_str(&header(&["name", "fault", "value under fault", "verdict under fault", "proof"]));
+        for g in proofs {
+            let p = g.record.proof.as_ref();
+            s.push_str(&row(&[
+                format!("`{}`", g.record.name),
+                p.map_or("—".into(), |p| p.fault.clone()),
+                p.map_or("—".into(), |p| format!("{} {}", num(p.value), g.record.unit)),
+                p.map_or("—", |p| verdict(p.verdict)).to_string(),
+                proof_cell(g.proof_status).to_string(),
+            ]));
+        }
+    }
+    s.push_str("\n## Circuit-breaker fallbacks\n\n");
+    if audit.fallbacks.is_empty() {
+        s.push_str("No record reported fallback counts.\n");
+    } else {
+        let mut total: BTreeMap<&str, u64> = BTreeMap::new();
+        s.push_str(&header(&["record", "kernel", "fallbacks"]));
+        for f in &audit.fallbacks {
+            *total.entry(f.kernel.as_str()).or_default() += f.count;
+            s.push_str(&row(&[format!("`{}`", f.gate), f.kernel.clone(), f.count.to_string()]));
+        }
+        let total: Vec<String> = total.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        s.push_str(&format!("\nTotal by kernel: {}.\n", total.join(", ")));
+    }
+    if let Some(b) = &audit.baseline {
+        s.push_str(&format!(
+            "\n## Against baseline `{}` (sha256 {}, commit `{}`)\n\nRule: {}.\n\n",
+            b.path,
+            b.sha256,
+            b.commit.as_deref().unwrap_or("unknown"),
+            b.rule
+        ));
+        let unchanged = b.changes.iter().filter(|c| c.status == ChangeStatus::Unchanged).count();
+        s.push_str(&format!(
+            "{} metrics compared: {unchanged} unchanged, {} regressed.\n\n",
+            b.changes.len(),
+            b.regressions()
+        ));
+        let moved: Vec<_> = b.changes.iter().filter(|c| c.status != ChangeStatus::Unchanged).collect();
+        if !moved.is_empty() {
+            s.push_str(&header(&["metric", "baseline", "baseline band", "current", "current band", "change"]));
+            for c in moved {
+                let v = |x: Option<f64>| x.map_or("—".into(), |x| format!("{} {}", num(x), c.unit));
+                s.push_str(&row(&[
+                    format!("`{}`", c.metric),
+                    v(c.baseline),
+                    interval(c.baseline_band),
+                    v(c.current),
+                    interval(c.current_band),
+                    format!("{:?}", c.status).to_lowercase(),
+                ]));
+            }
+        }
+    }
+    s
+}
+
+fn parity_md(audit: &AuditRun) -> String {
+    let mut s = String::from("# Parity report\n\n");
+    if audit.parity.is_empty() {
+        s.push_str("No parity rows were recorded in this run.\n");
+        return s;
+    }
+    let candidates: BTreeSet<&str> = audit.parity.iter().map(|p| p.row.candidate.as_str()).collect();
+    let sizes: BTreeSet<usize> = audit.parity.iter().map(|p| p.row.events).collect();
+    let scenarios: BTreeSet<&str> = audit.parity.iter().map(|p| p.scenario.as_str()).collect();
+    s.push_str(&format!(
+        "{} rows from {} scenarios, {} candidates, session sizes L = {}..{} events. Error: max abs difference \
+         from the reference (0/1 for exact comparisons).\n\n## Worst case per candidate\n\n",
+        audit.parity.len(),
+        scenarios.len(),
+        candidates.len(),
+        sizes.first().copied().unwrap_or(0),
+        sizes.last().copied().unwrap_or(0)
+    ));
+    s.push_str(&header(&["candidate", "worst error", "tolerance", "session", "L", "scenario", "rows over tolerance"]));
+    for cand in &candidates {
+        let rows: Vec<_> = audit.parity.iter().filter(|p| p.row.candidate == *cand).collect();
+        let worst = rows.iter().copied().fold(rows[0], |w, p| if p.row.error > w.row.error { p } else { w });
+        let over = rows.iter().filter(|p| p.row.error > p.row.tolerance).count();
+        s.push_str(&row(&[
+            cand.to_string(),
+            num(worst.row.error),
+            num(worst.row.tolerance),
+            worst.row.session_id.clone(),
+            worst.row.events.to_string(),
+            format!("`{}`", worst.scenario),
+            format!("{over} of {}", rows.len()),
+        ]));
+    }
+    s.push_str("\n## Error by session size (max over the sessions of that size)\n\n");
+    let mut cols = vec!["L (events)", "sessions"];
+    cols.extend(candidates.iter().copied());
+    s.push_str(&header(&cols));
+    for size in &sizes {
+        let at: Vec<_> = audit.parity.iter().filter(|p| p.row.events == *size).collect();
+        let sessions: BTreeSet<&str> = at.iter().map(|p| p.row.session_id.as_str()).collect();
+        let mut cells = vec![size.to_string(), sessions.len().to_string()];
+        for cand in &candidates {
+            let max = at
+                .iter()
+                .filter(|p| p.row.candidate == *cand)
+                .map(|p| p.row.error)
+                .fold(None, |m: Option<f64>, e| Some(m.map_or(e, |m| m.max(e))));
+            cells.push(max.map_or("—".into(), num));
+        }
+        s.push_str(&row(&cells));
+    }
+    s.push_str(&format!(
+        "\nPlot: [{PARITY_SVG}]({PARITY_SVG}) (errors below {} drawn at it).\n",
+        num(plots::ERROR_FLOOR)
+    ));
+    s
+}
+
+fn bench_md(audit: &AuditRun) -> String {
+    let mut s = String::from("# Canary kernel bench\n\n");
+    if audit.kernel_table.is_empty() {
+        s.push_str("No kernel timings were recorded in this run.\n");
+        return s;
+    }
+    s.push_str(
+        "Median of interleaved pairwise ratios reference time / candidate time (> 1 = candidate faster), \
+         with the 95% bootstrap interval, per L bucket (upper end, events).\n\n",
+    );
+    let buckets: BTreeSet<usize> = audit.kernel_table.iter().map(|c| c.row.l_bucket).collect();
+    type Key<'a> = (&'a str, &'a str, &'a str, usize, &'a str);
+    let mut lines: BTreeMap<Key, BTreeMap<usize, &ironforge::gate::record::BenchRow>> = BTreeMap::new();
+    for c in &audit.kernel_table {
+        let r = &c.row;
+        let key = (r.candidate.as_str(), r.reference.as_str(), r.mask.as_str(), r.threads, c.gate.as_str());
+        lines.entry(key).or_default().insert(r.l_bucket, r);
+    }
+    let bucket_names: Vec<String> = buckets.iter().map(|b| format!("L ≤ {b}")).collect();
+    let mut cols = vec!["kernel", "vs", "mask", "threads"];
+    cols.extend(bucket_names.iter().map(String::as_str));
+    for (title, cell) in [
+        (
+            "## Speed-up",
+            (|r: &ironforge::gate::record::BenchRow| format!("{}x {}", num(r.ratio), interval(Some(r.interval))))
+                as fn(&_) -> String,
+        ),
+        ("## Median times (candidate ms / reference ms)", |r| {
+            format!("{} / {}", num(r.candidate_ms), num(r.reference_ms))
+        }),
+    ] {
+        s.push_str(&format!("{title}\n\n"));
+        s.push_str(&header(&cols));
+        for ((cand, reference, mask, threads, _), by_bucket) in &lines {
+            let mut cells = vec![cand.to_string(), reference.to_string(), mask.to_string(), threads.to_string()];
+            cells.extend(buckets.iter().map(|b| by_bucket.get(b).map_or("—".into(), |r| cell(r))));
+            s.push_str(&row(&cells));
+        }
+        s.push('\n');
+    }
+    s.push_str(&format!("Plot: [{SPEEDUP_SVG}]({SPEEDUP_SVG}).\n"));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata;
+
+    fn render(audit: &AuditRun) -> Vec<RenderedFile> {
+        let bytes = serde_json::to_vec_pretty(audit).unwrap();
+        render_json(&bytes, "audit_run.json").unwrap()
+    }
+
+    fn text(files: &[RenderedFile], name: &str) -> String {
+        String::from_utf8(files.iter().find(|f| f.name == name).unwrap().bytes.clone()).unwrap()
+    }
+
+    #[test]
+    fn rendering_is_deterministic_and_headed() {
+        let a = testdata::audit(true);
+        let first = render(&a);
+        assert_eq!(first, render(&a));
+        assert_eq!(first.len(), 5);
+        let sha = sha256_hex(&serde_json::to_vec_pretty(&a).unwrap());
+        for f in &first {
+            let t = String::from_utf8(f.bytes.clone()).unwrap();
+            assert!(t.starts_with("<!-- generated from audit_run.json (sha256 "), "{}", f.name);
+            assert!(t.contains(&sha), "{}", f.name);
+        }
+        assert!(text(&first, SPEEDUP_SVG).contains("<svg"));
+        assert!(text(&first, PARITY_SVG).contains("<svg"));
+    }
+
+    #[test]
+    fn gate_report_shows_every_row_and_an_overall_that_follows_them() {
+        let a = testdata::audit(true);
+        let md = text(&render(&a), GATES_MD);
+        assert!(md.contains("**Overall: PASS** — 5 of 5 rows pass (4 gates, 1 scenarios)"), "{md}");
+        for g in &a.gates {
+            assert!(md.contains(&format!("`{}`", g.record.name)));
+        }
+        assert!(md.contains("fails under fault ✓"));
+        assert!(md.contains("Total by kernel: sparse 0, tiled 3."));
+        let mut failing = testdata::measurements(true);
+        let r = failing.records.iter_mut().find(|r| r.name == "peak_memory").unwrap();
+        r.verdict = Verdict::Fail;
+        let a = AuditRun::from_measurements(&failing, testdata::machine(), a.git.clone(), a.config.clone()).unwrap();
+        let md = text(&render(&a), GATES_MD);
+        assert!(md.contains("**Overall: FAIL** — 4 of 5 rows pass"), "{md}");
+        assert!(md.contains("- `peak_memory` failed"), "{md}");
+    }
+
+    #[test]
+    fn contradictory_audit_is_not_rendered() {
+        let mut a = testdata::audit(false);
+        a.gates[0].record.verdict = Verdict::Fail;
+        let bytes = serde_json::to_vec(&a).unwrap();
+        let err = render_json(&bytes, "audit_run.json").unwrap_err();
+        assert!(format!("{err:#}").contains("release verdict"), "{err:#}");
+    }
+
+    #[test]
+    fn parity_and_bench_tables_have_their_shape() {
+        let files = render(&testdata::audit(false));
+        let parity = text(&files, PARITY_MD);
+        assert!(
+            parity.contains("| sparse | 5.000e-7 | 1.000e-4 | golden-04 | 268 | `attention_parity` | 0 of 5 |"),
+            "{parity}"
+        );
+        assert!(parity.contains("| 117 | 1 | 1.000e-7 | 2.000e-8 |"), "{parity}");
+        let bench = text(&files, BENCH_MD);
+        assert!(bench.contains("| kernel | vs | mask | threads | L ≤ 128 | L ≤ 256 | L ≤ 512 | L ≤ 1024 |"), "{bench}");
+        assert!(
+            bench.contains(
+                "| sparse | dense | dag | 1 | 1x [0.9, 1.1] | 3x [2.7, 3.3] | 5x [4.5, 5.5] | 7x [6.3, 7.7] |"
+            ),
+            "{bench}"
+        );
+    }
+
+    #[test]
+    fn run_writes_then_check_passes_and_tampering_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let audit_path = dir.path().join("audit_run.json");
+        std::fs::write(&audit_path, serde_json::to_vec_pretty(&testdata::audit(false)).unwrap()).unwrap();
+        let args = |check| Args { input: audit_path.clone(), out: None, check };
+        assert!(run(args(true)).is_err(), "check before rendering must fail: reports are missing");
+        run(args(false)).unwrap();
+        run(args(true)).unwrap();
+        let report = dir.path().join(BENCH_MD);
+        let mut t = std::fs::read_to_string(&report).unwrap();
+        t = t.replace("7x", "9x");
+        std::fs::write(&report, t).unwrap();
+        let err = run(args(true)).unwrap_err();
+        assert!(format!("{err:#}").contains("canary_bench.md differs"), "{err:#}");
+    }
 }
