@@ -12,16 +12,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("create folder {}", dir.display()))?;
     let name = path.file_name().with_context(|| format!("{} has no file name", path.display()))?;
     let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
-    let result = (|| -> anyhow::Result<()> {
-        let mut f = std::fs::File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
-        f.write_all(bytes).with_context(|| format!("write {}", tmp.display()))?;
-        f.sync_all().with_context(|| format!("sync {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("rename {} to {}", tmp.display(), path.display()))
-    })();
+    let result = write_then_rename(&tmp, path, bytes);
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut f = std::fs::File::create(tmp).with_context(|| format!("create {}", tmp.display()))?;
+    f.write_all(bytes).with_context(|| format!("write {}", tmp.display()))?;
+    f.sync_all().with_context(|| format!("sync {}", tmp.display()))?;
+    std::fs::rename(tmp, path).with_context(|| format!("rename {} to {}", tmp.display(), path.display()))
 }
 
 /// Lower-case hex sha256 of `bytes`.

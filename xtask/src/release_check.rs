@@ -307,6 +307,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let root = workspace_root();
     let out = args.out.clone().unwrap_or_else(|| root.join("target").join("release-check"));
     std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
+    // The harness runs in the workspace root: hand it an absolute path.
+    let out = std::fs::canonicalize(&out).with_context(|| format!("resolve {}", out.display()))?;
     if args.from_measurements.is_none() {
         build_harness(&root, &out)?;
     }
