@@ -84,7 +84,7 @@ fn main() {
     let shard_root = tmp.join("shards");
     let (mut shard_write, mut shard_read) = (Vec::new(), Vec::new());
 
-    for round in 0..rounds {
+    for _ in 0..rounds {
         for c in &mut configs {
             let t0 = Instant::now();
             write_multi(&c.path, &sessions, &c.settings).unwrap();
@@ -94,7 +94,7 @@ fn main() {
             let back = read_multi(&c.path).unwrap();
             c.read_s.push(t0.elapsed().as_secs_f64());
             assert_eq!(back.len(), sessions.len());
-            if pyarrow && round == 0 {
+            if pyarrow {
                 if let Some(s) = pyarrow_read_s(&c.path) {
                     c.pyarrow_s.push(s);
                 }
@@ -112,28 +112,32 @@ fn main() {
     }
 
     println!(
-        "{} sessions ({} events, {} edges = {} rows), {} rounds, medians; MB/s = file MB / time",
+        "{} sessions ({} events, {} edges = {} rows), {} rounds, medians",
         sessions.len(),
         events,
         edges,
         events + edges,
         rounds
     );
-    println!("| layout / codec, row group | file MB | write sess/s | write MB/s | read sess/s | read MB/s | pyarrow read ms | ironforge read ms | pyarrow / ironforge |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("MB/s = file MB / time; data MB/s = uncompressed-file MB (same row groups) / time");
+    println!("| layout / codec, row group | file MB | write sess/s | write MB/s | write data MB/s | read sess/s | read MB/s | read data MB/s | pyarrow read ms | ironforge read ms | pyarrow / ironforge |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let n = sessions.len() as f64;
-    for c in &configs {
+    for (i, c) in configs.iter().enumerate() {
         let mb = c.bytes as f64 / 1e6;
+        let data_mb = configs[i / 4 * 4].bytes as f64 / 1e6;
         let (w, r) = (median(&c.write_s), median(&c.read_s));
         let py = median(&c.pyarrow_s);
         println!(
-            "| multi {} | {:.2} | {:.0} | {:.1} | {:.0} | {:.1} | {:.1} | {:.1} | {:.2} |",
+            "| multi {} | {:.2} | {:.0} | {:.1} | {:.1} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} |",
             c.name,
             mb,
             n / w,
             mb / w,
+            data_mb / w,
             n / r,
             mb / r,
+            data_mb / r,
             py * 1e3,
             r * 1e3,
             py / r
@@ -142,7 +146,7 @@ fn main() {
     let mb = dir_bytes(&shard_root) as f64 / 1e6;
     let (w, r) = (median(&shard_write), median(&shard_read));
     println!(
-        "| shards zstd 3 (4 files/session) | {mb:.2} | {:.0} | {:.1} | {:.0} | {:.1} | – | {:.1} | – |",
+        "| shards zstd 3 (4 files/session) | {mb:.2} | {:.0} | {:.1} | – | {:.0} | {:.1} | – | – | {:.1} | – |",
         n / w,
         mb / w,
         n / r,

@@ -53,6 +53,13 @@ fn specs(set: Set) -> Vec<SessionSpec> {
     }
 }
 
+/// A fresh temporary folder name, unique per process and call (tests run checks in parallel).
+fn unique_temp_dir(prefix: &str) -> PathBuf {
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("{prefix}_{}_{n}", std::process::id()))
+}
+
 /// Writes the sessions of `set` as shard folders under `out` (plus a README for golden).
 pub fn write_set(set: Set, out: &Path) -> anyhow::Result<usize> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
@@ -107,7 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             bail!("--check applies to the committed golden set only");
         }
         let committed = args.out.unwrap_or_else(golden_dir);
-        let fresh = std::env::temp_dir().join(format!("ironforge_fixtures_check_{}", std::process::id()));
+        let fresh = unique_temp_dir("ironforge_fixtures_check");
         let _ = std::fs::remove_dir_all(&fresh);
         write_set(Set::Golden, &fresh)?;
         let diffs = diff_trees(&committed, &fresh);
@@ -148,7 +155,7 @@ mod tests {
 
     #[test]
     fn check_fails_on_a_changed_byte() {
-        let dir = std::env::temp_dir().join(format!("ironforge_fixtures_tamper_{}", std::process::id()));
+        let dir = unique_temp_dir("ironforge_fixtures_tamper");
         let _ = std::fs::remove_dir_all(&dir);
         write_set(Set::Golden, &dir).unwrap();
         std::fs::write(dir.join("README.md"), "tampered").unwrap();
