@@ -192,6 +192,8 @@ fn to_f32(bits: u16) -> f32 {
     f32::from_bits((bits as u32) << 16)
 }
 
+// `j` indexes the mask bits, the key pairs, the bias row, the values and the buffer at once.
+#[allow(clippy::needless_range_loop)]
 fn head_portable(job: &Bf16Job<'_>, out: &mut [f32]) {
     let p = &job.panels;
     let (l, d, lp, np) = (p.l, p.d, p.lp, p.pairs());
