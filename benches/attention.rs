@@ -3,7 +3,7 @@
 //! with the extra heap each kernel allocates (counting global allocator; the output array is
 //! not counted). Then `bf16` against f32 `flash` at D = 64 and D = 11.
 //!
-//! `cargo bench --bench attention [-- --max-l 1024 --rounds 7]`. Prints Markdown tables.
+//! `cargo bench --bench attention [-- --max-l 4096 --dense-max-l 1024 --rounds 7]`. Prints Markdown tables.
 //! Speed is reported, never asserted; on a shared machine the numbers are noisy.
 
 use std::time::Instant;
@@ -71,6 +71,7 @@ fn extra_heap(kernel: Kernel, inp: &AttnInputs<'_>) -> usize {
 fn main() {
     let max_l = arg("--max-l", 4096);
     let rounds = arg("--rounds", 0);
+    let dense_max_l = arg("--dense-max-l", max_l);
     let pool2 = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
     let fast = [Kernel::Sdpa, Kernel::Flash, Kernel::BlockSparse, Kernel::Bf16];
     println!(
@@ -82,7 +83,8 @@ fn main() {
     println!("| mask | L | threads | math ms | kernel | kernel ms | × math | × PyTorch 1T anchor | extra heap KiB |");
     println!("|---|---|---|---|---|---|---|---|---|");
     for mask_kind in ["dense", "dag"] {
-        for &l in LS.iter().filter(|&&l| l <= max_l) {
+        let cap = if mask_kind == "dense" { dense_max_l } else { max_l };
+        for &l in LS.iter().filter(|&&l| l <= cap) {
             let spec = ironforge::synth::SessionSpec::new(format!("bench_{l}"), 0xBE4C + l as u64, l);
             let s = ironforge::synth::generate(&spec);
             let times = s.times_ms();

@@ -158,7 +158,8 @@ pub fn forward_with(inputs: &AttnInputs<'_>, params: &Bf16Params) -> Result<Arra
         return Err(AttnError::IsaUnavailable { isa: params.path.name() });
     }
     let (h, l, d) = inputs.q.dim();
-    let bias_std = inputs.bias.map(|b: ArrayView2<'_, f32>| b.as_standard_layout().into_owned());
+    // Borrowed when already row-major (no copy of L × L), copied otherwise.
+    let bias_std = inputs.bias.as_ref().map(|b: &ArrayView2<'_, f32>| b.as_standard_layout());
     let bias = bias_std.as_ref().map(|b| b.as_slice().expect("standard layout is contiguous"));
     let scale = 1.0 / (d as f32).sqrt();
     let mut out = Array3::<f32>::zeros((h, l, d));
@@ -191,6 +192,8 @@ fn to_f32(bits: u16) -> f32 {
     f32::from_bits((bits as u32) << 16)
 }
 
+// `j` indexes the mask bits, the key pairs, the bias row, the values and the buffer at once.
+#[allow(clippy::needless_range_loop)]
 fn head_portable(job: &Bf16Job<'_>, out: &mut [f32]) {
     let p = &job.panels;
     let (l, d, lp, np) = (p.l, p.d, p.lp, p.pairs());
@@ -272,6 +275,9 @@ mod avx512 {
             for t in 0..n_tiles {
                 let j0 = t * LANES;
                 let bits = if j0 < l { tile_bits(words, t) } else { 0 };
+                if bits == 0 {
+                    continue;
+                }
                 let mut s = zero;
                 for (c2, &pair) in qp.iter().enumerate() {
                     let kp = &p.k_pairs[(c2 * lp + j0) * 2..(c2 * lp + j0) * 2 + 32];
@@ -300,6 +306,10 @@ mod avx512 {
             for t in 0..n_tiles {
                 let j0 = t * LANES;
                 let bits = if j0 < l { tile_bits(words, t) } else { 0 };
+                if bits == 0 {
+                    lanes.store(&mut buf[j0..], zero);
+                    continue;
+                }
                 let e = lanes.select(bits, lanes.exp(_mm512_sub_ps(lanes.load(&buf[j0..]), mv)), zero);
                 sum = _mm512_add_ps(sum, e);
                 lanes.store(&mut buf[j0..], e);
@@ -307,6 +317,10 @@ mod avx512 {
             acc.fill(zero);
             for t2 in 0..lp / 32 {
                 let j0 = t2 * 32;
+                // Tiles 2·t2 and 2·t2 + 1 share one mask word, which exists when j0 < l.
+                if j0 >= l || (tile_bits(words, 2 * t2) | tile_bits(words, 2 * t2 + 1)) == 0 {
+                    continue;
+                }
                 let pb = _mm512_cvtne2ps_pbh(lanes.load(&buf[j0 + 16..]), lanes.load(&buf[j0..]));
                 for (c, a) in acc.iter_mut().enumerate() {
                     let vs = &p.vt[c * lp + j0..c * lp + j0 + 32];

@@ -46,8 +46,9 @@ impl TileMap {
             for i in r0..(r0 + rows_per_block).min(n) {
                 let words = mask.row_words(i);
                 for (w, _) in words.iter().enumerate().filter(|(_, &word)| word != 0) {
-                    for t in 4 * w..(4 * w + 4).min(n_tiles) {
-                        any[t] |= tile_bits(words, t) != 0;
+                    let end = (4 * w + 4).min(n_tiles);
+                    for (t, a) in any.iter_mut().enumerate().take(end).skip(4 * w) {
+                        *a |= tile_bits(words, t) != 0;
                     }
                 }
             }

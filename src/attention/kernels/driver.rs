@@ -7,7 +7,7 @@ use ndarray::{Array3, ArrayView2};
 use rayon::prelude::*;
 
 use super::block_sparse::TileMap;
-use super::panels::HeadPanels;
+use super::panels::{tile_bits, HeadPanels};
 use super::rows::{online, two_pass, RowCtx};
 use super::simd::{Isa, Lanes, Portable, LANES};
 use super::{AttnError, AttnInputs};
@@ -16,9 +16,9 @@ use crate::attention::Mask;
 /// Which row routine a kernel runs.
 #[derive(Debug, Clone, Copy)]
 pub enum RowAlgo<'a> {
-    /// Two passes over every tile (`sdpa`).
+    /// Two passes over every tile with an allowed entry in the row (`sdpa`).
     Dense,
-    /// Online softmax over every tile (`flash`).
+    /// Online softmax over every 64-column block with an allowed entry in the row (`flash`).
     Online,
     /// Two passes over the tiles a tile map lists (`block_sparse`).
     Tiles(&'a TileMap),
@@ -41,7 +41,8 @@ pub fn run(inputs: &AttnInputs<'_>, isa: Isa, algo: RowAlgo<'_>, parallel: bool)
         return Err(AttnError::IsaUnavailable { isa: isa.name() });
     }
     let (h, l, d) = inputs.q.dim();
-    let bias_std = inputs.bias.map(|b: ArrayView2<'_, f32>| b.as_standard_layout().into_owned());
+    // Borrowed when already row-major (no copy of L × L), copied otherwise.
+    let bias_std = inputs.bias.as_ref().map(|b: &ArrayView2<'_, f32>| b.as_standard_layout());
     let bias = bias_std.as_ref().map(|b| b.as_slice().expect("standard layout is contiguous"));
     let scale = 1.0 / (d as f32).sqrt();
     let mut out = Array3::<f32>::zeros((h, l, d));
@@ -119,7 +120,11 @@ fn rows_of<L: Lanes, const DP: usize>(l: L, job: &HeadJob<'_>, out: &mut [f32]) 
         };
         let o = &mut out[i * d..(i + 1) * d];
         match job.algo {
-            RowAlgo::Dense => two_pass::<L, DP>(l, &ctx, 0..n_tiles, &mut buf, o),
+            RowAlgo::Dense => {
+                let words = ctx.mask_row;
+                let tiles = (0..n_tiles).filter(|&t| tile_bits(words, t) != 0);
+                two_pass::<L, DP>(l, &ctx, tiles, &mut buf, o)
+            }
             RowAlgo::Online => online::<L, DP>(l, &ctx, &mut acc, o),
             RowAlgo::Tiles(map) => {
                 let tiles = map.row_tiles(i);

@@ -118,7 +118,7 @@ pub fn two_pass<L: Lanes, const DP: usize>(
 pub const BLOCK_TILES: usize = 4;
 
 /// Online-softmax (FlashAttention) attention of one row over all tiles, in blocks of
-/// [`BLOCK_TILES`], writing the first `d` entries of `out`. `acc_scratch` holds at least `dp`
+/// [`BLOCK_TILES`] (one mask word; a block with no allowed entry is skipped), writing the first `d` entries of `out`. `acc_scratch` holds at least `dp`
 /// vectors (the per-lane accumulators when `DP == 0`; with `DP != 0` they stay in registers).
 #[inline(always)]
 pub fn online<L: Lanes, const DP: usize>(l: L, ctx: &RowCtx<'_>, acc_scratch: &mut [L::V], out: &mut [f32]) {
@@ -134,6 +134,11 @@ pub fn online<L: Lanes, const DP: usize>(l: L, ctx: &RowCtx<'_>, acc_scratch: &m
     let mut t0 = 0;
     while t0 < n_tiles {
         let nt = BLOCK_TILES.min(n_tiles - t0);
+        if ctx.mask_row[t0 / BLOCK_TILES] == 0 {
+            // The whole 64-column block is blocked for this row: nothing to add.
+            t0 += nt;
+            continue;
+        }
         let mut e = [zero; BLOCK_TILES];
         let mut bits = [0u16; BLOCK_TILES];
         let mut mx = neg_inf;
