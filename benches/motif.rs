@@ -12,8 +12,8 @@ use ironforge::motif::bootstrap::{bootstrap_intervals, BootstrapParams};
 use ironforge::motif::brute::census_brute;
 use ironforge::motif::lift::Thresholds;
 use ironforge::motif::null::{run_null, NullParams};
-use ironforge::motif::stability::seed_stability;
-use ironforge::motif::{analysis::observed_censuses, census, CensusCounter, EdgeSource, MotifConfig, MotifGraph, SessionGraph};
+use ironforge::motif::stability::{lift_delta, lift_table};
+use ironforge::motif::{analysis::observed_censuses, census, CensusCounter, EdgeSource, MotifGraph, SessionGraph};
 use ironforge::synth::{canary_specs, generate, golden_specs, SessionSpec};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rand::{Rng, SeedableRng};
@@ -30,7 +30,10 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, f64) {
 }
 
 fn rebuilt(specs: &[SessionSpec]) -> Vec<SessionGraph> {
-    specs.iter().map(|s| SessionGraph::from_session(&generate(s), &EdgeSource::Rebuilt(BuildParams::default()))).collect()
+    specs
+        .iter()
+        .map(|s| SessionGraph::from_session(&generate(s), &EdgeSource::Rebuilt(BuildParams::default())))
+        .collect()
 }
 
 fn column<T: Array + Clone + 'static>(path: &Path, name: &str) -> Option<T> {
@@ -43,7 +46,8 @@ fn column<T: Array + Clone + 'static>(path: &Path, name: &str) -> Option<T> {
 fn real_sessions() -> Vec<SessionGraph> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/nq-m5");
     let Ok(dir) = std::fs::read_dir(&root) else { return Vec::new() };
-    let mut dirs: Vec<PathBuf> = dir.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("nodes.parquet").exists()).collect();
+    let mut dirs: Vec<PathBuf> =
+        dir.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("nodes.parquet").exists()).collect();
     dirs.sort();
     dirs.iter()
         .filter_map(|d| {
@@ -70,9 +74,60 @@ fn main() {
     let reps = if quick { 3 } else { 7 };
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     // Build the lookup tables outside the timings.
-    let (_, t_tables) = time(|| (3..=5).for_each(|k| drop(ironforge::motif::canon::table(k))));
+    let (_, t_tables) = time(|| {
+        (3..=5).for_each(|k| {
+            let _ = ironforge::motif::canon::table(k);
+        })
+    });
     println!("lookup tables (k = 3, 4, 5) built once in {:.3} s", t_tables);
 
+    let mc_only = std::env::var("MOTIF_BENCH_MC").is_ok();
+    let golden = rebuilt(&golden_specs());
+    let canary = rebuilt(&canary_specs());
+    if !mc_only {
+        sections_1_to_5(quick, reps, &one, &golden, &canary);
+    }
+    // 6. Monte Carlo trade-off: top-10 |Δlift| between two seeds vs iterations (all cores).
+    println!("\n## Top-10 |Δlift| between seeds 1 and 2 vs null iterations (all cores)");
+    println!("| set | iterations | min count | max abs | mean abs | max rel | wall (s, both runs) |");
+    println!("|---|---|---|---|---|---|---|");
+    let plan: Vec<(&str, &Vec<SessionGraph>, Vec<usize>)> = match std::env::var("MOTIF_BENCH_MC").as_deref() {
+        Ok("golden") => vec![("golden", &golden, vec![50, 100, 200])],
+        Ok("canary") => vec![("canary", &canary, vec![25, 50])],
+        _ if quick => vec![("golden", &golden, vec![50, 100]), ("canary", &canary, vec![50])],
+        _ => vec![("golden", &golden, vec![50, 100, 200, 500, 1000]), ("canary", &canary, vec![50, 100, 200])],
+    };
+    for (name, set, its) in plan {
+        let observed = observed_censuses(set, 5).unwrap();
+        let mut total = ironforge::motif::Census::default();
+        observed.iter().for_each(|c| total.add(c));
+        let times: Vec<Vec<i64>> = set.iter().map(|s| s.times_ms.clone()).collect();
+        for n in its {
+            let params = NullParams { iterations: n, ..NullParams::default() };
+            let th = Thresholds::default();
+            let ((a, b), s) = time(|| {
+                let a = lift_table(&total, &run_null(&times, &params, 1).unwrap(), &th);
+                let b = lift_table(&total, &run_null(&times, &params, 2).unwrap(), &th);
+                (a, b)
+            });
+            for min_count in [1u64, 20] {
+                let d = lift_delta(&a, &b, 10, min_count);
+                println!(
+                    "| {name} | {n} | {min_count} | {:.4} | {:.4} | {:.4} | {:.2} |",
+                    d.max_abs, d.mean_abs, d.max_rel, s
+                );
+            }
+        }
+    }
+}
+
+fn sections_1_to_5(
+    quick: bool,
+    reps: usize,
+    one: &rayon::ThreadPool,
+    golden: &[SessionGraph],
+    canary: &[SessionGraph],
+) {
     // 1. ESU vs brute force on random DAGs of 14 nodes.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
     let small: Vec<MotifGraph> = (0..20)
@@ -89,11 +144,15 @@ fn main() {
     }
     let (me, mb) = (median(te), median(tb));
     println!("\n## ESU vs brute force (20 random DAGs, 14 nodes, p = 0.2)");
-    println!("| ESU (ms) | brute force (ms) | ratio |\n|---|---|---|\n| {:.3} | {:.1} | {:.0}x |", me * 1e3, mb * 1e3, mb / me);
+    println!(
+        "| ESU (ms) | brute force (ms) | ratio |\n|---|---|---|\n| {:.3} | {:.1} | {:.0}x |",
+        me * 1e3,
+        mb * 1e3,
+        mb / me
+    );
 
     // 2. Census throughput (one core): canary sessions with rebuilt edges.
-    let canary = rebuilt(&canary_specs());
-    let canary_graphs = graphs(&canary);
+    let canary_graphs = graphs(canary);
     let mut counter = CensusCounter::new(5);
     let mut rates = Vec::new();
     let mut instances = 0;
@@ -115,7 +174,8 @@ fn main() {
     let (label, forty) = if real.len() == 40 {
         ("40 real NQ M5 shards, imported edges", real.clone())
     } else {
-        let specs: Vec<SessionSpec> = (0..40).map(|i| SessionSpec::new(format!("r{i}"), 900 + i, 16 + (i as usize * 52) / 39)).collect();
+        let specs: Vec<SessionSpec> =
+            (0..40).map(|i| SessionSpec::new(format!("r{i}"), 900 + i, 16 + (i as usize * 52) / 39)).collect();
         ("40 synth sessions of 16–68 events, rebuilt edges", rebuilt(&specs))
     };
     let mut times = Vec::new();
@@ -132,11 +192,10 @@ fn main() {
     println!("| instances | median time (ms) |\n|---|---|\n| {} | {:.3} |", total, median(times) * 1e3);
 
     // 4. Null-model cost per session-iteration (one core).
-    let golden = rebuilt(&golden_specs());
     let iters = if quick { 5 } else { 20 };
     println!("\n## Null model, one core ({iters} iterations)");
     println!("| set | sessions | events | ms per iteration (all sessions) | µs per session-iteration |\n|---|---|---|---|---|");
-    let sets: Vec<(&str, &Vec<SessionGraph>)> = vec![("real", &real), ("golden", &golden), ("canary", &canary)];
+    let sets: Vec<(&str, &[SessionGraph])> = vec![("real", real.as_slice()), ("golden", golden), ("canary", canary)];
     for (name, set) in &sets {
         if set.is_empty() {
             continue;
@@ -149,36 +208,40 @@ fn main() {
         }
         let per_iter = median(samples) / iters as f64;
         let events: usize = times.iter().map(Vec::len).sum();
-        println!("| {name} | {} | {events} | {:.2} | {:.1} |", set.len(), per_iter * 1e3, per_iter * 1e6 / set.len() as f64);
+        println!(
+            "| {name} | {} | {events} | {:.2} | {:.1} |",
+            set.len(),
+            per_iter * 1e3,
+            per_iter * 1e6 / set.len() as f64
+        );
     }
 
     // 5. Bootstrap throughput (one core, golden set).
-    let observed = observed_censuses(&golden, 5).unwrap();
-    let null = run_null(&golden.iter().map(|s| s.times_ms.clone()).collect::<Vec<_>>(), &NullParams { iterations: 50, ..NullParams::default() }, 3).unwrap();
-    let mut motifs: Vec<_> = observed.iter().flat_map(|c| c.iter().map(|(id, _)| id)).chain(null.total.keys().copied()).collect();
+    let observed = observed_censuses(golden, 5).unwrap();
+    let null = run_null(
+        &golden.iter().map(|s| s.times_ms.clone()).collect::<Vec<_>>(),
+        &NullParams { iterations: 50, ..NullParams::default() },
+        3,
+    )
+    .unwrap();
+    let mut motifs: Vec<_> =
+        observed.iter().flat_map(|c| c.iter().map(|(id, _)| id)).chain(null.total.keys().copied()).collect();
     motifs.sort();
     motifs.dedup();
     let b = if quick { 200 } else { 1000 };
     let (_, s) = one.install(|| {
-        time(|| bootstrap_intervals(&observed, &null, &motifs, &BootstrapParams { replicates: b, confidence: 0.95 }, &Thresholds::default(), 9).unwrap())
+        time(|| {
+            bootstrap_intervals(
+                &observed,
+                &null,
+                &motifs,
+                &BootstrapParams { replicates: b, confidence: 0.95 },
+                &Thresholds::default(),
+                9,
+            )
+            .unwrap()
+        })
     });
     println!("\n## Bootstrap (one core, golden set, {} motifs)", motifs.len());
     println!("| replicates | time (s) | replicates/s |\n|---|---|---|\n| {b} | {:.3} | {:.0} |", s, b as f64 / s);
-
-    // 6. Monte Carlo trade-off: top-10 |Δlift| between two seeds vs iterations (all cores).
-    println!("\n## Top-10 |Δlift| between seeds 1 and 2 vs null iterations (all cores, min count 1)");
-    println!("| set | iterations | max abs | mean abs | max rel | wall (s, both runs) |\n|---|---|---|---|---|---|");
-    let plan: Vec<(&str, &Vec<SessionGraph>, Vec<usize>)> = if quick {
-        vec![("golden", &golden, vec![50, 100]), ("canary", &canary, vec![50])]
-    } else {
-        vec![("golden", &golden, vec![50, 100, 200, 500, 1000]), ("canary", &canary, vec![50, 100, 200])]
-    };
-    for (name, set, its) in plan {
-        for n in its {
-            let mut config = MotifConfig { seed: 1, ..MotifConfig::default() };
-            config.null.iterations = n;
-            let (d, s) = time(|| seed_stability(set, &config, 2, 10, 1).unwrap());
-            println!("| {name} | {n} | {:.4} | {:.4} | {:.4} | {:.2} |", d.max_abs, d.mean_abs, d.max_rel, s);
-        }
-    }
 }

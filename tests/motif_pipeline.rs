@@ -85,7 +85,10 @@ fn null_model_sees_the_builder_edges_so_a_rebuilt_session_has_lift_near_one() {
 #[test]
 fn bad_configs_are_typed_errors() {
     let sessions = two_golden();
-    let zero = MotifConfig { null: ironforge::motif::null::NullParams { iterations: 0, ..Default::default() }, ..small_config() };
+    let zero = MotifConfig {
+        null: ironforge::motif::null::NullParams { iterations: 0, ..Default::default() },
+        ..small_config()
+    };
     assert!(matches!(analyse(&sessions, &zero), Err(MotifError::Parameter { name: "iterations", .. })));
     assert!(matches!(analyse(&[], &small_config()), Err(MotifError::Parameter { name: "sessions", .. })));
     let mut bad = small_config();
@@ -122,7 +125,8 @@ fn parquet_table_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("motifs.parquet");
     write_motif_table(&path, &a.stats).unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap()).unwrap().build().unwrap();
+    let reader =
+        ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap()).unwrap().build().unwrap();
     let batches: Vec<_> = reader.collect::<Result<_, _>>().unwrap();
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     assert_eq!(rows, a.stats.len());

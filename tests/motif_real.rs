@@ -11,7 +11,8 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 fn shards() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/nq-m5");
     let Ok(dir) = std::fs::read_dir(&root) else { return Vec::new() };
-    let mut out: Vec<PathBuf> = dir.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("nodes.parquet").exists()).collect();
+    let mut out: Vec<PathBuf> =
+        dir.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("nodes.parquet").exists()).collect();
     out.sort();
     out
 }
@@ -20,7 +21,13 @@ fn column<T: Array + Clone + 'static>(path: &Path, name: &str) -> T {
     let file = std::fs::File::open(path).unwrap();
     let mut reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
     let batch = reader.next().unwrap().unwrap();
-    batch.column_by_name(name).unwrap_or_else(|| panic!("{}: no column {name}", path.display())).as_any().downcast_ref::<T>().unwrap().clone()
+    batch
+        .column_by_name(name)
+        .unwrap_or_else(|| panic!("{}: no column {name}", path.display()))
+        .as_any()
+        .downcast_ref::<T>()
+        .unwrap()
+        .clone()
 }
 
 /// (times in local order, local edges) of one shard: events stably sorted by time.

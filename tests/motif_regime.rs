@@ -77,6 +77,12 @@ fn bad_regime_inputs_are_typed_errors() {
         Err(MotifError::RaggedEmbeddings { row: 1, got: 1, expected: 2 })
     ));
     let nan = vec![vec![0.0f32], vec![f32::NAN]];
-    assert!(matches!(kmeans(&nan, &KMeansParams { k: 1, ..Default::default() }), Err(MotifError::NonFinite { index: 1, .. })));
-    assert!(matches!(kmeans(&nan[..1], &KMeansParams { k: 2, ..Default::default() }), Err(MotifError::Parameter { name: "k", .. })));
+    assert!(matches!(
+        kmeans(&nan, &KMeansParams { k: 1, ..Default::default() }),
+        Err(MotifError::NonFinite { index: 1, .. })
+    ));
+    assert!(matches!(
+        kmeans(&nan[..1], &KMeansParams { k: 2, ..Default::default() }),
+        Err(MotifError::Parameter { name: "k", .. })
+    ));
 }

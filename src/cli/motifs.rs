@@ -72,7 +72,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let sessions = crate::io::read_sessions(&args.sessions)?;
     let source = args.edge_source();
     let graphs: Vec<SessionGraph> = sessions.iter().map(|s| SessionGraph::from_session(s, &source)).collect();
-    let analysis = analyse(&graphs, &args.config()).with_context(|| format!("motifs of {}", args.sessions.display()))?;
+    let analysis =
+        analyse(&graphs, &args.config()).with_context(|| format!("motifs of {}", args.sessions.display()))?;
     if let Some(path) = &args.table {
         write_motif_table(path, &analysis.stats)?;
     }

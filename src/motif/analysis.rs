@@ -108,8 +108,7 @@ pub fn analyse(sessions: &[SessionGraph], config: &MotifConfig) -> Result<MotifA
     let null = run_null(&times, &config.null, config.seed)?;
     let motifs: Vec<MotifId> =
         total.iter().map(|(id, _)| id).chain(null.total.keys().copied()).collect::<BTreeSet<_>>().into_iter().collect();
-    let intervals =
-        bootstrap_intervals(&observed, &null, &motifs, &config.bootstrap, &config.thresholds, config.seed)?;
+    let intervals = bootstrap_intervals(&observed, &null, &motifs, &config.bootstrap, &config.thresholds, config.seed)?;
     let n = null.iterations;
     let stats = motifs
         .iter()

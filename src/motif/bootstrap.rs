@@ -69,7 +69,11 @@ pub fn bootstrap_intervals(
     }
     let index = |id: &MotifId| motifs.binary_search(id).ok();
     if motifs.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(MotifError::Parameter { name: "motifs", value: motifs.len().to_string(), why: "must be sorted and unique" });
+        return Err(MotifError::Parameter {
+            name: "motifs",
+            value: motifs.len().to_string(),
+            why: "must be sorted and unique",
+        });
     }
     // Sparse per-session numerators and denominators over the motif list.
     let num: Vec<Vec<(u32, f64)>> = observed

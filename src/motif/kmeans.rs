@@ -86,11 +86,12 @@ pub fn kmeans(rows: &[Vec<f32>], params: &KMeansParams) -> Result<KMeansResult, 
         let pick = if total > 0.0 {
             let target = rng.random::<f64>() * total;
             let mut acc = 0.0;
-            d2.iter().position(|&d| {
-                acc += d;
-                acc > target
-            })
-            .unwrap_or(n - 1)
+            d2.iter()
+                .position(|&d| {
+                    acc += d;
+                    acc > target
+                })
+                .unwrap_or(n - 1)
         } else {
             rng.random_range(0..n)
         };

@@ -32,7 +32,13 @@ pub struct NullParams {
 
 impl Default for NullParams {
     fn default() -> Self {
-        Self { iterations: 1_000, jitter_min_ms: 3_600_000, jitter_max_ms: 7_200_000, build: BuildParams::default(), max_k: 5 }
+        Self {
+            iterations: 1_000,
+            jitter_min_ms: 3_600_000,
+            jitter_max_ms: 7_200_000,
+            build: BuildParams::default(),
+            max_k: 5,
+        }
     }
 }
 
@@ -45,7 +51,11 @@ impl NullParams {
     /// Checks the parameters.
     pub fn validate(&self) -> Result<(), MotifError> {
         if !(3..=5).contains(&self.max_k) {
-            return Err(MotifError::Parameter { name: "max_k", value: self.max_k.to_string(), why: "must be 3, 4 or 5" });
+            return Err(MotifError::Parameter {
+                name: "max_k",
+                value: self.max_k.to_string(),
+                why: "must be 3, 4 or 5",
+            });
         }
         if self.jitter_min_ms < 0 || self.jitter_max_ms < self.jitter_min_ms {
             return Err(MotifError::Parameter {

@@ -32,7 +32,8 @@ pub fn motif_table_schema() -> Schema {
 
 /// The rows as one Arrow record batch.
 pub fn motif_table_batch(stats: &[MotifStat]) -> RecordBatch {
-    let float = |get: fn(&MotifStat) -> f64| Arc::new(Float64Array::from_iter_values(stats.iter().map(get))) as ArrayRef;
+    let float =
+        |get: fn(&MotifStat) -> f64| Arc::new(Float64Array::from_iter_values(stats.iter().map(get))) as ArrayRef;
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from_iter_values(stats.iter().map(|s| s.id.to_string()))),
         Arc::new(UInt8Array::from_iter_values(stats.iter().map(|s| s.id.size))),
@@ -51,10 +52,10 @@ pub fn motif_table_batch(stats: &[MotifStat]) -> RecordBatch {
 
 /// Writes the motif table to a Parquet file (ZSTD).
 pub fn write_motif_table(path: &Path, stats: &[MotifStat]) -> Result<(), MotifError> {
-    let wrap = |e: Box<dyn std::error::Error + Send + Sync>| MotifError::Write { path: path.display().to_string(), source: e };
+    let wrap =
+        |e: Box<dyn std::error::Error + Send + Sync>| MotifError::Write { path: path.display().to_string(), source: e };
     let file = std::fs::File::create(path).map_err(|e| wrap(Box::new(e)))?;
-    let props =
-        WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default())).build();
+    let props = WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default())).build();
     let batch = motif_table_batch(stats);
     let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(|e| wrap(Box::new(e)))?;
     writer.write(&batch).map_err(|e| wrap(Box::new(e)))?;
