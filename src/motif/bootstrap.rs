@@ -95,15 +95,15 @@ pub fn bootstrap_intervals(
                 weight[rng.random_range(0..s)] += 1;
             }
             let (mut sn, mut sd) = (vec![0.0f64; m], vec![0.0f64; m]);
-            for si in 0..s {
-                let w = weight[si] as f64;
-                if w == 0.0 {
+            for ((&w, session_num), session_den) in weight.iter().zip(&num).zip(&den) {
+                if w == 0 {
                     continue;
                 }
-                for &(i, v) in &num[si] {
+                let w = w as f64;
+                for &(i, v) in session_num {
                     sn[i as usize] += w * v;
                 }
-                for &(i, v) in &den[si] {
+                for &(i, v) in session_den {
                     sd[i as usize] += w * v;
                 }
             }

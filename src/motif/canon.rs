@@ -223,8 +223,8 @@ impl ClassTable {
         for &a in &self.automorphisms[class] {
             let alpha = &self.perms[a as usize];
             let mut word = [0u8; MAX_K];
-            for i in 0..self.k {
-                word[alpha[i]] = in_canon[i];
+            for (&to, &label) in alpha.iter().zip(&in_canon[..self.k]) {
+                word[to] = label;
             }
             let packed = word[..self.k].iter().fold(0u16, |w, &l| w << 2 | (l & 3) as u16);
             best = best.min(packed);

@@ -7,6 +7,7 @@
 /// let cost = vec![vec![4.0, 1.0, 3.0], vec![2.0, 0.0, 5.0], vec![3.0, 2.0, 2.0]];
 /// assert_eq!(assign_min_cost(&cost), vec![1, 0, 2]);
 /// ```
+#[allow(clippy::needless_range_loop)] // the textbook 1-based index form, kept for checkability
 pub fn assign_min_cost(cost: &[Vec<f64>]) -> Vec<usize> {
     let n = cost.len();
     if n == 0 {

@@ -122,10 +122,10 @@ pub fn kmeans(rows: &[Vec<f32>], params: &KMeansParams) -> Result<KMeansResult, 
                 *s += x as f64;
             }
         }
-        for c in 0..params.k {
+        for ((centroid, sum), &count) in centroids.iter_mut().zip(&sums).zip(&counts) {
             // An empty cluster keeps its centroid.
-            if counts[c] > 0 {
-                centroids[c] = sums[c].iter().map(|s| s / counts[c] as f64).collect();
+            if count > 0 {
+                *centroid = sum.iter().map(|s| s / count as f64).collect();
             }
         }
     }
