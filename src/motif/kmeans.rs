@@ -20,7 +20,7 @@ pub struct KMeansParams {
 
 impl Default for KMeansParams {
     fn default() -> Self {
-        Self { k: 4, max_iterations: 100, seed: 0x4E61_1E5 }
+        Self { k: 4, max_iterations: 100, seed: 0x04E6_11E5 }
     }
 }
 
