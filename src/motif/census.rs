@@ -107,7 +107,7 @@ impl Census {
 /// use ironforge::motif::{census, MotifGraph};
 /// let g = MotifGraph::new(4, &[(0, 1), (1, 2), (2, 3), (0, 2)])?;
 /// let c = census(&g, 5);
-/// assert_eq!(c.instances_of_size(3), 2);
+/// assert_eq!(c.instances_of_size(3), 3); // {0,1,2}, {0,2,3}, {1,2,3}
 /// assert_eq!(c.instances_of_size(4), 1);
 /// # Ok::<(), ironforge::motif::MotifError>(())
 /// ```
