@@ -1,0 +1,293 @@
+//! Canonical, isomorphism-invariant ids of small directed graphs (3–5 nodes).
+//!
+//! A k-node subgraph whose nodes sit at positions `0..k` is written as an *adjacency pattern*
+//! of `k(k−1)` bits: the pair of positions `lo < hi` owns bits `hi(hi−1) + 2·lo` (edge
+//! `lo → hi`) and `hi(hi−1) + 2·lo + 1` (edge `hi → lo`). The layout is *prefix-stable*: the
+//! pattern of the first `s` positions is the low `s(s−1)` bits, so a growing subgraph extends
+//! its pattern without re-encoding.
+//!
+//! The canonical pattern of a graph is the smallest pattern over all `k!` relabellings. For
+//! each size a lookup table, built once and lazily ([`std::sync::OnceLock`]), maps every
+//! pattern (`2^20` entries for k = 5) to its isomorphism class, so classifying a subgraph is
+//! one memory read. [`canonical_pattern_brute`] is the obvious twin (try every permutation).
+
+use std::sync::OnceLock;
+
+/// Smallest motif size.
+pub const MIN_K: usize = 3;
+/// Largest motif size.
+pub const MAX_K: usize = 5;
+
+/// Number of pattern bits of a `k`-node subgraph: `k(k−1)`.
+///
+/// ```
+/// assert_eq!(ironforge::motif::canon::pattern_bits(5), 20);
+/// ```
+pub const fn pattern_bits(k: usize) -> usize {
+    k * (k - 1)
+}
+
+/// Bit index of the directed pair `from → to` (positions, `from != to`).
+///
+/// ```
+/// use ironforge::motif::canon::bit_index;
+/// assert_eq!(bit_index(0, 1), 0);
+/// assert_eq!(bit_index(1, 0), 1);
+/// assert_eq!(bit_index(0, 2), 2);
+/// ```
+pub const fn bit_index(from: usize, to: usize) -> usize {
+    if from < to {
+        to * (to - 1) + 2 * from
+    } else {
+        from * (from - 1) + 2 * to + 1
+    }
+}
+
+/// Pattern of the `k`-node graph with edges `(from, to)` given as positions `< k`.
+pub fn pattern_of(edges: &[(usize, usize)]) -> u32 {
+    edges.iter().filter(|(a, b)| a != b).fold(0u32, |p, &(a, b)| p | (1 << bit_index(a, b)))
+}
+
+/// Applies a relabelling: position `i` of `pattern` moves to position `perm[i]`.
+pub fn permute_pattern(pattern: u32, perm: &[usize]) -> u32 {
+    let k = perm.len();
+    let mut out = 0u32;
+    for a in 0..k {
+        for b in 0..k {
+            if a != b && pattern & (1 << bit_index(a, b)) != 0 {
+                out |= 1 << bit_index(perm[a], perm[b]);
+            }
+        }
+    }
+    out
+}
+
+/// All permutations of `0..k` in lexicographic order.
+pub fn permutations(k: usize) -> Vec<Vec<usize>> {
+    fn rec(prefix: &mut Vec<usize>, used: &mut [bool], out: &mut Vec<Vec<usize>>) {
+        if prefix.len() == used.len() {
+            out.push(prefix.clone());
+            return;
+        }
+        for i in 0..used.len() {
+            if !used[i] {
+                used[i] = true;
+                prefix.push(i);
+                rec(prefix, used, out);
+                prefix.pop();
+                used[i] = false;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    rec(&mut Vec::with_capacity(k), &mut vec![false; k], &mut out);
+    out
+}
+
+/// Obvious canonical form: the smallest pattern over all `k!` relabellings.
+///
+/// ```
+/// use ironforge::motif::canon::{canonical_pattern_brute, pattern_of};
+/// // 0→1→2 and 2→0→1 are the same path.
+/// assert_eq!(canonical_pattern_brute(pattern_of(&[(0, 1), (1, 2)]), 3),
+///            canonical_pattern_brute(pattern_of(&[(2, 0), (0, 1)]), 3));
+/// ```
+pub fn canonical_pattern_brute(pattern: u32, k: usize) -> u32 {
+    permutations(k).iter().map(|p| permute_pattern(pattern, p)).min().expect("k! >= 1")
+}
+
+/// Whether the `k`-node graph of `pattern` is weakly connected.
+pub fn is_weakly_connected(pattern: u32, k: usize) -> bool {
+    let mut seen = 1u32;
+    let mut frontier = 1u32;
+    while frontier != 0 {
+        let a = frontier.trailing_zeros() as usize;
+        frontier &= frontier - 1;
+        for b in 0..k {
+            let linked = a != b && pattern & ((1 << bit_index(a, b)) | (1 << bit_index(b, a))) != 0;
+            if linked && seen & (1 << b) == 0 {
+                seen |= 1 << b;
+                frontier |= 1 << b;
+            }
+        }
+    }
+    seen == (1u32 << k) - 1
+}
+
+/// Lookup table of one size: every pattern → (class, permutation to the canonical form).
+#[derive(Debug)]
+pub struct ClassTable {
+    k: usize,
+    /// `class << 8 | permutation index` per pattern.
+    entries: Vec<u32>,
+    /// Canonical pattern of each class, ascending (class index = rank).
+    canonical: Vec<u32>,
+    /// Whether each class is weakly connected.
+    connected: Vec<bool>,
+    /// Automorphisms (permutation indices) of each class's canonical pattern.
+    automorphisms: Vec<Vec<u8>>,
+    /// All permutations of `0..k`, lexicographic.
+    perms: Vec<Vec<usize>>,
+}
+
+impl ClassTable {
+    /// Builds the table of size `k` by walking patterns in ascending order: the first pattern
+    /// met of an orbit is its minimum, and all `k!` images of it are filled in at once, so the
+    /// work is (number of classes) × k! relabellings, not 2^(k(k−1)) × k!.
+    fn build(k: usize) -> Self {
+        let perms = permutations(k);
+        let inverse: Vec<usize> = perms
+            .iter()
+            .map(|p| {
+                let mut inv = vec![0; k];
+                for (i, &pi) in p.iter().enumerate() {
+                    inv[pi] = i;
+                }
+                perms.iter().position(|q| *q == inv).expect("inverse is a permutation")
+            })
+            .collect();
+        let size = 1usize << pattern_bits(k);
+        let mut entries = vec![u32::MAX; size];
+        let (mut canonical, mut connected, mut automorphisms) = (Vec::new(), Vec::new(), Vec::new());
+        for p in 0..size as u32 {
+            if entries[p as usize] != u32::MAX {
+                continue;
+            }
+            let class = canonical.len() as u32;
+            let mut autos = Vec::new();
+            for (t, perm) in perms.iter().enumerate() {
+                let q = permute_pattern(p, perm);
+                if q == p {
+                    autos.push(t as u8);
+                }
+                if entries[q as usize] == u32::MAX {
+                    // perm maps p to q, so its inverse maps q back to the canonical p.
+                    entries[q as usize] = class << 8 | inverse[t] as u32;
+                }
+            }
+            canonical.push(p);
+            connected.push(is_weakly_connected(p, k));
+            automorphisms.push(autos);
+        }
+        Self { k, entries, canonical, connected, automorphisms, perms }
+    }
+
+    /// Motif size of this table.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Number of isomorphism classes (connected or not).
+    pub fn classes(&self) -> usize {
+        self.canonical.len()
+    }
+
+    /// Number of weakly connected classes.
+    pub fn connected_classes(&self) -> usize {
+        self.connected.iter().filter(|&&c| c).count()
+    }
+
+    /// Class index of a pattern (one table read).
+    #[inline]
+    pub fn class_of(&self, pattern: u32) -> usize {
+        (self.entries[pattern as usize] >> 8) as usize
+    }
+
+    /// Canonical pattern of a class.
+    pub fn canonical(&self, class: usize) -> u32 {
+        self.canonical[class]
+    }
+
+    /// Class index of a canonical pattern, if it is one.
+    pub fn class_of_canonical(&self, canonical: u32) -> Option<usize> {
+        self.canonical.binary_search(&canonical).ok()
+    }
+
+    /// Whether a class is weakly connected.
+    pub fn is_connected(&self, class: usize) -> bool {
+        self.connected[class]
+    }
+
+    /// Canonical node labels of a labelled subgraph: `labels[i]` (2 bits each, < 4) is the label
+    /// of position `i`; the result is the smallest label word, read in canonical positions,
+    /// over all relabellings that reach the canonical pattern.
+    pub fn canonical_labels(&self, pattern: u32, labels: &[u8]) -> u16 {
+        let entry = self.entries[pattern as usize];
+        let to_canon = &self.perms[(entry & 0xFF) as usize];
+        let class = (entry >> 8) as usize;
+        let mut in_canon = [0u8; MAX_K];
+        for (i, &l) in labels.iter().enumerate().take(self.k) {
+            in_canon[to_canon[i]] = l;
+        }
+        let mut best = u16::MAX;
+        for &a in &self.automorphisms[class] {
+            let alpha = &self.perms[a as usize];
+            let mut word = [0u8; MAX_K];
+            for (&to, &label) in alpha.iter().zip(&in_canon[..self.k]) {
+                word[to] = label;
+            }
+            let packed = word[..self.k].iter().fold(0u16, |w, &l| w << 2 | (l & 3) as u16);
+            best = best.min(packed);
+        }
+        best
+    }
+}
+
+/// The lookup table of size `k` (3, 4 or 5), built on first use.
+///
+/// ```
+/// use ironforge::motif::canon::table;
+/// assert_eq!(table(3).connected_classes(), 13);
+/// assert_eq!(table(4).connected_classes(), 199);
+/// ```
+pub fn table(k: usize) -> &'static ClassTable {
+    static TABLES: [OnceLock<ClassTable>; MAX_K + 1] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    assert!((MIN_K..=MAX_K).contains(&k), "motif size {k} outside {MIN_K}..={MAX_K}");
+    TABLES[k].get_or_init(|| ClassTable::build(k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_counts_match_known_numbers_of_directed_graphs() {
+        // OEIS A000273 (directed graphs on k nodes) and A003085 (weakly connected ones).
+        assert_eq!((table(3).classes(), table(3).connected_classes()), (16, 13));
+        assert_eq!((table(4).classes(), table(4).connected_classes()), (218, 199));
+    }
+
+    #[test]
+    fn table_agrees_with_brute_force_on_every_4_node_pattern() {
+        let t = table(4);
+        for p in 0..1u32 << 12 {
+            assert_eq!(t.canonical(t.class_of(p)), canonical_pattern_brute(p, 4), "pattern {p:#x}");
+        }
+    }
+
+    #[test]
+    fn bit_layout_is_a_bijection() {
+        let mut seen = vec![false; pattern_bits(5)];
+        for a in 0..5 {
+            for b in 0..5 {
+                if a != b {
+                    assert!(!seen[bit_index(a, b)]);
+                    seen[bit_index(a, b)] = true;
+                }
+            }
+        }
+        assert!(seen.iter().all(|&s| s));
+    }
+
+    #[test]
+    fn canonical_labels_are_invariant_under_relabelling() {
+        let t = table(3);
+        // Path 0→1→2 with labels [1, 2, 3] vs the same path written 2→0→1 with labels moved along.
+        let a = t.canonical_labels(pattern_of(&[(0, 1), (1, 2)]), &[1, 2, 3]);
+        let b = t.canonical_labels(pattern_of(&[(2, 0), (0, 1)]), &[2, 3, 1]);
+        assert_eq!(a, b);
+        let c = t.canonical_labels(pattern_of(&[(0, 1), (1, 2)]), &[3, 2, 1]);
+        assert_ne!(a, c);
+    }
+}

@@ -1,0 +1,194 @@
+//! Motif census: counts of classified subgraph instances per motif.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+use super::canon::{table, MAX_K, MIN_K};
+use super::error::MotifError;
+use super::esu::for_each_subgraph;
+use super::graph::MotifGraph;
+
+/// A motif: size, canonical adjacency pattern and, when labelled, the canonical label word
+/// (2 bits per node, in canonical positions). Isomorphic subgraphs get the same id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MotifId {
+    /// Number of nodes (3–5).
+    pub size: u8,
+    /// Canonical pattern (see [`super::canon`]).
+    pub pattern: u32,
+    /// Canonical labels, when the census was labelled by event kind.
+    pub labels: Option<u16>,
+}
+
+impl fmt::Display for MotifId {
+    /// `m<size>-<pattern hex>`, plus `-L<labels>` (one digit per node) when labelled.
+    ///
+    /// ```
+    /// use ironforge::motif::MotifId;
+    /// assert_eq!(MotifId { size: 3, pattern: 0x0d, labels: None }.to_string(), "m3-0d");
+    /// assert_eq!(MotifId { size: 3, pattern: 0x0d, labels: Some(0b00_01_11) }.to_string(), "m3-0d-L013");
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = (self.size as usize * (self.size as usize - 1)).div_ceil(4);
+        write!(f, "m{}-{:0width$x}", self.size, self.pattern)?;
+        if let Some(l) = self.labels {
+            write!(f, "-L")?;
+            for i in (0..self.size).rev() {
+                write!(f, "{}", (l >> (2 * i)) & 3)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for MotifId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Instance counts per motif (only motifs seen), ordered by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Census {
+    counts: BTreeMap<MotifId, u64>,
+}
+
+impl Census {
+    /// Counts from explicit `(id, count)` pairs (zero counts dropped, repeats added).
+    pub fn from_counts(pairs: impl IntoIterator<Item = (MotifId, u64)>) -> Self {
+        let mut c = Self::default();
+        for (id, n) in pairs {
+            if n > 0 {
+                *c.counts.entry(id).or_insert(0) += n;
+            }
+        }
+        c
+    }
+
+    /// Count of one motif (0 when unseen).
+    pub fn count(&self, id: &MotifId) -> u64 {
+        self.counts.get(id).copied().unwrap_or(0)
+    }
+
+    /// `(id, count)` of every motif seen, ascending by id.
+    pub fn iter(&self) -> impl Iterator<Item = (MotifId, u64)> + '_ {
+        self.counts.iter().map(|(&id, &n)| (id, n))
+    }
+
+    /// Number of distinct motifs seen.
+    pub fn distinct(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// Total instances of motifs of `size` nodes.
+    pub fn instances_of_size(&self, size: usize) -> u64 {
+        self.counts.iter().filter(|(id, _)| id.size as usize == size).map(|(_, &n)| n).sum()
+    }
+
+    /// Total instances of all sizes.
+    pub fn instances(&self) -> u64 {
+        self.counts.values().sum()
+    }
+
+    /// Adds another census into this one.
+    pub fn add(&mut self, other: &Census) {
+        for (id, n) in other.iter() {
+            *self.counts.entry(id).or_insert(0) += n;
+        }
+    }
+}
+
+/// Census of a graph's weakly connected induced subgraphs of `3..=max_k` nodes, classified
+/// by the lookup tables (the fast path; [`super::brute::census_brute`] is its twin).
+///
+/// ```
+/// use ironforge::motif::{census, MotifGraph};
+/// let g = MotifGraph::new(4, &[(0, 1), (1, 2), (2, 3), (0, 2)])?;
+/// let c = census(&g, 5);
+/// assert_eq!(c.instances_of_size(3), 3); // {0,1,2}, {0,2,3}, {1,2,3}
+/// assert_eq!(c.instances_of_size(4), 1);
+/// # Ok::<(), ironforge::motif::MotifError>(())
+/// ```
+pub fn census(graph: &MotifGraph, max_k: usize) -> Census {
+    let mut counter = CensusCounter::new(max_k);
+    counter.count(graph);
+    counter.finish()
+}
+
+/// Census labelled by node labels (`labels[v] < 4`, e.g. [`crate::session::EventKind::code`]):
+/// isomorphisms must also preserve labels.
+pub fn census_labelled(graph: &MotifGraph, labels: &[u8], max_k: usize) -> Result<Census, MotifError> {
+    if labels.len() != graph.len() {
+        return Err(MotifError::LabelCount { labels: labels.len(), nodes: graph.len() });
+    }
+    let tables: Vec<_> = (MIN_K..=max_k).map(table).collect();
+    let mut counts: BTreeMap<MotifId, u64> = BTreeMap::new();
+    let mut local = [0u8; MAX_K];
+    for_each_subgraph(graph, max_k, |size, pattern, nodes| {
+        for (slot, &v) in local.iter_mut().zip(nodes) {
+            *slot = labels[v as usize] & 3;
+        }
+        let t = tables[size - MIN_K];
+        let id = MotifId {
+            size: size as u8,
+            pattern: t.canonical(t.class_of(pattern)),
+            labels: Some(t.canonical_labels(pattern, &local[..size])),
+        };
+        *counts.entry(id).or_insert(0) += 1;
+    });
+    Ok(Census { counts })
+}
+
+/// Reusable dense counters for unlabelled censuses (one slot per isomorphism class), so
+/// repeated censuses (null model) allocate nothing per graph.
+#[derive(Debug, Clone)]
+pub struct CensusCounter {
+    max_k: usize,
+    /// Counts per class, one vector per size `3..=max_k` (index = size − 3).
+    dense: [Vec<u64>; 3],
+}
+
+impl CensusCounter {
+    /// Counters for motifs of `3..=max_k` nodes.
+    pub fn new(max_k: usize) -> Self {
+        assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
+        let slots = |k: usize| if k <= max_k { vec![0u64; table(k).classes()] } else { Vec::new() };
+        Self { max_k, dense: [slots(3), slots(4), slots(5)] }
+    }
+
+    /// Adds the census of `graph` to the counters.
+    pub fn count(&mut self, graph: &MotifGraph) {
+        let tables = [table(3), table(if self.max_k >= 4 { 4 } else { 3 }), table(self.max_k)];
+        let dense = &mut self.dense;
+        for_each_subgraph(graph, self.max_k, |size, pattern, _| {
+            let i = size - MIN_K;
+            dense[i][tables[i].class_of(pattern)] += 1;
+        });
+    }
+
+    /// Classified instances counted so far.
+    pub fn instances(&self) -> u64 {
+        self.dense.iter().flatten().sum()
+    }
+
+    /// Moves the counts out as a [`Census`] and zeroes the counters.
+    pub fn finish(&mut self) -> Census {
+        let mut counts = BTreeMap::new();
+        for (i, dense) in self.dense.iter_mut().enumerate() {
+            if dense.is_empty() {
+                continue;
+            }
+            let k = MIN_K + i;
+            let t = table(k);
+            for (class, n) in dense.iter_mut().enumerate() {
+                if *n > 0 {
+                    counts.insert(MotifId { size: k as u8, pattern: t.canonical(class), labels: None }, *n);
+                    *n = 0;
+                }
+            }
+        }
+        Census { counts }
+    }
+}
