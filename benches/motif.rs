@@ -92,7 +92,7 @@ fn main() {
     println!("| set | iterations | min count | max abs | mean abs | max rel | wall (s, both runs) |");
     println!("|---|---|---|---|---|---|---|");
     let plan: Vec<(&str, &Vec<SessionGraph>, Vec<usize>)> = match std::env::var("MOTIF_BENCH_MC").as_deref() {
-        Ok("golden") => vec![("golden", &golden, vec![50, 100, 200])],
+        Ok("golden") => vec![("golden", &golden, vec![50, 200, 500])],
         Ok("canary") => vec![("canary", &canary, vec![25, 50])],
         _ if quick => vec![("golden", &golden, vec![50, 100]), ("canary", &canary, vec![50])],
         _ => vec![("golden", &golden, vec![50, 100, 200, 500, 1000]), ("canary", &canary, vec![50, 100, 200])],
