@@ -12,5 +12,6 @@ pub mod dag;
 pub mod gate;
 pub mod io;
 pub mod motif;
+pub mod pipeline;
 pub mod session;
 pub mod synth;

@@ -15,8 +15,8 @@ pub enum Builder {
 
 /// Causal pairs `(i, j)` of local indices over times sorted by (time, sequence index): for
 /// each `i`, the first `k` later events `j > i` with `dt_min <= t[j] - t[i] <= dt_max`
-/// (skip `j` while the gap is below `dt_min`, stop once it exceeds `dt_max`).
-/// Obvious O(n²) reference; `times_ms` must be non-decreasing (a session's local order is).
+/// (the original's rule: skip `j` while the gap is below `dt_min`, stop once it exceeds
+/// `dt_max`). Obvious O(n²) reference that scans every later event; `times_ms` must be non-decreasing (a session's local order is).
 ///
 /// ```
 /// use ironforge::dag::{causal_pairs_reference, BuildParams};
@@ -27,21 +27,13 @@ pub enum Builder {
 pub fn causal_pairs_reference(times_ms: &[i64], params: &BuildParams) -> Vec<(u32, u32)> {
     let mut out = Vec::new();
     for i in 0..times_ms.len() {
-        let mut taken = 0;
-        for j in i + 1..times_ms.len() {
-            if taken == params.k {
-                break;
-            }
-            let dt = times_ms[j] - times_ms[i];
-            if dt < params.dt_min_ms {
-                continue;
-            }
-            if dt > params.dt_max_ms {
-                break;
-            }
-            out.push((i as u32, j as u32));
-            taken += 1;
-        }
+        // The definition, read literally: every later event whose gap lies in the window, in
+        // order, of which the first `k` are kept. No early exit, so it relies on nothing but
+        // the order of the events (the fast builder relies on sorted times as well).
+        let in_window: Vec<usize> = (i + 1..times_ms.len())
+            .filter(|&j| (params.dt_min_ms..=params.dt_max_ms).contains(&(times_ms[j] - times_ms[i])))
+            .collect();
+        out.extend(in_window.into_iter().take(params.k).map(|j| (i as u32, j as u32)));
     }
     out
 }
