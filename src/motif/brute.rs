@@ -54,3 +54,23 @@ pub fn census_brute(graph: &MotifGraph, max_k: usize) -> Census {
     }
     Census::from_counts(counts)
 }
+
+/// The reference census for sessions of any size: ESU enumeration (each connected node set
+/// once, as [`super::census`]) with the obvious classification of every instance — its
+/// canonical form found by trying all `k!` permutations — instead of the lookup tables.
+/// The baseline pipeline runs it; it must equal [`super::census`] exactly.
+///
+/// ```
+/// use ironforge::motif::{brute::census_reference, census, MotifGraph};
+/// let g = MotifGraph::new(5, &[(0, 1), (1, 2), (2, 3), (0, 2), (3, 4)])?;
+/// assert_eq!(census_reference(&g, 5), census(&g, 5));
+/// # Ok::<(), ironforge::motif::MotifError>(())
+/// ```
+pub fn census_reference(graph: &MotifGraph, max_k: usize) -> Census {
+    let mut counts: BTreeMap<MotifId, u64> = BTreeMap::new();
+    super::esu::for_each_subgraph(graph, max_k, |k, pattern, _| {
+        let pattern = canonical_pattern_brute(pattern, k);
+        *counts.entry(MotifId { size: k as u8, pattern, labels: None }).or_insert(0) += 1;
+    });
+    Census::from_counts(counts)
+}

@@ -7,7 +7,7 @@
 //! | edge builder | [`Builder::Reference`] (O(n²)) | [`Builder::Fast`] (sweep) |
 //! | attention kernel | [`Kernel::Math`] (f64) | chosen per L by the [`Dispatcher`] (flags apply) |
 //! | time-bias cache | off | on when `IRONFORGE_ENABLE_TIME_BIAS_CACHE` allows it |
-//! | motif census | ESU, 3–5 nodes | the same |
+//! | motif census | ESU, each instance classified by trying all permutations ([`census_reference`]) | ESU with lookup tables ([`census`]) |
 //!
 //! Both produce the same edges, generations and motif counts, and embeddings equal within the
 //! kernels' tolerance: the parity scenarios in `gates/` check exactly that.
@@ -29,6 +29,7 @@ use crate::attention::model::{EmbedOptions, KernelChoice, MaskVariant, ModelErro
 use crate::attention::bias::TimeBias;
 use crate::attention::{AttentionConfig, Embeddings, Kernel, Model};
 use crate::dag::{causal_pairs, BuildParams, Builder, Dag, DagError};
+use crate::motif::brute::census_reference;
 use crate::motif::{census, Census, MotifError, MotifGraph};
 use crate::session::Session;
 
@@ -53,10 +54,13 @@ pub struct PipelineConfig {
     pub bias: TimeBias,
     /// Largest motif size counted (3..=5).
     pub max_motif: usize,
+    /// Classify motif instances with the lookup tables (`true`) or by brute force (`false`).
+    pub motif_tables: bool,
 }
 
 impl PipelineConfig {
-    /// The reference pipeline: reference edge builder, `math` attention, no cache.
+    /// The reference pipeline: reference edge builder, `math` attention, no cache, motifs
+    /// classified by brute force.
     pub fn baseline() -> Self {
         Self {
             name: "baseline",
@@ -65,13 +69,20 @@ impl PipelineConfig {
             attention: None,
             bias: TimeBias::Bucket,
             max_motif: MAX_MOTIF_SIZE,
+            motif_tables: false,
         }
     }
 
     /// The optimized pipeline: fast edge builder, dispatched kernels and the bias cache, as the
     /// flags in `config` allow.
     pub fn optimized(config: AttentionConfig) -> Self {
-        Self { name: "optimized", builder: Builder::Fast, attention: Some(config), ..Self::baseline() }
+        Self {
+            name: "optimized",
+            builder: Builder::Fast,
+            attention: Some(config),
+            motif_tables: true,
+            ..Self::baseline()
+        }
     }
 }
 
@@ -149,7 +160,11 @@ impl Pipeline {
         };
         let embeddings = self.model.embed(session, dag.local_edges(), &opts)?;
         let graph = MotifGraph::new(session.len(), dag.local_edges())?;
-        let census = census(&graph, self.config.max_motif);
+        let census = if self.config.motif_tables {
+            census(&graph, self.config.max_motif)
+        } else {
+            census_reference(&graph, self.config.max_motif)
+        };
         Ok(SessionOutput { generations: dag.generation_node_ids(), edges, embeddings, census })
     }
 }
