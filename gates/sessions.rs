@@ -78,3 +78,12 @@ pub fn for_gate(ctx: &GateContext) -> Result<Vec<&'static Session>, GateError> {
     }
     Ok(out)
 }
+
+/// The golden set (the quick subset in the quick tier), whatever sets the run asked for: for
+/// gates whose cost on the canary set would not fit the release check's budget.
+pub fn golden_for_gate(ctx: &GateContext) -> Result<Vec<&'static Session>, GateError> {
+    if ctx.tier() == Tier::Quick {
+        return for_gate(ctx);
+    }
+    Ok(cached("golden")?.iter().collect())
+}

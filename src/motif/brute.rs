@@ -56,9 +56,10 @@ pub fn census_brute(graph: &MotifGraph, max_k: usize) -> Census {
 }
 
 /// The reference census for sessions of any size: ESU enumeration (each connected node set
-/// once, as [`super::census`]) with the obvious classification of every instance — its
-/// canonical form found by trying all `k!` permutations — instead of the lookup tables.
-/// The baseline pipeline runs it; it must equal [`super::census`] exactly.
+/// once, as [`super::census`]) with the obvious classification — a pattern's canonical form
+/// found by trying all `k!` permutations, remembered for the rest of the call in a hash map —
+/// instead of the precomputed lookup tables. The baseline pipeline runs it; it must equal
+/// [`super::census`] exactly.
 ///
 /// ```
 /// use ironforge::motif::{brute::census_reference, census, MotifGraph};
@@ -67,9 +68,10 @@ pub fn census_brute(graph: &MotifGraph, max_k: usize) -> Census {
 /// # Ok::<(), ironforge::motif::MotifError>(())
 /// ```
 pub fn census_reference(graph: &MotifGraph, max_k: usize) -> Census {
+    let mut canonical: std::collections::HashMap<(usize, u32), u32> = std::collections::HashMap::new();
     let mut counts: BTreeMap<MotifId, u64> = BTreeMap::new();
     super::esu::for_each_subgraph(graph, max_k, |k, pattern, _| {
-        let pattern = canonical_pattern_brute(pattern, k);
+        let pattern = *canonical.entry((k, pattern)).or_insert_with(|| canonical_pattern_brute(pattern, k));
         *counts.entry(MotifId { size: k as u8, pattern, labels: None }).or_insert(0) += 1;
     });
     Census::from_counts(counts)
