@@ -14,10 +14,10 @@ use super::simd::{Lanes, LANES};
 use crate::attention::Mask;
 
 /// Default most allowed entries for a row to take the sparse path. Measured with
-/// `cargo bench --bench attention -- --threshold` (band masks of width w, `sdpa` forced dense
-/// vs forced sparse, L = 1024, D = 11): the sparse path is faster up to w ≈ 48 on contiguous
-/// columns (the dense path's best case) and for any w when the columns are scattered over more
-/// tiles; 32 keeps a margin. See docs/attention-kernels.md.
+/// `cargo bench --bench attention -- --threshold 1` (every row allowing w columns, `sdpa` with
+/// every row sparse vs every row on tiles, L = 1024, D = 11): on contiguous columns (the tile
+/// path's best case) the sparse path wins up to w = 64 and loses from w = 96; on columns in
+/// separate tiles it wins through w = 128. 32 keeps a 2× margin. See docs/attention-kernels.md.
 pub const SPARSE_ROW_MAX: usize = 32;
 
 /// The allowed columns of every row holding at most `max` allowed entries.
