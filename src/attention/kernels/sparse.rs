@@ -215,7 +215,7 @@ pub fn sparse_row_scalar(h: &HeadRows<'_>, i: usize, cols: &[u32], out: &mut [f3
     let m = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let e: Vec<f32> = scores.iter().map(|s| (s - m).exp()).collect();
     let den: f32 = e.iter().sum();
-    for c in 0..d {
-        out[c] = cols.iter().zip(&e).map(|(&j, &p)| p * h.v[j as usize * d + c]).sum::<f32>() / den;
+    for (c, o) in out.iter_mut().enumerate().take(d) {
+        *o = cols.iter().zip(&e).map(|(&j, &p)| p * h.v[j as usize * d + c]).sum::<f32>() / den;
     }
 }
