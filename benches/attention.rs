@@ -4,6 +4,8 @@
 //! not counted). Then `bf16` against f32 `flash` at D = 64 and D = 11.
 //!
 //! `cargo bench --bench attention [-- --max-l 4096 --dense-max-l 1024 --rounds 7]`. Prints Markdown tables.
+//! `cargo bench --bench attention -- --threshold 1` prints only the sparse-path threshold
+//! table (band masks of width w, `sdpa` with every row sparse vs no row sparse).
 //! Speed is reported, never asserted; on a shared machine the numbers are noisy.
 
 use std::time::Instant;
@@ -68,7 +70,41 @@ fn extra_heap(kernel: Kernel, inp: &AttnInputs<'_>) -> usize {
     (peak - base).saturating_sub(out_bytes)
 }
 
+/// The sparse-path crossover: `sdpa` forced sparse (`sparse_max = ∞`) against forced tiles
+/// (`None`) on masks whose every row allows `w` columns, contiguous (the tile path's best
+/// case) or spread 17 apart (one tile each).
+fn threshold_table(rounds: usize) {
+    use ironforge::attention::kernels::{sdpa, FastParams};
+    let l = 1024;
+    let [q, k, v] = qkv(7, l, 11);
+    println!("\n## Sparse-path threshold: sdpa all-rows-sparse vs tiles, L = {l}, H = 4, D = 11, 1 thread\n");
+    println!("| columns per row | layout | tiles ms | sparse ms | sparse speed-up |");
+    println!("|---|---|---|---|---|");
+    for w in [1usize, 2, 5, 8, 16, 24, 32, 48, 64, 96, 128] {
+        for (layout, stride) in [("contiguous", 1usize), ("stride 17", 17)] {
+            let mut mask = Mask::empty(l);
+            for i in 0..l {
+                (0..w).for_each(|c| mask.allow(i, (i + c * stride) % l));
+            }
+            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: None };
+            let on = FastParams { sparse_max: Some(usize::MAX), ..FastParams::default() };
+            let off = FastParams { sparse_max: None, ..FastParams::default() };
+            let s = measure(rounds.max(5), || sdpa::forward_with(&inp, &on), || sdpa::forward_with(&inp, &off));
+            println!(
+                "| {w} | {layout} | {:.4} | {:.4} | {:.2} |",
+                s.median_b() * 1e3,
+                s.median_a() * 1e3,
+                s.median_ratio()
+            );
+        }
+    }
+}
+
 fn main() {
+    if arg("--threshold", 0) > 0 {
+        threshold_table(arg("--rounds", 9));
+        return;
+    }
     let max_l = arg("--max-l", 4096);
     let rounds = arg("--rounds", 0);
     let dense_max_l = arg("--dense-max-l", max_l);

@@ -4,7 +4,8 @@
 use ironforge::attention::kernels::bf16::{self, Bf16Params, Bf16Path};
 use ironforge::attention::kernels::block_sparse::{self, BlockSparseParams, TileMap};
 use ironforge::attention::kernels::parity::{bf16_tolerance, flash_rule, max_abs, naive_f32, F32_ABS_TOL};
-use ironforge::attention::kernels::simd::Isa;
+use ironforge::attention::kernels::simd::{Isa, Portable};
+use ironforge::attention::kernels::sparse::{sparse_row, sparse_row_scalar, HeadRows, SparseRows};
 use ironforge::attention::kernels::{attend, attend_parallel, flash, math, sdpa, FastParams};
 use ironforge::attention::{AttnError, AttnInputs, Kernel, Mask};
 use ndarray::{Array2, Array3};
@@ -27,15 +28,25 @@ fn qkv(seed: u64, h: usize, l: usize, d: usize, amp: f32) -> [Array3<f32>; 3] {
     std::array::from_fn(|_| Array3::from_shape_simple_fn((h, l, d), || rng.random_range(-amp..amp)))
 }
 
-/// One fast-kernel run per (kernel, instruction set), labelled.
+/// Sparse-path settings every parity check runs: the default threshold, never sparse (the
+/// tile paths on every row), and always sparse (every row gathered, however many entries).
+const SPARSE_SETTINGS: [(&str, Option<usize>); 3] = [
+    ("default", Some(ironforge::attention::kernels::sparse::SPARSE_ROW_MAX)),
+    ("off", None),
+    ("all", Some(usize::MAX)),
+];
+
+/// One fast-kernel run per (kernel, instruction set, sparse setting), labelled.
 fn fast_runs(inp: &AttnInputs<'_>) -> Vec<(String, Array3<f32>)> {
     let mut runs = Vec::new();
     for isa in Isa::available() {
-        let p = FastParams { isa, parallel: false };
-        runs.push((format!("sdpa/{}", isa.name()), sdpa::forward_with(inp, &p).unwrap()));
-        runs.push((format!("flash/{}", isa.name()), flash::forward_with(inp, &p).unwrap()));
-        let bp = BlockSparseParams { isa, ..BlockSparseParams::default() };
-        runs.push((format!("block_sparse/{}", isa.name()), block_sparse::forward_with(inp, &bp).unwrap()));
+        for (label, sparse_max) in SPARSE_SETTINGS {
+            let p = FastParams { isa, parallel: false, sparse_max };
+            runs.push((format!("sdpa/{}/{label}", isa.name()), sdpa::forward_with(inp, &p).unwrap()));
+            runs.push((format!("flash/{}/{label}", isa.name()), flash::forward_with(inp, &p).unwrap()));
+            let bp = BlockSparseParams { isa, sparse_max, ..BlockSparseParams::default() };
+            runs.push((format!("block_sparse/{}/{label}", isa.name()), block_sparse::forward_with(inp, &bp).unwrap()));
+        }
     }
     runs
 }
@@ -61,10 +72,12 @@ fn check_all(inp: &AttnInputs<'_>) -> Result<(), String> {
     }
     let tol = bf16_tolerance(inp);
     for path in bf16_paths() {
-        let out = bf16::forward_with(inp, &Bf16Params { path, parallel: false }).unwrap();
-        let err = max_abs(out.view(), r32.view());
-        if err > tol {
-            return Err(format!("bf16/{}: max abs {err:e} > tolerance {tol:e}", path.name()));
+        for (label, sparse_max) in SPARSE_SETTINGS {
+            let out = bf16::forward_with(inp, &Bf16Params { path, parallel: false, sparse_max }).unwrap();
+            let err = max_abs(out.view(), r32.view());
+            if err > tol {
+                return Err(format!("bf16/{}/{label}: max abs {err:e} > tolerance {tol:e}", path.name()));
+            }
         }
     }
     Ok(())
@@ -130,10 +143,13 @@ fn block_sparse_is_bit_identical_to_sdpa_for_any_row_block() {
     let [q, k, v] = qkv(11, 4, n, 11, 2.0);
     let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view()) };
     for isa in Isa::available() {
-        let dense = sdpa::forward_with(&inp, &FastParams { isa, parallel: false }).unwrap();
-        for rows_per_block in [1, 3, 8, 64] {
-            let p = BlockSparseParams { isa, rows_per_block, parallel: false };
-            assert_eq!(block_sparse::forward_with(&inp, &p).unwrap(), dense, "{} rows {rows_per_block}", isa.name());
+        for (label, sparse_max) in SPARSE_SETTINGS {
+            let dense = sdpa::forward_with(&inp, &FastParams { isa, parallel: false, sparse_max }).unwrap();
+            for rows_per_block in [1, 3, 8, 64] {
+                let p = BlockSparseParams { isa, rows_per_block, parallel: false, sparse_max };
+                let out = block_sparse::forward_with(&inp, &p).unwrap();
+                assert_eq!(out, dense, "{} {label} rows {rows_per_block}", isa.name());
+            }
         }
     }
     let map = TileMap::from_mask(&mask, 1);
@@ -143,13 +159,114 @@ fn block_sparse_is_bit_identical_to_sdpa_for_any_row_block() {
 #[test]
 fn parallel_runs_are_bit_identical_to_serial() {
     let [q, k, v] = qkv(3, 4, 150, 11, 1.0);
-    let mask = Mask::full(150);
-    let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: None };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-    for kernel in Kernel::ALL {
-        let serial = attend(kernel, &inp).unwrap();
-        let par = pool.install(|| attend_parallel(kernel, &inp).unwrap());
-        assert_eq!(serial, par, "{}", kernel.name());
+    // Dense rows, and a DAG-like mask mixing sparse rows with a few dense ones (every 10th row
+    // allows 60 columns) so both paths run in one call.
+    let mut mixed = Mask::from_edges(150, &(0..149u32).map(|i| (i, i + 1)).collect::<Vec<_>>());
+    for i in (0..150).step_by(10) {
+        (0..60).for_each(|j| mixed.allow(i, (i + 2 * j) % 150));
+    }
+    let bias = Array2::from_shape_fn((150, 150), |(i, j)| ((i * 7 + j * 3) % 11) as f32 * 0.05);
+    let pools = [2, 3].map(|t| rayon::ThreadPoolBuilder::new().num_threads(t).build().unwrap());
+    for mask in [Mask::full(150), mixed] {
+        let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view()) };
+        for kernel in Kernel::ALL {
+            let serial = attend(kernel, &inp).unwrap();
+            for pool in &pools {
+                let par = pool.install(|| attend_parallel(kernel, &inp).unwrap());
+                assert_eq!(serial, par, "{} on {} threads", kernel.name(), pool.current_num_threads());
+            }
+        }
+    }
+}
+
+#[test]
+fn sparse_rows_list_exactly_the_rows_within_the_threshold() {
+    // Diagonal everywhere but row 9 (empty); row 0 has 3 entries in three words, row 5 two,
+    // row 7 all 130.
+    let allowed: Vec<bool> = (0..130 * 130)
+        .map(|idx| (idx / 130, idx % 130))
+        .map(|(i, j)| (i == j && i != 9) || (i == 0 && (j == 64 || j == 129)) || (i, j) == (5, 6) || i == 7)
+        .collect();
+    let empty_row = Mask::from_dense(130, &allowed);
+    for max in [0, 1, 2, 3, 200] {
+        let rows = SparseRows::from_mask(&empty_row, max);
+        let mut dense = 0;
+        for i in 0..130 {
+            let cols: Vec<u32> = empty_row.row_columns(i).map(|j| j as u32).collect();
+            if cols.len() <= max {
+                assert_eq!(rows.row(i), Some(cols.as_slice()), "row {i} max {max}");
+            } else {
+                assert_eq!(rows.row(i), None, "row {i} max {max}");
+                dense += 1;
+            }
+        }
+        assert_eq!(rows.dense_rows(), dense, "max {max}");
+    }
+    assert_eq!(SparseRows::from_mask(&empty_row, 0).row(9), Some(&[][..]), "an empty row is sparse with no columns");
+}
+
+/// `sparse_row` (vectorised, every instruction set) against its scalar twin on rows with 0,
+/// 1 and many gathered columns, D below, at and above one 16-lane chunk.
+#[test]
+fn sparse_row_matches_its_scalar_twin() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5BA5);
+    for d in [1usize, 3, 11, 16, 17, 40] {
+        let l = 70;
+        let [q, k, v] = qkv(d as u64, 1, l, d, 2.0);
+        let bias: Vec<f32> = (0..l * l).map(|_| rng.random_range(-3.0f32..3.0)).collect();
+        for n_cols in [0usize, 1, 2, 5, 16, 17, 33, 70] {
+            let mut cols: Vec<u32> = (0..l as u32).collect();
+            for i in (1..cols.len()).rev() {
+                cols.swap(i, rng.random_range(0..=i));
+            }
+            cols.truncate(n_cols);
+            cols.sort_unstable();
+            for with_bias in [false, true] {
+                let h = HeadRows {
+                    q: q.as_slice().unwrap(),
+                    k: k.as_slice().unwrap(),
+                    v: v.as_slice().unwrap(),
+                    bias: with_bias.then_some(bias.as_slice()),
+                    l,
+                    d,
+                    scale: 1.0 / (d as f32).sqrt(),
+                };
+                let i = n_cols % l;
+                let mut want = vec![f32::NAN; d];
+                sparse_row_scalar(&h, i, &cols, &mut want);
+                let mut scratch = vec![f32::NAN; 80];
+                let mut got = vec![f32::NAN; d];
+                sparse_row(Portable, &h, i, &cols, &mut scratch, &mut got);
+                let mut runs = vec![("portable", got)];
+                #[cfg(target_arch = "x86_64")]
+                {
+                    if let Some(t) = ironforge::attention::kernels::simd::Avx512::new() {
+                        let mut o = vec![f32::NAN; d];
+                        sparse_row(t, &h, i, &cols, &mut scratch, &mut o);
+                        runs.push(("avx512", o));
+                    }
+                    if let Some(t) = ironforge::attention::kernels::simd::Avx2::new() {
+                        let mut o = vec![f32::NAN; d];
+                        sparse_row(t, &h, i, &cols, &mut scratch, &mut o);
+                        runs.push(("avx2", o));
+                    }
+                }
+                for (name, got) in runs {
+                    for c in 0..d {
+                        let tol = 1e-5 * want[c].abs().max(1.0);
+                        assert!(
+                            (got[c] - want[c]).abs() <= tol,
+                            "{name} d {d} cols {n_cols} bias {with_bias} dim {c}: {} vs {}",
+                            got[c],
+                            want[c]
+                        );
+                    }
+                    if n_cols == 0 {
+                        assert!(got.iter().all(|&x| x == 0.0), "{name}: empty row must be zero");
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -21,7 +21,8 @@ use half::bf16;
 use ndarray::{Array3, ArrayView2};
 
 use super::panels::tile_bits;
-use super::simd::{exp_portable, LANES};
+use super::simd::{exp_portable, Portable, LANES};
+use super::sparse::{sparse_row, HeadRows, SparseRows, SPARSE_ROW_MAX};
 use super::{AttnError, AttnInputs};
 use crate::attention::Mask;
 
@@ -77,18 +78,21 @@ pub struct Bf16Params {
     pub path: Bf16Path,
     /// Split heads over the current rayon pool.
     pub parallel: bool,
+    /// Rows with at most this many allowed entries take the f32 sparse path
+    /// ([`super::sparse`]; exact f32 arithmetic, well inside the bf16 tolerance); `None` =
+    /// never (default: [`SPARSE_ROW_MAX`]).
+    pub sparse_max: Option<usize>,
 }
 
 impl Default for Bf16Params {
     fn default() -> Self {
-        Self { path: Bf16Path::detect(), parallel: false }
+        Self { path: Bf16Path::detect(), parallel: false, sparse_max: Some(SPARSE_ROW_MAX) }
     }
 }
 
 /// One head in bf16 panels. `lp` is L rounded up to 32; `dp` is D rounded up to 2.
 struct Bf16Panels {
     l: usize,
-    d: usize,
     lp: usize,
     /// Query pairs per row: `l × dp/2` words, low half = even dimension.
     q_pairs: Vec<u32>,
@@ -123,7 +127,7 @@ impl Bf16Panels {
                 vt[c * lp + i] = b(vh[[i, c]]);
             }
         }
-        Self { l, d, lp, q_pairs, k_pairs, vt }
+        Self { l, lp, q_pairs, k_pairs, vt }
     }
 
     fn pairs(&self) -> usize {
@@ -132,7 +136,10 @@ impl Bf16Panels {
 }
 
 struct Bf16Job<'a> {
-    panels: Bf16Panels,
+    /// bf16 panels; `None` when every row is sparse.
+    panels: Option<Bf16Panels>,
+    rows: HeadRows<'a>,
+    sparse: Option<&'a SparseRows>,
     mask: &'a Mask,
     bias: Option<&'a [f32]>,
     scale: f32,
@@ -167,8 +174,21 @@ pub fn forward_with(inputs: &AttnInputs<'_>, params: &Bf16Params) -> Result<Arra
         return Ok(out);
     }
     let path = params.path;
+    let sparse = params.sparse_max.map(|t| SparseRows::from_mask(inputs.mask, t));
+    let sparse = sparse.as_ref();
+    let need_panels = sparse.is_none_or(|s| s.dense_rows() > 0);
+    let (q_std, k_std, v_std) =
+        (inputs.q.as_standard_layout(), inputs.k.as_standard_layout(), inputs.v.as_standard_layout());
+    let (qs, ks, vs) = (
+        q_std.as_slice().expect("standard layout is contiguous"),
+        k_std.as_slice().expect("standard layout is contiguous"),
+        v_std.as_slice().expect("standard layout is contiguous"),
+    );
     let one_head = |head: usize, o: &mut [f32]| {
-        let job = Bf16Job { panels: Bf16Panels::new(inputs, head), mask: inputs.mask, bias, scale };
+        let r = head * l * d..(head + 1) * l * d;
+        let rows = HeadRows { q: &qs[r.clone()], k: &ks[r.clone()], v: &vs[r], bias, l, d, scale };
+        let panels = need_panels.then(|| Bf16Panels::new(inputs, head));
+        let job = Bf16Job { panels, rows, sparse, mask: inputs.mask, bias, scale };
         match path {
             #[cfg(target_arch = "x86_64")]
             Bf16Path::Avx512Bf16 => {
@@ -195,13 +215,19 @@ fn to_f32(bits: u16) -> f32 {
 // `j` indexes the mask bits, the key pairs, the bias row, the values and the buffer at once.
 #[allow(clippy::needless_range_loop)]
 fn head_portable(job: &Bf16Job<'_>, out: &mut [f32]) {
-    let p = &job.panels;
-    let (l, d, lp, np) = (p.l, p.d, p.lp, p.pairs());
-    let mut buf = vec![0.0f32; lp];
+    let (l, d) = (job.rows.l, job.rows.d);
+    let mut scratch = vec![0.0f32; job.sparse.map_or(0, |s| s.scratch_len())];
+    let mut buf = vec![0.0f32; job.panels.as_ref().map_or(0, |p| p.lp)];
     let mut acc = vec![0.0f32; d];
     for i in 0..l {
-        let words = job.mask.row_words(i);
         let o = &mut out[i * d..(i + 1) * d];
+        if let Some(cols) = job.sparse.and_then(|s| s.row(i)) {
+            sparse_row(Portable, &job.rows, i, cols, &mut scratch, o);
+            continue;
+        }
+        let p = job.panels.as_ref().expect("panels are built whenever a row is dense");
+        let (lp, np) = (p.lp, p.pairs());
+        let words = job.mask.row_words(i);
         let mut m = f32::NEG_INFINITY;
         for j in 0..l {
             if tile_bits(words, j / LANES) >> (j % LANES) & 1 == 0 {
@@ -248,7 +274,7 @@ fn head_portable(job: &Bf16Job<'_>, out: &mut [f32]) {
 mod avx512 {
     use std::arch::x86_64::*;
 
-    use super::{tile_bits, Bf16Job, LANES};
+    use super::{sparse_row, tile_bits, Bf16Job, LANES};
     use crate::attention::kernels::simd::{Avx512, Lanes};
 
     /// One head on AVX-512 BF16.
@@ -258,17 +284,23 @@ mod avx512 {
     #[target_feature(enable = "avx512f,avx512bf16")]
     pub(super) unsafe fn head(job: &Bf16Job<'_>, out: &mut [f32]) {
         let lanes = Avx512::new().expect("caller checked avx512f");
-        let p = &job.panels;
-        let (l, d, lp, np) = (p.l, p.d, p.lp, p.pairs());
-        let n_tiles = lp / LANES;
-        let mut buf = vec![0.0f32; lp];
+        let (l, d) = (job.rows.l, job.rows.d);
+        let mut scratch = vec![0.0f32; job.sparse.map_or(0, |s| s.scratch_len())];
+        let mut buf = vec![0.0f32; job.panels.as_ref().map_or(0, |p| p.lp)];
         let mut acc = vec![_mm512_setzero_ps(); d];
         let neg_inf = _mm512_set1_ps(f32::NEG_INFINITY);
         let zero = _mm512_setzero_ps();
         let scale = _mm512_set1_ps(job.scale);
         for i in 0..l {
-            let words = job.mask.row_words(i);
             let o = &mut out[i * d..(i + 1) * d];
+            if let Some(cols) = job.sparse.and_then(|s| s.row(i)) {
+                sparse_row(lanes, &job.rows, i, cols, &mut scratch, o);
+                continue;
+            }
+            let p = job.panels.as_ref().expect("panels are built whenever a row is dense");
+            let (lp, np) = (p.lp, p.pairs());
+            let n_tiles = lp / LANES;
+            let words = job.mask.row_words(i);
             let qp = &p.q_pairs[i * np..(i + 1) * np];
             let bias_row = job.bias.map(|b| &b[i * l..(i + 1) * l]);
             let mut mx = neg_inf;

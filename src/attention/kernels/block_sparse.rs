@@ -12,6 +12,7 @@ use ndarray::Array3;
 use super::driver::{run, RowAlgo};
 use super::panels::tile_bits;
 use super::simd::{Isa, LANES};
+use super::sparse::{SparseRows, SPARSE_ROW_MAX};
 use super::{AttnError, AttnInputs};
 use crate::attention::Mask;
 
@@ -33,29 +34,37 @@ pub struct TileMap {
 }
 
 impl TileMap {
-    /// Builds the map of `mask` with row blocks of `rows_per_block` rows (at least 1).
+    /// Builds the map of `mask` with row blocks of `rows_per_block` rows (at least 1): the
+    /// block's row words are OR-ed together, then only non-zero words are split into their
+    /// four 16-bit tiles (O(words read + tiles listed)).
     pub fn from_mask(mask: &Mask, rows_per_block: usize) -> Self {
         let rows_per_block = rows_per_block.max(1);
         let n = mask.n();
         let n_tiles = n.div_ceil(LANES);
         let mut offsets = vec![0u32];
         let mut tiles = Vec::new();
-        let mut any = vec![false; n_tiles];
+        let mut any = vec![0u64; mask.words_per_row()];
         for r0 in (0..n).step_by(rows_per_block) {
-            any.fill(false);
+            any.fill(0);
             for i in r0..(r0 + rows_per_block).min(n) {
-                let words = mask.row_words(i);
-                for (w, _) in words.iter().enumerate().filter(|(_, &word)| word != 0) {
-                    let end = (4 * w + 4).min(n_tiles);
-                    for (t, a) in any.iter_mut().enumerate().take(end).skip(4 * w) {
-                        *a |= tile_bits(words, t) != 0;
-                    }
+                for (a, &w) in any.iter_mut().zip(mask.row_words(i)) {
+                    *a |= w;
                 }
             }
-            tiles.extend(any.iter().enumerate().filter(|(_, &a)| a).map(|(t, _)| t as u32));
+            for (w, _) in any.iter().enumerate().filter(|(_, &word)| word != 0) {
+                let end = (4 * w + 4).min(n_tiles);
+                tiles.extend((4 * w..end).filter(|&t| tile_bits(&any, t) != 0).map(|t| t as u32));
+            }
             offsets.push(tiles.len() as u32);
         }
         Self { rows_per_block, n, offsets, tiles }
+    }
+
+    /// A map listing no tile (every row block empty), for calls where the sparse path takes
+    /// every row.
+    fn unlisted(n: usize, rows_per_block: usize) -> Self {
+        let rows_per_block = rows_per_block.max(1);
+        Self { rows_per_block, n, offsets: vec![0; n.div_ceil(rows_per_block) + 1], tiles: Vec::new() }
     }
 
     /// The listed tiles (ascending) of the block holding `row`.
@@ -94,11 +103,14 @@ pub struct BlockSparseParams {
     pub rows_per_block: usize,
     /// Split heads over the current rayon pool.
     pub parallel: bool,
+    /// Rows with at most this many allowed entries take the sparse path
+    /// ([`super::sparse`]); `None` = never (default: [`SPARSE_ROW_MAX`]).
+    pub sparse_max: Option<usize>,
 }
 
 impl Default for BlockSparseParams {
     fn default() -> Self {
-        Self { isa: Isa::detect(), rows_per_block: 1, parallel: false }
+        Self { isa: Isa::detect(), rows_per_block: 1, parallel: false, sparse_max: Some(SPARSE_ROW_MAX) }
     }
 }
 
@@ -115,15 +127,21 @@ pub fn forward(inputs: &AttnInputs<'_>) -> Result<Array3<f32>, AttnError> {
     forward_with(inputs, &BlockSparseParams::default())
 }
 
-/// `block_sparse` with explicit parameters (builds the tile map).
+/// `block_sparse` with explicit parameters (builds the tile map, except when the sparse path
+/// takes every row: then no tile is ever read and only the O(L + allowed) row lists are built).
 pub fn forward_with(inputs: &AttnInputs<'_>, params: &BlockSparseParams) -> Result<Array3<f32>, AttnError> {
     inputs.validate()?;
-    let map = TileMap::from_mask(inputs.mask, params.rows_per_block);
-    forward_with_map(inputs, &map, params.isa, params.parallel)
+    let sparse = params.sparse_max.map(|t| SparseRows::from_mask(inputs.mask, t));
+    let map = if sparse.as_ref().is_some_and(|s| s.dense_rows() == 0) {
+        TileMap::unlisted(inputs.mask.n(), params.rows_per_block)
+    } else {
+        TileMap::from_mask(inputs.mask, params.rows_per_block)
+    };
+    run(inputs, params.isa, RowAlgo::Tiles(&map), params.parallel, sparse.as_ref())
 }
 
 /// `block_sparse` with a tile map built earlier from the same mask (an error if its size
-/// differs from the mask's).
+/// differs from the mask's); rows with at most [`SPARSE_ROW_MAX`] entries take the sparse path.
 pub fn forward_with_map(
     inputs: &AttnInputs<'_>,
     map: &TileMap,
@@ -133,5 +151,6 @@ pub fn forward_with_map(
     if map.n() != inputs.mask.n() {
         return Err(AttnError::Shape { input: "tile map", got: vec![map.n(); 2], expected: vec![inputs.mask.n(); 2] });
     }
-    run(inputs, isa, RowAlgo::Tiles(map), parallel)
+    let sparse = SparseRows::from_mask(inputs.mask, SPARSE_ROW_MAX);
+    run(inputs, isa, RowAlgo::Tiles(map), parallel, Some(&sparse))
 }

@@ -10,6 +10,7 @@ use super::block_sparse::TileMap;
 use super::panels::{tile_bits, HeadPanels};
 use super::rows::{online, two_pass, RowCtx};
 use super::simd::{Isa, Lanes, Portable, LANES};
+use super::sparse::{sparse_row, HeadRows, SparseRows};
 use super::{AttnError, AttnInputs};
 use crate::attention::Mask;
 
@@ -26,7 +27,12 @@ pub enum RowAlgo<'a> {
 
 /// Everything one head needs.
 struct HeadJob<'a> {
-    panels: HeadPanels,
+    /// Tile panels; `None` when every row is sparse (they are never read then).
+    panels: Option<HeadPanels>,
+    /// D rounded up to a multiple of 4 (selects the const head-dimension instantiation).
+    dp: usize,
+    rows: HeadRows<'a>,
+    sparse: Option<&'a SparseRows>,
     mask: &'a Mask,
     bias: Option<&'a [f32]>,
     scale: f32,
@@ -34,8 +40,16 @@ struct HeadJob<'a> {
 }
 
 /// Runs `algo` on `isa` (an error if this CPU lacks it), heads in parallel on the current
-/// rayon pool when `parallel`.
-pub fn run(inputs: &AttnInputs<'_>, isa: Isa, algo: RowAlgo<'_>, parallel: bool) -> Result<Array3<f32>, AttnError> {
+/// rayon pool when `parallel`. With `sparse = Some(rows)` (built from the same mask), the rows
+/// it lists take the sparse path ([`super::sparse`]) instead of `algo`; the split is made once
+/// per call, before the heads are shared out, so it does not depend on the thread count.
+pub fn run(
+    inputs: &AttnInputs<'_>,
+    isa: Isa,
+    algo: RowAlgo<'_>,
+    parallel: bool,
+    sparse: Option<&SparseRows>,
+) -> Result<Array3<f32>, AttnError> {
     inputs.validate()?;
     if !isa.is_available() {
         return Err(AttnError::IsaUnavailable { isa: isa.name() });
@@ -49,8 +63,25 @@ pub fn run(inputs: &AttnInputs<'_>, isa: Isa, algo: RowAlgo<'_>, parallel: bool)
     if l == 0 || d == 0 {
         return Ok(out);
     }
+    if let Some(s) = sparse {
+        if s.n() != l {
+            return Err(AttnError::Shape { input: "sparse rows", got: vec![s.n(); 2], expected: vec![l, l] });
+        }
+    }
+    let need_panels = sparse.is_none_or(|s| s.dense_rows() > 0);
+    // Row-major operands for the sparse path: borrowed when already standard layout.
+    let (q_std, k_std, v_std) =
+        (inputs.q.as_standard_layout(), inputs.k.as_standard_layout(), inputs.v.as_standard_layout());
+    let (qs, ks, vs) = (
+        q_std.as_slice().expect("standard layout is contiguous"),
+        k_std.as_slice().expect("standard layout is contiguous"),
+        v_std.as_slice().expect("standard layout is contiguous"),
+    );
     let one_head = |head: usize, out_h: &mut [f32]| {
-        let job = HeadJob { panels: HeadPanels::new(inputs, head), mask: inputs.mask, bias, scale, algo };
+        let r = head * l * d..(head + 1) * l * d;
+        let rows = HeadRows { q: &qs[r.clone()], k: &ks[r.clone()], v: &vs[r], bias, l, d, scale };
+        let panels = need_panels.then(|| HeadPanels::new(inputs, head));
+        let job = HeadJob { panels, dp: d.div_ceil(4) * 4, rows, sparse, mask: inputs.mask, bias, scale, algo };
         run_head(isa, &job, out_h);
     };
     let slices = out.as_slice_mut().expect("fresh array is contiguous").chunks_mut(l * d);
@@ -94,7 +125,7 @@ fn head_avx2(t: super::simd::Avx2, job: &HeadJob<'_>, out: &mut [f32]) {
 
 #[inline(always)]
 fn head<L: Lanes>(l: L, job: &HeadJob<'_>, out: &mut [f32]) {
-    match job.panels.dp {
+    match job.dp {
         4 => rows_of::<L, 4>(l, job, out),
         8 => rows_of::<L, 8>(l, job, out),
         12 => rows_of::<L, 12>(l, job, out),
@@ -105,12 +136,19 @@ fn head<L: Lanes>(l: L, job: &HeadJob<'_>, out: &mut [f32]) {
 
 #[inline(always)]
 fn rows_of<L: Lanes, const DP: usize>(l: L, job: &HeadJob<'_>, out: &mut [f32]) {
-    let p = &job.panels;
-    let (n, d) = (p.l, p.d);
-    let mut buf = vec![0.0f32; p.lp];
-    let mut acc = vec![l.splat(0.0); p.dp];
-    let n_tiles = p.lp / LANES;
+    let (n, d) = (job.rows.l, job.rows.d);
+    let mut scratch = vec![0.0f32; job.sparse.map_or(0, |s| s.scratch_len())];
+    let p = job.panels.as_ref();
+    let mut buf = vec![0.0f32; p.map_or(0, |p| p.lp)];
+    let mut acc = vec![l.splat(0.0); job.dp];
     for i in 0..n {
+        let o = &mut out[i * d..(i + 1) * d];
+        if let Some(cols) = job.sparse.and_then(|s| s.row(i)) {
+            sparse_row(l, &job.rows, i, cols, &mut scratch, o);
+            continue;
+        }
+        let p = p.expect("panels are built whenever a row is dense");
+        let n_tiles = p.lp / LANES;
         let ctx = RowCtx {
             p,
             i,
@@ -118,7 +156,6 @@ fn rows_of<L: Lanes, const DP: usize>(l: L, job: &HeadJob<'_>, out: &mut [f32]) 
             bias_row: job.bias.map(|b| &b[i * n..(i + 1) * n]),
             scale: job.scale,
         };
-        let o = &mut out[i * d..(i + 1) * d];
         match job.algo {
             RowAlgo::Dense => {
                 let words = ctx.mask_row;

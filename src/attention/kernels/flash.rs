@@ -10,6 +10,7 @@
 use ndarray::Array3;
 
 use super::driver::{run, RowAlgo};
+use super::sparse::SparseRows;
 use super::{AttnError, AttnInputs, FastParams};
 
 /// `flash` with the default parameters (best instruction set, one thread).
@@ -27,5 +28,6 @@ pub fn forward(inputs: &AttnInputs<'_>) -> Result<Array3<f32>, AttnError> {
 
 /// `flash` with explicit parameters.
 pub fn forward_with(inputs: &AttnInputs<'_>, params: &FastParams) -> Result<Array3<f32>, AttnError> {
-    run(inputs, params.isa, RowAlgo::Online, params.parallel)
+    let sparse = params.sparse_max.map(|t| SparseRows::from_mask(inputs.mask, t));
+    run(inputs, params.isa, RowAlgo::Online, params.parallel, sparse.as_ref())
 }

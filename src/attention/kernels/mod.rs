@@ -26,6 +26,7 @@ pub mod parity;
 mod rows;
 pub mod sdpa;
 pub mod simd;
+pub mod sparse;
 
 use simd::Isa;
 
@@ -72,11 +73,14 @@ pub struct FastParams {
     pub isa: Isa,
     /// Split heads over the current rayon pool (bit-identical to one thread).
     pub parallel: bool,
+    /// Rows with at most this many allowed entries take the sparse path ([`sparse`]);
+    /// `None` = never (default: [`sparse::SPARSE_ROW_MAX`]).
+    pub sparse_max: Option<usize>,
 }
 
 impl Default for FastParams {
     fn default() -> Self {
-        Self { isa: Isa::detect(), parallel: false }
+        Self { isa: Isa::detect(), parallel: false, sparse_max: Some(sparse::SPARSE_ROW_MAX) }
     }
 }
 

@@ -11,8 +11,6 @@ use super::AttnInputs;
 /// columns are never allowed by the mask.
 #[derive(Debug, Clone)]
 pub struct HeadPanels {
-    /// Sequence length L.
-    pub l: usize,
     /// Head dimension D.
     pub d: usize,
     /// D rounded up to a multiple of 4.
@@ -48,7 +46,7 @@ impl HeadPanels {
                 vt[c * lp + i] = vh[[i, c]];
             }
         }
-        Self { l, d, dp, lp, q, kt, vt }
+        Self { d, dp, lp, q, kt, vt }
     }
 }
 

@@ -1,0 +1,221 @@
+//! The sparse-row path shared by `sdpa`, `block_sparse` and `bf16`.
+//!
+//! A row of a DAG mask allows about five columns; scanning its L / 16 tiles (or building a
+//! tile map) costs far more than the arithmetic. So, once per call, [`SparseRows::from_mask`]
+//! walks each row's bitset words with `trailing_zeros` and records the allowed columns of every
+//! row with at most `max` of them (CSR; it stops reading a row as soon as the count exceeds
+//! `max`, so dense rows cost one or two words). Those rows are then computed directly by
+//! [`sparse_row`] from the row-major q, k, v of the head (no panels): scores as 16-lane dot
+//! products over D, the stable softmax (maximum, vectorised polynomial exp over the gathered
+//! scores, per-lane sum), and the weighted sum of the gathered v rows, all in f32.
+//! Extra memory: `L + 1` offsets and one `u32` per allowed entry of a sparse row.
+
+use super::simd::{Lanes, LANES};
+use crate::attention::Mask;
+
+/// Default most allowed entries for a row to take the sparse path. Measured with
+/// `cargo bench --bench attention -- --threshold 1` (every row allowing w columns, `sdpa` with
+/// every row sparse vs every row on tiles, L = 1024, D = 11): on contiguous columns (the tile
+/// path's best case) the sparse path wins up to w = 64 and loses from w = 96; on columns in
+/// separate tiles it wins through w = 128. 32 keeps a 2× margin. See docs/attention-kernels.md.
+pub const SPARSE_ROW_MAX: usize = 32;
+
+/// The allowed columns of every row holding at most `max` allowed entries.
+///
+/// ```
+/// use ironforge::attention::{kernels::sparse::SparseRows, Mask};
+/// let mask = Mask::from_edges(100, &[(0, 70), (0, 99)]);
+/// let rows = SparseRows::from_mask(&mask, 2);
+/// assert_eq!(rows.row(0), None); // three entries: dense
+/// assert_eq!(rows.row(5), Some(&[5u32][..]));
+/// assert_eq!(rows.dense_rows(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SparseRows {
+    max: usize,
+    /// `starts[i]..ends[i]` indexes `cols` for sparse row `i`; [`DENSE`] marks a dense row.
+    starts: Vec<u32>,
+    ends: Vec<u32>,
+    cols: Vec<u32>,
+    dense: usize,
+}
+
+const DENSE: u32 = u32::MAX;
+
+impl SparseRows {
+    /// Scans `mask` once: O(L + words read + entries kept).
+    pub fn from_mask(mask: &Mask, max: usize) -> Self {
+        let n = mask.n();
+        let mut starts = Vec::with_capacity(n);
+        let mut ends = Vec::with_capacity(n);
+        let mut cols = Vec::new();
+        let mut dense = 0;
+        for i in 0..n {
+            let start = cols.len();
+            let mut count = 0usize;
+            let mut is_dense = false;
+            for (w, &word) in mask.row_words(i).iter().enumerate() {
+                if word == 0 {
+                    continue;
+                }
+                count += word.count_ones() as usize;
+                if count > max {
+                    is_dense = true;
+                    break;
+                }
+                let mut bits = word;
+                while bits != 0 {
+                    cols.push((w * 64 + bits.trailing_zeros() as usize) as u32);
+                    bits &= bits - 1;
+                }
+            }
+            if is_dense {
+                cols.truncate(start);
+                starts.push(DENSE);
+                ends.push(DENSE);
+                dense += 1;
+            } else {
+                starts.push(start as u32);
+                ends.push(cols.len() as u32);
+            }
+        }
+        Self { max, starts, ends, cols, dense }
+    }
+
+    /// The allowed columns (ascending) of row `i` when it is sparse, `None` when dense.
+    #[inline]
+    pub fn row(&self, i: usize) -> Option<&[u32]> {
+        let s = self.starts[i];
+        (s != DENSE).then(|| &self.cols[s as usize..self.ends[i] as usize])
+    }
+
+    /// Rows with more than `max` entries (computed by the kernel's own dense path).
+    pub fn dense_rows(&self) -> usize {
+        self.dense
+    }
+
+    /// Number of rows L.
+    pub fn n(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// The threshold the rows were split with.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Scratch floats [`sparse_row`] needs for any sparse row: `min(max, L)` rounded up to 16.
+    pub fn scratch_len(&self) -> usize {
+        self.max.min(self.n()).max(1).div_ceil(LANES) * LANES
+    }
+}
+
+/// One head's row-major operands for [`sparse_row`].
+#[derive(Debug, Clone, Copy)]
+pub struct HeadRows<'a> {
+    /// Queries, `L × D` row-major.
+    pub q: &'a [f32],
+    /// Keys, `L × D` row-major.
+    pub k: &'a [f32],
+    /// Values, `L × D` row-major.
+    pub v: &'a [f32],
+    /// Bias `L × L` row-major, if any.
+    pub bias: Option<&'a [f32]>,
+    /// Sequence length L.
+    pub l: usize,
+    /// Head dimension D.
+    pub d: usize,
+    /// 1 / √D.
+    pub scale: f32,
+}
+
+#[inline(always)]
+fn lane_bits(w: usize) -> u16 {
+    if w >= LANES {
+        u16::MAX
+    } else {
+        (1u16 << w) - 1
+    }
+}
+
+/// Attention of row `i` over the gathered columns `cols`, writing `out[..D]`. `scratch` must
+/// hold `cols.len()` rounded up to 16 floats. No columns: a zero row.
+#[inline(always)]
+pub fn sparse_row<L: Lanes>(l: L, h: &HeadRows<'_>, i: usize, cols: &[u32], scratch: &mut [f32], out: &mut [f32]) {
+    let d = h.d;
+    if cols.is_empty() {
+        out[..d].fill(0.0);
+        return;
+    }
+    let q = &h.q[i * d..(i + 1) * d];
+    let bias_row = h.bias.map(|b| &b[i * h.l..(i + 1) * h.l]);
+    let mut m = f32::NEG_INFINITY;
+    for (n, &j) in cols.iter().enumerate() {
+        let j = j as usize;
+        let kr = &h.k[j * d..(j + 1) * d];
+        let mut s = 0.0f32;
+        let mut c0 = 0;
+        while c0 < d {
+            let bits = lane_bits(d - c0);
+            s += l.reduce_add(l.mul(l.load_masked(&q[c0..], bits), l.load_masked(&kr[c0..], bits)));
+            c0 += LANES;
+        }
+        s *= h.scale;
+        if let Some(b) = bias_row {
+            s += b[j];
+        }
+        scratch[n] = s;
+        m = m.max(s);
+    }
+    let mv = l.splat(m);
+    let zero = l.splat(0.0);
+    let mut sum = zero;
+    let mut n0 = 0;
+    while n0 < cols.len() {
+        let bits = lane_bits(cols.len() - n0);
+        let e = l.select(bits, l.exp(l.sub(l.load_masked(&scratch[n0..], bits), mv)), zero);
+        sum = l.add(sum, e);
+        l.store(&mut scratch[n0..], e);
+        n0 += LANES;
+    }
+    let den = l.reduce_add(sum);
+    let mut tmp = [0.0f32; LANES];
+    let mut c0 = 0;
+    while c0 < d {
+        let w = LANES.min(d - c0);
+        let bits = lane_bits(w);
+        let mut acc = zero;
+        for (n, &j) in cols.iter().enumerate() {
+            let j = j as usize;
+            acc = l.fmadd(l.splat(scratch[n]), l.load_masked(&h.v[j * d + c0..], bits), acc);
+        }
+        l.store(&mut tmp, acc);
+        for c in 0..w {
+            out[c0 + c] = tmp[c] / den;
+        }
+        c0 += LANES;
+    }
+}
+
+/// The obvious twin of [`sparse_row`] for tests: scalar f32, `f32::exp`, same gathered columns.
+pub fn sparse_row_scalar(h: &HeadRows<'_>, i: usize, cols: &[u32], out: &mut [f32]) {
+    let d = h.d;
+    if cols.is_empty() {
+        out[..d].fill(0.0);
+        return;
+    }
+    let scores: Vec<f32> = cols
+        .iter()
+        .map(|&j| {
+            let j = j as usize;
+            let s: f32 = (0..d).map(|c| h.q[i * d + c] * h.k[j * d + c]).sum::<f32>() * h.scale;
+            s + h.bias.map_or(0.0, |b| b[i * h.l + j])
+        })
+        .collect();
+    let m = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f32> = scores.iter().map(|s| (s - m).exp()).collect();
+    let den: f32 = e.iter().sum();
+    for (c, o) in out.iter_mut().enumerate().take(d) {
+        *o = cols.iter().zip(&e).map(|(&j, &p)| p * h.v[j as usize * d + c]).sum::<f32>() / den;
+    }
+}
