@@ -41,7 +41,13 @@ pub struct AttnCase {
 
 impl AttnCase {
     fn inputs(&self) -> AttnInputs<'_> {
-        AttnInputs { q: self.q.view(), k: self.k.view(), v: self.v.view(), mask: &self.mask, bias: Some(self.bias.view()) }
+        AttnInputs {
+            q: self.q.view(),
+            k: self.k.view(),
+            v: self.v.view(),
+            mask: &self.mask,
+            bias: Some(self.bias.view()),
+        }
     }
 }
 
@@ -161,7 +167,13 @@ fn bf16_parity(ctx: &mut GateContext) -> Result<Measurement, GateError> {
         let tol = bf16_tolerance(&c.inputs());
         let err = max_abs(run(ctx, Kernel::Bf16, c)?.view(), math::forward(&c.inputs()).view());
         worst = worst.max(err / tol);
-        rows.push(ParityRow { session_id: c.id.clone(), events: c.mask.n(), candidate: "bf16".into(), error: err, tolerance: tol });
+        rows.push(ParityRow {
+            session_id: c.id.clone(),
+            events: c.mask.n(),
+            candidate: "bf16".into(),
+            error: err,
+            tolerance: tol,
+        });
     }
     ctx.detail(DETAIL_PARITY_ROWS, &rows)?;
     Ok(Measurement::new(worst, Unit::Ratio))

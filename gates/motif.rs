@@ -22,7 +22,8 @@ use crate::sessions;
 pub const DROPPED_INSTANCE: Fault = Fault::new("dropped_instance", "one instance removed from the candidate census");
 
 /// The second run's null model jitters by 30–60 instead of 60–120 minutes.
-pub const PERTURBED_NULL: Fault = Fault::new("perturbed_null", "second run's null model jitters 30-60 min instead of 60-120");
+pub const PERTURBED_NULL: Fault =
+    Fault::new("perturbed_null", "second run's null model jitters 30-60 min instead of 60-120");
 
 /// The optimized pipeline's regime labels are shuffled across sessions.
 pub const SHUFFLED_REGIMES: Fault = Fault::new("shuffled_regimes", "optimized regime labels shuffled across sessions");
@@ -90,8 +91,11 @@ fn motif_seed_stability(ctx: &mut GateContext, top: usize, min_count: u64) -> Re
     let a = lifts(&params, seed_a).map_err(GateError::msg)?;
     let b = lifts(&params_b, seed_b).map_err(GateError::msg)?;
     let delta = lift_delta(&a, &b, top, min_count);
-    let lift_of = |table: &[ironforge::motif::stability::MotifLift], id| table.iter().find(|m| m.id == id).map_or(0.0, |m| m.lift);
-    let relative: Vec<f64> = delta.top.iter().map(|&id| (lift_of(&a, id) - lift_of(&b, id)).abs() / lift_of(&a, id)).collect();
+    let lift_of = |table: &[ironforge::motif::stability::MotifLift], id| {
+        table.iter().find(|m| m.id == id).map_or(0.0, |m| m.lift)
+    };
+    let relative: Vec<f64> =
+        delta.top.iter().map(|&id| (lift_of(&a, id) - lift_of(&b, id)).abs() / lift_of(&a, id)).collect();
     if relative.is_empty() {
         return Err(GateError::msg(format!("no motif is seen at least {min_count} times: nothing to compare")));
     }

@@ -30,7 +30,9 @@ pub fn pipelines(ctx: &GateContext) -> Result<(Pipeline, Pipeline), GateError> {
 
 fn process_all(pipeline: &Pipeline, sessions: &[&Session]) -> Result<usize, GateError> {
     for s in sessions {
-        pipeline.process(s).map_err(|e| GateError::msg(format!("{} pipeline, session {}: {e}", pipeline.config().name, s.id())))?;
+        pipeline
+            .process(s)
+            .map_err(|e| GateError::msg(format!("{} pipeline, session {}: {e}", pipeline.config().name, s.id())))?;
     }
     Ok(sessions.len())
 }
@@ -46,7 +48,9 @@ fn pipeline_speedup(ctx: &mut GateContext, _baseline: &str, _candidate: &str) ->
     let slow = ctx.injected(&SLOW_OPTIMIZED);
     let plan = match ctx.tier() {
         ironforge::gate::record::Tier::Quick => SpeedupPlan::for_tier(ctx.tier()),
-        ironforge::gate::record::Tier::Release => SpeedupPlan { warmup: 2, pairs: 21, ..SpeedupPlan::for_tier(ctx.tier()) },
+        ironforge::gate::record::Tier::Release => {
+            SpeedupPlan { warmup: 1, pairs: 11, ..SpeedupPlan::for_tier(ctx.tier()) }
+        }
     };
     let m = measure_speedup(
         ctx,
@@ -65,7 +69,10 @@ fn pipeline_speedup(ctx: &mut GateContext, _baseline: &str, _candidate: &str) ->
         ctx.detail("baseline_sessions_per_s", n / b)?;
         ctx.detail("optimized_sessions_per_s", n / c)?;
     }
-    ctx.detail(DETAIL_FALLBACKS, ironforge::attention::breaker::global().snapshot())?;
+    ctx.detail(
+        DETAIL_FALLBACKS,
+        ironforge::attention::breaker::global().snapshot().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+    )?;
     ctx.detail("sessions", sessions.len())?;
     ctx.detail("events", sessions.iter().map(|s| s.len()).sum::<usize>())?;
     Ok(m)
@@ -87,7 +94,8 @@ fn pipeline_peak_memory(ctx: &mut GateContext, _pipeline: &str) -> Result<Measur
         // An untouched allocation: the heap counter sees it, the page tables do not.
         let mut held: Vec<u8> = Vec::new();
         if retain {
-            held.try_reserve_exact((total as usize / 4) * 3).map_err(|e| GateError::msg(format!("fault allocation: {e}")))?;
+            held.try_reserve_exact((total as usize / 4) * 3)
+                .map_err(|e| GateError::msg(format!("fault allocation: {e}")))?;
         }
         let r = process_all(&optimized, &sessions);
         drop(held);

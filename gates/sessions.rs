@@ -65,7 +65,9 @@ pub fn for_gate(ctx: &GateContext) -> Result<Vec<&'static Session>, GateError> {
     if ctx.tier() == Tier::Quick {
         let picked: Vec<&Session> = golden.iter().filter(|s| QUICK_GOLDEN.contains(&s.id())).collect();
         if picked.len() != QUICK_GOLDEN.len() {
-            return Err(GateError::msg(format!("golden fixtures lack some of {QUICK_GOLDEN:?}: run `cargo xtask fixtures`")));
+            return Err(GateError::msg(format!(
+                "golden fixtures lack some of {QUICK_GOLDEN:?}: run `cargo xtask fixtures`"
+            )));
         }
         return Ok(picked);
     }
