@@ -22,11 +22,11 @@
 //! # Ok::<(), ironforge::pipeline::PipelineError>(())
 //! ```
 
+use crate::attention::bias::TimeBias;
 use crate::attention::breaker::{self, CircuitBreaker};
 use crate::attention::cache::TimeBiasCache;
 use crate::attention::dispatch::Dispatcher;
 use crate::attention::model::{EmbedOptions, KernelChoice, MaskVariant, ModelError};
-use crate::attention::bias::TimeBias;
 use crate::attention::{AttentionConfig, Embeddings, Kernel, Model};
 use crate::dag::{causal_pairs, BuildParams, Builder, Dag, DagError};
 use crate::motif::{census, Census, MotifError, MotifGraph};
@@ -116,7 +116,8 @@ impl Pipeline {
     /// A pipeline whose model weights come from `seed`.
     pub fn new(seed: u64, config: PipelineConfig) -> Self {
         let dispatcher = config.attention.clone().map(Dispatcher::with_default_table);
-        let cache = config.attention.as_ref().filter(|c| c.time_bias_cache).map(|_| TimeBiasCache::new(BIAS_CACHE_BYTES));
+        let cache =
+            config.attention.as_ref().filter(|c| c.time_bias_cache).map(|_| TimeBiasCache::new(BIAS_CACHE_BYTES));
         Self { model: Model::from_seed(seed), dispatcher, cache, breaker: breaker::global(), config }
     }
 
