@@ -111,6 +111,65 @@ fn to_tensor(a: &Array3<f32>, device: Device) -> Result<Tensor, TorchError> {
     torch_step("moving an input to the device", t.f_to_device(device))
 }
 
+/// The inputs already copied into torch tensors (q, k, v `[1, H, L, D]`, the additive mask
+/// `[L, L]`), so that a benchmark can time torch's kernel alone ([`TorchPrepared::run`]).
+#[derive(Debug)]
+pub struct TorchPrepared {
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor,
+    shape: (usize, usize, usize),
+    scale: f64,
+}
+
+impl TorchPrepared {
+    /// Validates `inputs` and copies them to `device`.
+    pub fn new(inputs: &AttnInputs<'_>, device: Device) -> Result<Self, TorchError> {
+        inputs.validate()?;
+        let (h, l, d) = inputs.q.dim();
+        let q = to_tensor(&inputs.q.to_owned(), device)?;
+        let k = to_tensor(&inputs.k.to_owned(), device)?;
+        let v = to_tensor(&inputs.v.to_owned(), device)?;
+        let mask = additive_mask(inputs);
+        let mask_flat = mask.as_slice().expect("fresh array is contiguous");
+        let m = torch_step("copying the mask to a tensor", Tensor::f_from_slice(mask_flat))?;
+        let m = torch_step("reshaping the mask", m.f_reshape([l as i64, l as i64]))?;
+        let mask = torch_step("moving the mask to the device", m.f_to_device(device))?;
+        Ok(Self { q, k, v, mask, shape: (h, l, d), scale: 1.0 / (d.max(1) as f64).sqrt() })
+    }
+
+    /// Runs torch's SDPA once and returns its `[1, H, L, D]` tensor on the inputs' device.
+    pub fn run(&self) -> Result<Tensor, TorchError> {
+        torch_step(
+            "running scaled_dot_product_attention",
+            Tensor::f_scaled_dot_product_attention(
+                &self.q,
+                &self.k,
+                &self.v,
+                Some(&self.mask),
+                0.0,
+                false,
+                self.scale,
+                false,
+            ),
+        )
+    }
+
+    /// Runs torch's SDPA and copies the output back as `[H, L, D]` f32 (untouched, as
+    /// [`sdpa_raw`]).
+    pub fn run_to_array(&self) -> Result<Array3<f32>, TorchError> {
+        let (h, l, d) = self.shape;
+        let out = self.run()?;
+        let out = torch_step("moving the output to the CPU", out.f_to_device(Device::Cpu))?;
+        let out = torch_step("converting the output to f32", out.f_to_kind(Kind::Float))?;
+        let out = torch_step("making the output contiguous", out.f_contiguous())?;
+        let flat = torch_step("flattening the output", out.f_reshape([-1]))?;
+        let data = torch_step("reading the output", Vec::<f32>::try_from(&flat))?;
+        Ok(Array3::from_shape_vec((h, l, d), data).expect("torch returned [1, H, L, D]"))
+    }
+}
+
 /// Torch's SDPA on `inputs`, its output returned untouched (a fully blocked row is whatever
 /// the backend gives: zeros or NaN).
 pub fn sdpa_raw(inputs: &AttnInputs<'_>, opts: &TorchOptions) -> Result<Array3<f32>, TorchError> {
@@ -122,25 +181,7 @@ pub fn sdpa_raw(inputs: &AttnInputs<'_>, opts: &TorchOptions) -> Result<Array3<f
     if let Some(n) = opts.threads {
         set_threads(n);
     }
-    let q = to_tensor(&inputs.q.to_owned(), opts.device)?;
-    let k = to_tensor(&inputs.k.to_owned(), opts.device)?;
-    let v = to_tensor(&inputs.v.to_owned(), opts.device)?;
-    let mask = additive_mask(inputs);
-    let mask_flat = mask.as_slice().expect("fresh array is contiguous");
-    let m = torch_step("copying the mask to a tensor", Tensor::f_from_slice(mask_flat))?;
-    let m = torch_step("reshaping the mask", m.f_reshape([l as i64, l as i64]))?;
-    let m = torch_step("moving the mask to the device", m.f_to_device(opts.device))?;
-    let scale = 1.0 / (d as f64).sqrt();
-    let out = torch_step(
-        "running scaled_dot_product_attention",
-        Tensor::f_scaled_dot_product_attention(&q, &k, &v, Some(&m), 0.0, false, scale, false),
-    )?;
-    let out = torch_step("moving the output to the CPU", out.f_to_device(Device::Cpu))?;
-    let out = torch_step("converting the output to f32", out.f_to_kind(Kind::Float))?;
-    let out = torch_step("making the output contiguous", out.f_contiguous())?;
-    let flat = torch_step("flattening the output", out.f_reshape([-1]))?;
-    let data = torch_step("reading the output", Vec::<f32>::try_from(&flat))?;
-    Ok(Array3::from_shape_vec((h, l, d), data).expect("torch returned [1, H, L, D]"))
+    TorchPrepared::new(inputs, opts.device)?.run_to_array()
 }
 
 /// Torch's SDPA on `inputs` with our definition for fully blocked rows (zero rows).
