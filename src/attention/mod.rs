@@ -18,6 +18,8 @@ pub mod dispatch;
 pub mod encoding;
 pub mod model;
 pub mod npz;
+#[cfg(feature = "torch")]
+pub mod torch;
 
 pub use config::AttentionConfig;
 pub use model::{EmbedOptions, Embeddings, Model};

@@ -10,6 +10,7 @@ mod machine;
 mod plots;
 mod release_check;
 mod render;
+mod setup_torch;
 mod stability;
 #[cfg(test)]
 mod testdata;
@@ -33,6 +34,8 @@ enum Task {
     Render(render::Args),
     /// Measure the attention kernels' crossover table on this machine.
     Tune(tune::Args),
+    /// Create (or reuse) a venv with PyTorch and write the environment file for `--features torch`.
+    SetupTorch(setup_torch::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -41,6 +44,7 @@ fn main() -> std::process::ExitCode {
         Task::ReleaseCheck(a) => release_check::run(a),
         Task::Render(a) => render::run(a),
         Task::Tune(a) => tune::run(a),
+        Task::SetupTorch(a) => setup_torch::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,0 +1,90 @@
+//! Our attention kernels against PyTorch's CPU `scaled_dot_product_attention` (through `tch`),
+//! side by side in one process: L = 64 … 4096, H = 4, D = 11, bucket time bias, dense and
+//! real-style DAG masks, 1 and 2 threads (torch: `tch::set_num_threads`; ours: heads split over
+//! a rayon pool of that size). Each (kernel, torch) pair is interleaved with
+//! `ironforge::attention::kernels::bench::measure` (ABBA order).
+//!
+//! Torch is timed on tensors prepared once (its kernel alone, no copies); our kernels are timed
+//! through `attend` (input validation included). `math` (the f64 reference) is timed up to
+//! L = 1024 only.
+//!
+//! `cargo bench --features torch --bench torch [-- --max-l 4096 --dense-max-l 4096 --pairs 0]`
+//! (needs the environment from `cargo xtask setup-torch`). Prints a Markdown table. Speed is
+//! reported, never asserted; on a shared machine the numbers are noisy.
+
+use ironforge::attention::bias::TimeBias;
+use ironforge::attention::kernels::bench::measure;
+use ironforge::attention::kernels::{attend, attend_parallel};
+use ironforge::attention::torch::{self, seeded_qkv, TorchPrepared};
+use ironforge::attention::{AttnInputs, Kernel, Mask};
+
+const LS: [usize; 7] = [64, 128, 256, 512, 1024, 2048, 4096];
+const H: usize = 4;
+const D: usize = 11;
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn main() {
+    let max_l = arg("--max-l", 4096);
+    let dense_max_l = arg("--dense-max-l", max_l);
+    let pairs_arg = arg("--pairs", 0);
+    let pool2 = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("rayon pool of 2");
+    println!(
+        "isa: {:?}, bf16 path: {:?}, torch threads at start: {}",
+        ironforge::attention::kernels::simd::Isa::detect(),
+        ironforge::attention::kernels::bf16::Bf16Path::detect(),
+        torch::threads()
+    );
+    println!("\n## Our kernels vs PyTorch SDPA (CPU), H = {H}, D = {D}, bucket time bias\n");
+    println!("Median ms of interleaved pairs; × torch = median of per-pair torch/kernel (> 1: ours faster).\n");
+    println!("| mask | L | threads | torch ms | kernel | kernel ms | × torch |");
+    println!("|---|---|---|---|---|---|---|");
+    for mask_kind in ["dense", "dag"] {
+        let cap = if mask_kind == "dense" { dense_max_l } else { max_l };
+        for &l in LS.iter().filter(|&&l| l <= cap) {
+            let spec = ironforge::synth::SessionSpec::new(format!("bench_{l}"), 0xBE4C + l as u64, l);
+            let s = ironforge::synth::generate(&spec);
+            let times = s.times_ms();
+            let mask = if mask_kind == "dense" {
+                Mask::full(l)
+            } else {
+                Mask::from_edges(l, &ironforge::dag::causal_pairs_reference(&times, &Default::default()))
+            };
+            let bias = TimeBias::Bucket.matrix(&times).expect("bucket bias");
+            let [q, k, v] = seeded_qkv(l as u64, H, l, D, 1.5);
+            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view()) };
+            let prepared = TorchPrepared::new(&inp, tch::Device::Cpu).expect("valid bench inputs");
+            let pairs = match (pairs_arg, l) {
+                (p, _) if p > 0 => p,
+                (_, l) if l >= 2048 => 3,
+                (_, l) if l >= 1024 => 5,
+                _ => 9,
+            };
+            for threads in [1usize, 2] {
+                torch::set_threads(threads);
+                let parallel = threads == 2;
+                // Only our call enters the pool: torch's tensors may not cross threads.
+                let run_ours = |kernel: Kernel| {
+                    let out =
+                        if parallel { pool2.install(|| attend_parallel(kernel, &inp)) } else { attend(kernel, &inp) };
+                    out.expect("valid bench inputs")
+                };
+                let kernels = Kernel::ALL.into_iter().filter(|&k| k != Kernel::Math || l <= 1024);
+                for kernel in kernels {
+                    let samples =
+                        measure(pairs, || run_ours(kernel), || prepared.run().expect("torch runs on valid inputs"));
+                    println!(
+                        "| {mask_kind} | {l} | {threads} | {:.4} | {} | {:.4} | {:.2} |",
+                        samples.median_b() * 1e3,
+                        kernel.name(),
+                        samples.median_a() * 1e3,
+                        samples.median_ratio()
+                    );
+                }
+            }
+        }
+    }
+}
