@@ -12,6 +12,8 @@ mod framework;
 mod motif;
 mod pipeline;
 mod sessions;
+#[cfg(feature = "torch")]
+mod torch;
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator;

@@ -85,8 +85,8 @@ fn motif_seed_stability(ctx: &mut GateContext, top: usize, min_count: u64) -> Re
         params.clone()
     };
     let thresholds = Thresholds::default();
-    let seed_a = ctx.seed() ^ 0x5EED_A;
-    let seed_b = ctx.seed() ^ 0x5EED_B;
+    let seed_a = ctx.seed() ^ 0x0005_EEDA;
+    let seed_b = ctx.seed() ^ 0x0005_EEDB;
     let lifts = |p: &NullParams, seed| run_null(&times, p, seed).map(|null| lift_table(&total, &null, &thresholds));
     let a = lifts(&params, seed_a).map_err(GateError::msg)?;
     let b = lifts(&params_b, seed_b).map_err(GateError::msg)?;
@@ -123,7 +123,7 @@ fn regime_change_share(ctx: &mut GateContext, _reference: &str, _candidate: &str
     };
     let (a, b) = (embed(&baseline)?, embed(&optimized)?);
     let k = (sessions.len() / 5).clamp(2, 4);
-    let params = KMeansParams { k, seed: ctx.seed() ^ 0x4E61_3E5, ..KMeansParams::default() };
+    let params = KMeansParams { k, seed: ctx.seed() ^ 0x04E6_13E5, ..KMeansParams::default() };
     let la = kmeans(&a, &params).map_err(GateError::msg)?.labels;
     let mut lb = kmeans(&b, &params).map_err(GateError::msg)?.labels;
     if ctx.injected(&SHUFFLED_REGIMES) {

@@ -18,7 +18,7 @@ pub const RETAINED_ALLOCATION: Fault =
     Fault::new("retained_allocation", "holds an allocation of 75% of RAM while the pipeline runs");
 
 fn attention_config() -> Result<AttentionConfig, GateError> {
-    AttentionConfig::from_env().map_err(|e| GateError::msg(e))
+    AttentionConfig::from_env().map_err(GateError::msg)
 }
 
 /// Both pipelines, built from the gate's seed and the `IRONFORGE_ENABLE_*` flags.
