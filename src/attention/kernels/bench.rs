@@ -4,6 +4,7 @@
 //! returns every pair's times; [`Samples`] gives medians and the median of per-pair ratios.
 //! The release check and `cargo xtask tune` reuse it; speed is never asserted in tests.
 
+use crate::gate::stats::median;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -19,19 +20,6 @@ pub struct Samples {
     pub b_s: Vec<f64>,
 }
 
-fn median(xs: &[f64]) -> f64 {
-    if xs.is_empty() {
-        return f64::NAN;
-    }
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
 
 impl Samples {
     /// Median time of `a` (seconds).
