@@ -12,7 +12,7 @@ use ironforge::attention::{AttentionConfig, AttnInputs, Kernel, Mask};
 use ironforge::dag::{causal_pairs, BuildParams, Builder};
 use ironforge::gate::parity::ParityCase;
 use ironforge::gate::record::{BenchRow, ParityRow, Tier, DETAIL_BENCH_ROWS, DETAIL_PARITY_ROWS};
-use ironforge::gate::speedup::{interleave, SpeedupPlan};
+use ironforge::gate::speedup::{calibrated_reps, interleave, SpeedupPlan};
 use ironforge::gate::stats::median;
 use ironforge::gate::{Fault, GateContext, GateError, Measurement, Unit};
 
@@ -227,10 +227,20 @@ fn dispatched_kernel_speedup(ctx: &mut GateContext, _reference: &str) -> Result<
         let chosen = dispatcher.choose_for(&c.mask);
         for k in Kernel::ALL.into_iter().filter(|&k| k != Kernel::Math) {
             attend(k, &inp).map_err(GateError::msg)?;
+            // Each sample repeats the call until it lasts at least the plan's minimum (sub-ms
+            // kernels timed once are at the mercy of the scheduler); seconds per call.
+            let once = {
+                let t = std::time::Instant::now();
+                drop(std::hint::black_box(attend(Kernel::Math, &inp)));
+                t.elapsed()
+            };
+            let reps = calibrated_reps(once, plan.min_sample);
             let time = |f: &mut dyn FnMut()| {
                 let t = std::time::Instant::now();
-                f();
-                t.elapsed().as_secs_f64()
+                for _ in 0..reps {
+                    f();
+                }
+                t.elapsed().as_secs_f64() / reps as f64
             };
             let stats = interleave(
                 ctx,

@@ -20,7 +20,6 @@ pub struct Samples {
     pub b_s: Vec<f64>,
 }
 
-
 impl Samples {
     /// Median time of `a` (seconds).
     pub fn median_a(&self) -> f64 {
