@@ -10,15 +10,17 @@
 
 use std::time::Instant;
 
-use ironforge::attention::kernels::bench::{CountingAlloc, Samples};
+use ironforge::attention::kernels::bench::Samples;
 use ironforge::attention::kernels::{attend, attend_parallel, bench::measure};
 use ironforge::attention::{AttnInputs, Kernel, Mask};
+use ironforge::gate::memory::measure_peak;
+use ironforge::gate::CountingAllocator;
 use ndarray::{Array2, Array3};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 #[global_allocator]
-static ALLOC: CountingAlloc = CountingAlloc;
+static ALLOC: CountingAllocator = CountingAllocator;
 
 const LS: [usize; 7] = [64, 128, 256, 512, 1024, 2048, 4096];
 const H: usize = 4;
@@ -62,12 +64,11 @@ fn time_once(kernel: Kernel, inp: &AttnInputs<'_>, parallel: bool) -> f64 {
 
 /// Extra heap of one call: peak live bytes during the call above the baseline, minus the output.
 fn extra_heap(kernel: Kernel, inp: &AttnInputs<'_>) -> usize {
-    let base = CountingAlloc::reset_peak();
-    let out = attend(kernel, inp).expect("valid");
-    let peak = CountingAlloc::peak();
+    let (out, peak) =
+        measure_peak(|| attend(kernel, inp).expect("valid")).expect("the counting allocator is installed");
     let out_bytes = out.len() * 4;
     drop(out);
-    (peak - base).saturating_sub(out_bytes)
+    peak.peak_above_baseline.saturating_sub(out_bytes)
 }
 
 /// The sparse-path crossover: `sdpa` forced sparse (`sparse_max = ∞`) against forced tiles

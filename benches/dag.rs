@@ -7,68 +7,22 @@
 //! a few events per 5-minute bar) and `ties` (8 bursts of n/8 events sharing one timestamp,
 //! 5 minutes apart: the reference must scan each burst to skip gaps under dt_min).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use ironforge::dag::{causal_pairs_fast, causal_pairs_reference, topological_generations, BuildParams, Dag};
+use ironforge::gate::memory::measure_peak;
+use ironforge::gate::CountingAllocator;
 use ironforge::synth::{generate, SessionSpec};
 
-/// Counts live heap bytes and their peak.
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(by: usize) {
-    let now = CURRENT.fetch_add(by, Ordering::Relaxed) + by;
-    PEAK.fetch_max(now, Ordering::Relaxed);
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the
-// counters are only bookkeeping and never affect the returned memory.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as is (the caller upholds `alloc`'s contract).
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as is (`ptr` came from this allocator, i.e. from `System`).
-        unsafe { System.dealloc(ptr, layout) };
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded as is (`ptr`/`layout` came from this allocator).
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                grew(new_size - layout.size());
-            } else {
-                CURRENT.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
-        }
-        p
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 /// Extra heap bytes (above the live bytes at the start) at the peak of one call of `f`.
 fn peak_heap<R>(f: impl FnOnce() -> R) -> usize {
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let r = f();
-    let peak = PEAK.load(Ordering::Relaxed) - base;
+    let (r, peak) = measure_peak(f).expect("the counting allocator is installed");
     drop(black_box(r));
-    peak
+    peak.peak_above_baseline
 }
 
 /// Seconds per call of `f`, from `reps` calls.

@@ -1,12 +1,10 @@
-//! Interleaved timing of a kernel against a reference, and a counting allocator for peak heap.
+//! Interleaved timing of a kernel against a reference (peak heap: `gate::memory::measure_peak`).
 //!
 //! [`measure`] runs `a` and `b` alternately (ABBA order, so neither always goes first) and
 //! returns every pair's times; [`Samples`] gives medians and the median of per-pair ratios.
 //! The release check and `cargo xtask tune` reuse it; speed is never asserted in tests.
 
 use crate::gate::stats::median;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use super::{attend_on, AttnError, AttnInputs, Kernel};
@@ -96,69 +94,4 @@ pub fn measure_kernels(
     attend_on(kernel, inputs, parallel)?;
     attend_on(reference, inputs, parallel)?;
     Ok(measure(pairs, || attend_on(kernel, inputs, parallel), || attend_on(reference, inputs, parallel)))
-}
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-/// A global allocator that counts live heap bytes and their peak; register it in a benchmark
-/// binary with `#[global_allocator] static A: CountingAlloc = CountingAlloc;`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CountingAlloc;
-
-impl CountingAlloc {
-    /// Resets the peak to the current live bytes and returns that baseline.
-    pub fn reset_peak() -> usize {
-        let cur = CURRENT.load(Ordering::SeqCst);
-        PEAK.store(cur, Ordering::SeqCst);
-        cur
-    }
-    /// Peak live bytes since the last [`CountingAlloc::reset_peak`].
-    pub fn peak() -> usize {
-        PEAK.load(Ordering::SeqCst)
-    }
-    /// Live bytes now.
-    pub fn current() -> usize {
-        CURRENT.load(Ordering::SeqCst)
-    }
-}
-
-fn grow(n: usize) {
-    let now = CURRENT.fetch_add(n, Ordering::SeqCst) + n;
-    PEAK.fetch_max(now, Ordering::SeqCst);
-}
-
-// SAFETY: every method forwards to `System` with the caller's layout unchanged, so the
-// allocator contract is `System`'s; the counters are side bookkeeping only.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            grow(layout.size());
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            grow(layout.size());
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged; `ptr` came from this allocator (i.e. from `System`).
-        unsafe { System.dealloc(ptr, layout) };
-        CURRENT.fetch_sub(layout.size(), Ordering::SeqCst);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded unchanged.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            CURRENT.fetch_sub(layout.size(), Ordering::SeqCst);
-            grow(new_size);
-        }
-        p
-    }
 }
