@@ -196,7 +196,7 @@ ironforge::gate!(bf16_parity: bf16_parity() <= 1.0 x, family = "attention", faul
 const BUCKETS: [usize; 4] = [128, 256, 512, 1024];
 
 /// Per L bucket, the largest session of the gate's sets in that bucket.
-fn bucket_cases(ctx: &GateContext) -> Result<Vec<(usize, AttnCase)>, GateError> {
+pub fn bucket_cases(ctx: &GateContext) -> Result<Vec<(usize, AttnCase)>, GateError> {
     let all = sessions::for_gate(ctx)?;
     let mut out = Vec::new();
     let mut lower = 0;
@@ -209,67 +209,108 @@ fn bucket_cases(ctx: &GateContext) -> Result<Vec<(usize, AttnCase)>, GateError> 
     Ok(out)
 }
 
+/// The kernel-table plan of the gate's tier.
+pub fn table_plan(ctx: &GateContext) -> SpeedupPlan {
+    match ctx.tier() {
+        Tier::Quick => SpeedupPlan { warmup: 1, pairs: 5, ..SpeedupPlan::for_tier(Tier::Quick) },
+        Tier::Release => SpeedupPlan { warmup: 2, pairs: 11, ..SpeedupPlan::for_tier(Tier::Release) },
+    }
+}
+
+/// Names and shape of one kernel-table row.
+pub struct RowSpec<'a> {
+    /// Candidate kernel name.
+    pub candidate: &'a str,
+    /// Reference name (`math`, `torch`).
+    pub reference: &'a str,
+    /// L bucket.
+    pub bucket: usize,
+    /// `dag` or `dense`.
+    pub mask: &'a str,
+}
+
+/// One kernel-table row: `candidate` timed against `reference` as interleaved pairs, each sample
+/// repeating the call until it lasts the plan's minimum (sub-ms kernels timed once are at the
+/// mercy of the scheduler); under [`SLOW_KERNEL`] the candidate also runs `slow_twin` twice per
+/// call. Returns the row and the pairwise ratios.
+pub fn bench_row(
+    ctx: &GateContext,
+    plan: &SpeedupPlan,
+    spec: RowSpec<'_>,
+    reference: &mut dyn FnMut(),
+    candidate: &mut dyn FnMut(),
+    slow_twin: &mut dyn FnMut(),
+) -> Result<(BenchRow, Vec<f64>), GateError> {
+    let slow = ctx.injected(&SLOW_KERNEL);
+    candidate();
+    let once = {
+        let t = std::time::Instant::now();
+        reference();
+        t.elapsed()
+    };
+    let reps = calibrated_reps(once, plan.min_sample);
+    let time = |f: &mut dyn FnMut()| {
+        let t = std::time::Instant::now();
+        for _ in 0..reps {
+            f();
+        }
+        t.elapsed().as_secs_f64() / reps as f64
+    };
+    let stats = interleave(
+        ctx,
+        plan,
+        || time(reference),
+        || {
+            time(&mut || {
+                if slow {
+                    slow_twin();
+                    slow_twin();
+                }
+                candidate()
+            })
+        },
+    )?;
+    let row = BenchRow {
+        candidate: spec.candidate.into(),
+        reference: spec.reference.into(),
+        l_bucket: spec.bucket,
+        mask: spec.mask.into(),
+        threads: 1,
+        ratio: stats.median,
+        interval: stats.interval,
+        candidate_ms: median(&stats.candidate_s) * 1e3,
+        reference_ms: median(&stats.baseline_s) * 1e3,
+    };
+    Ok((row, stats.ratios))
+}
+
+/// Runs `k` on `inp`, its output dropped (for timing).
+pub fn call(k: Kernel, inp: &AttnInputs<'_>) {
+    drop(std::hint::black_box(attend(k, inp)));
+}
+
 /// Kernel table: every kernel against `math` per L bucket (interleaved pairs, median ratio with
 /// a bootstrap interval) on the sessions' DAG masks; the gate's value is the ratio of the
 /// kernel the dispatcher picks, in the bucket where it is lowest.
 fn dispatched_kernel_speedup(ctx: &mut GateContext, _reference: &str) -> Result<Measurement, GateError> {
     let dispatcher = Dispatcher::with_default_table(AttentionConfig::from_env().map_err(GateError::msg)?);
-    let slow = ctx.injected(&SLOW_KERNEL);
-    let plan = match ctx.tier() {
-        Tier::Quick => SpeedupPlan { warmup: 1, pairs: 5, ..SpeedupPlan::for_tier(Tier::Quick) },
-        Tier::Release => SpeedupPlan { warmup: 2, pairs: 11, ..SpeedupPlan::for_tier(Tier::Release) },
-    };
+    let plan = table_plan(ctx);
     let mut rows = Vec::new();
-    let mut gate: Option<(f64, [f64; 2], Vec<f64>)> = None;
+    let mut gate = Lowest::default();
     let mut math_buckets = Vec::new();
     for (bucket, c) in bucket_cases(ctx)? {
         let inp = c.inputs();
         let chosen = dispatcher.choose_for(&c.mask);
         for k in Kernel::ALL.into_iter().filter(|&k| k != Kernel::Math) {
-            attend(k, &inp).map_err(GateError::msg)?;
-            // Each sample repeats the call until it lasts at least the plan's minimum (sub-ms
-            // kernels timed once are at the mercy of the scheduler); seconds per call.
-            let once = {
-                let t = std::time::Instant::now();
-                drop(std::hint::black_box(attend(Kernel::Math, &inp)));
-                t.elapsed()
-            };
-            let reps = calibrated_reps(once, plan.min_sample);
-            let time = |f: &mut dyn FnMut()| {
-                let t = std::time::Instant::now();
-                for _ in 0..reps {
-                    f();
-                }
-                t.elapsed().as_secs_f64() / reps as f64
-            };
-            let stats = interleave(
-                ctx,
-                &plan,
-                || time(&mut || drop(std::hint::black_box(attend(Kernel::Math, &inp)))),
-                || {
-                    time(&mut || {
-                        if slow {
-                            drop(std::hint::black_box(attend(Kernel::Math, &inp)));
-                            drop(std::hint::black_box(attend(Kernel::Math, &inp)));
-                        }
-                        drop(std::hint::black_box(attend(k, &inp)))
-                    })
-                },
-            )?;
-            rows.push(BenchRow {
-                candidate: k.name().into(),
-                reference: "math".into(),
-                l_bucket: bucket,
-                mask: "dag".into(),
-                threads: 1,
-                ratio: stats.median,
-                interval: stats.interval,
-                candidate_ms: median(&stats.candidate_s) * 1e3,
-                reference_ms: median(&stats.baseline_s) * 1e3,
-            });
-            if k == chosen && gate.as_ref().is_none_or(|(_, iv, _)| stats.interval[0] < iv[0]) {
-                gate = Some((stats.median, stats.interval, stats.ratios.clone()));
+            let spec = RowSpec { candidate: k.name(), reference: "math", bucket, mask: "dag" };
+            let (row, ratios) =
+                bench_row(ctx, &plan, spec, &mut || call(Kernel::Math, &inp), &mut || call(k, &inp), &mut || {
+                    call(Kernel::Math, &inp)
+                })?;
+            if k == chosen {
+                gate.offer(&row, ratios);
             }
+            rows.push(row);
         }
         if chosen == Kernel::Math {
             math_buckets.push(bucket);
@@ -278,9 +319,26 @@ fn dispatched_kernel_speedup(ctx: &mut GateContext, _reference: &str) -> Result<
     ctx.detail(DETAIL_BENCH_ROWS, &rows)?;
     // Buckets where the table keeps `math` have no candidate to time; they are listed, not judged.
     ctx.detail("buckets_dispatched_to_math", &math_buckets)?;
-    let (value, [lo, hi], samples) =
-        gate.ok_or_else(|| GateError::msg("no L bucket has a session dispatched to a fast kernel"))?;
-    Ok(Measurement::new(value, Unit::Ratio).with_interval(lo, hi).with_samples(samples))
+    gate.measurement("no L bucket has a session dispatched to a fast kernel")
+}
+
+/// The row with the lowest lower bound among those offered: a table gate's value.
+#[derive(Default)]
+pub struct Lowest(Option<(f64, [f64; 2], Vec<f64>)>);
+
+impl Lowest {
+    /// Keeps `row` if its interval's lower end is the lowest so far.
+    pub fn offer(&mut self, row: &BenchRow, ratios: Vec<f64>) {
+        if self.0.as_ref().is_none_or(|(_, iv, _)| row.interval[0] < iv[0]) {
+            self.0 = Some((row.ratio, row.interval, ratios));
+        }
+    }
+
+    /// The kept row as the gate's measurement, or an error saying `none` when nothing was offered.
+    pub fn measurement(self, none: &str) -> Result<Measurement, GateError> {
+        let (value, [lo, hi], samples) = self.0.ok_or_else(|| GateError::msg(none))?;
+        Ok(Measurement::new(value, Unit::Ratio).with_interval(lo, hi).with_samples(samples))
+    }
 }
 
 ironforge::gate!(dispatch_speedup: dispatched_kernel_speedup(reference = "math") >= 1.0 x, family = "attention", fault = SLOW_KERNEL,

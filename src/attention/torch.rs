@@ -20,7 +20,8 @@
 use ndarray::{s, Array2, Array3};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use tch::{Device, Kind, Tensor};
+pub use tch::Device;
+use tch::{Kind, Tensor};
 
 use super::bias::TimeBias;
 use super::kernels::parity::{bf16_tolerance, max_abs, F32_ABS_TOL};

@@ -76,6 +76,10 @@ pub struct Args {
     /// (re-audits; the audit records where the numbers came from).
     #[arg(long)]
     pub from_measurements: Option<PathBuf>,
+    /// Also build and run the PyTorch gates (`--features torch`: parity with and speed against
+    /// torch's SDPA); sets up or reuses the PyTorch venv as `cargo xtask setup-torch` does.
+    #[arg(long)]
+    pub torch: bool,
     /// Trial-name filters handed to the harness (after `--`).
     #[arg(last = true)]
     pub filters: Vec<String>,
@@ -104,13 +108,36 @@ fn tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// Extra variables of every cargo command: the PyTorch environment under `--torch`.
+type ExtraEnv = Vec<(String, String)>;
+
+fn torch_env(args: &Args) -> anyhow::Result<ExtraEnv> {
+    if !args.torch || args.from_measurements.is_some() {
+        return Ok(Vec::new());
+    }
+    let env = crate::setup_torch::ensure(&crate::setup_torch::Args::default())?;
+    Ok(env.vars(std::env::var("PATH").ok().as_deref(), std::env::var("LD_LIBRARY_PATH").ok().as_deref()))
+}
+
+/// `cargo test --release [--features torch] --test gates`.
+fn cargo_test(args: &Args) -> Vec<String> {
+    let mut cmd: Vec<String> = ["test", "--release"].map(String::from).into();
+    if args.torch {
+        cmd.extend(["--features", "torch"].map(String::from));
+    }
+    cmd.extend(["--test", "gates"].map(String::from));
+    cmd
+}
+
 /// Builds the harness in release mode (`cargo test --release --test gates --no-run`).
-fn build_harness(root: &Path, out: &Path) -> anyhow::Result<()> {
+fn build_harness(root: &Path, out: &Path, args: &Args, extra: &ExtraEnv) -> anyhow::Result<()> {
     let log_path = out.join("build.log");
     let log = std::fs::File::create(&log_path).with_context(|| format!("create {}", log_path.display()))?;
     let pb = spinner("building the gate harness in release mode");
     let status = Command::new(cargo())
-        .args(["test", "--release", "--test", "gates", "--no-run"])
+        .args(cargo_test(args))
+        .arg("--no-run")
+        .envs(extra.iter().cloned())
         .current_dir(root)
         .stdout(Stdio::from(log.try_clone()?))
         .stderr(Stdio::from(log))
@@ -137,8 +164,8 @@ fn harness_env(args: &Args, measurements: &Path) -> BTreeMap<String, String> {
 }
 
 fn harness_command(args: &Args, list: bool) -> Vec<String> {
-    let mut cmd: Vec<String> =
-        ["test", "--release", "--test", "gates", "--", "--test-threads", "1"].map(String::from).into();
+    let mut cmd = cargo_test(args);
+    cmd.extend(["--", "--test-threads", "1"].map(String::from));
     if list {
         cmd.push("--list".into());
     }
@@ -147,8 +174,14 @@ fn harness_command(args: &Args, list: bool) -> Vec<String> {
 }
 
 /// Counts the trials the harness would run (for the progress bar), `None` if it cannot tell.
-fn count_trials(root: &Path, args: &Args, env: &BTreeMap<String, String>) -> Option<u64> {
-    let out = Command::new(cargo()).args(harness_command(args, true)).envs(env).current_dir(root).output().ok()?;
+fn count_trials(root: &Path, args: &Args, env: &BTreeMap<String, String>, extra: &ExtraEnv) -> Option<u64> {
+    let out = Command::new(cargo())
+        .args(harness_command(args, true))
+        .envs(env)
+        .envs(extra.iter().cloned())
+        .current_dir(root)
+        .output()
+        .ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.ends_with(": test")).count() as u64)
@@ -160,8 +193,14 @@ struct HarnessRun {
     duration_s: f64,
 }
 
-fn run_harness(root: &Path, args: &Args, env: &BTreeMap<String, String>, dir: &Path) -> anyhow::Result<HarnessRun> {
-    let total = count_trials(root, args, env);
+fn run_harness(
+    root: &Path,
+    args: &Args,
+    env: &BTreeMap<String, String>,
+    extra: &ExtraEnv,
+    dir: &Path,
+) -> anyhow::Result<HarnessRun> {
+    let total = count_trials(root, args, env, extra);
     let pb = match total {
         Some(n) => {
             let pb = ProgressBar::new(n);
@@ -182,6 +221,7 @@ fn run_harness(root: &Path, args: &Args, env: &BTreeMap<String, String>, dir: &P
         .args(harness_command(args, false))
         .env_remove("IRONFORGE_PROVE")
         .envs(env)
+        .envs(extra.iter().cloned())
         .current_dir(root)
         .stdout(Stdio::piped())
         .stderr(Stdio::from(err))
@@ -209,7 +249,13 @@ fn read_measurements(path: &Path) -> anyhow::Result<Measurements> {
 }
 
 /// One audited run: measure (or read), audit, compare, write, render.
-fn one_run(root: &Path, args: &Args, dir: &Path, index: usize) -> anyhow::Result<(AuditRun, Vec<u8>)> {
+fn one_run(
+    root: &Path,
+    args: &Args,
+    extra: &ExtraEnv,
+    dir: &Path,
+    index: usize,
+) -> anyhow::Result<(AuditRun, Vec<u8>)> {
     std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     let measurements_path = dir.join(MEASUREMENTS_JSON);
     let env = harness_env(args, &measurements_path);
@@ -236,7 +282,7 @@ fn one_run(root: &Path, args: &Args, dir: &Path, index: usize) -> anyhow::Result
                 std::fs::remove_file(&measurements_path)
                     .with_context(|| format!("remove {}", measurements_path.display()))?;
             }
-            let run = run_harness(root, args, &env, dir)?;
+            let run = run_harness(root, args, &env, extra, dir)?;
             config.harness = std::iter::once("cargo".to_string()).chain(harness_command(args, false)).collect();
             config.harness_exit_code = run.exit_code;
             config.harness_duration_s = run.duration_s;
@@ -309,14 +355,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
     // The harness runs in the workspace root: hand it an absolute path.
     let out = std::fs::canonicalize(&out).with_context(|| format!("resolve {}", out.display()))?;
+    let extra = torch_env(&args)?;
     if args.from_measurements.is_none() {
-        build_harness(&root, &out)?;
+        build_harness(&root, &out, &args, &extra)?;
     }
     let repeat = args.repeat as usize;
     let mut runs = Vec::with_capacity(repeat);
     for index in 0..repeat {
         let dir = if repeat == 1 { out.clone() } else { out.join(format!("run-{}", index + 1)) };
-        let (audit, bytes) = one_run(&root, &args, &dir, index)?;
+        let (audit, bytes) = one_run(&root, &args, &extra, &dir, index)?;
         if repeat > 1 {
             println!("run {} of {repeat}:", index + 1);
         }
@@ -363,6 +410,7 @@ mod tests {
             fail_on_regression: false,
             repeat: 1,
             from_measurements: Some(measurements.to_path_buf()),
+            torch: false,
             filters: vec![],
         }
     }
@@ -446,5 +494,7 @@ mod tests {
         assert_eq!(env["IRONFORGE_MEASUREMENTS"], "/x/m.json");
         let cmd = harness_command(&Args { filters: vec!["attention".into()], ..a }, true);
         assert_eq!(cmd.join(" "), "test --release --test gates -- --test-threads 1 --list attention");
+        let cmd = harness_command(&Args { torch: true, ..args(Path::new("m"), Path::new("o")) }, false);
+        assert_eq!(cmd.join(" "), "test --release --features torch --test gates -- --test-threads 1");
     }
 }

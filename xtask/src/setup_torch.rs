@@ -54,6 +54,17 @@ pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+impl Default for Args {
+    fn default() -> Self {
+        Self {
+            venv: None,
+            python: "python3".into(),
+            torch_version: TORCH_VERSION.into(),
+            env_file: PathBuf::from("target/torch-env.sh"),
+        }
+    }
+}
+
 /// The environment file's text for a venv and torch's library folder.
 pub fn env_file_contents(venv: &Path, torch_lib: &Path) -> String {
     let bin = shell_quote(&venv.join("bin").to_string_lossy());
@@ -82,10 +93,37 @@ fn run_checked(cmd: &mut Command, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs this task.
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let venv = match args.venv {
-        Some(v) => v,
+/// A venv with PyTorch and torch's library folder: what `--features torch` needs.
+#[derive(Debug, Clone)]
+pub struct TorchEnv {
+    /// The virtual environment.
+    pub venv: PathBuf,
+    /// torch's `lib/` folder (libtorch).
+    pub lib: PathBuf,
+}
+
+impl TorchEnv {
+    /// The variables the environment file exports, with `PATH` and `LD_LIBRARY_PATH` prefixed
+    /// to `path` and `ld_library_path` (the current values), for commands started from Rust.
+    pub fn vars(&self, path: Option<&str>, ld_library_path: Option<&str>) -> Vec<(String, String)> {
+        let join = |first: &Path, rest: Option<&str>| match rest.filter(|r| !r.is_empty()) {
+            Some(r) => format!("{}:{r}", first.display()),
+            None => first.display().to_string(),
+        };
+        vec![
+            ("IRONFORGE_TORCH_VENV".into(), self.venv.display().to_string()),
+            ("LIBTORCH_USE_PYTORCH".into(), "1".into()),
+            ("PATH".into(), join(&self.venv.join("bin"), path)),
+            ("LD_LIBRARY_PATH".into(), join(&self.lib, ld_library_path)),
+        ]
+    }
+}
+
+/// Creates or reuses the venv of `args` and installs torch there unless its version is already
+/// importable.
+pub fn ensure(args: &Args) -> anyhow::Result<TorchEnv> {
+    let venv = match &args.venv {
+        Some(v) => v.clone(),
         None => {
             default_venv(std::env::var("IRONFORGE_TORCH_VENV").ok().as_deref(), std::env::var("HOME").ok().as_deref())?
         }
@@ -120,12 +158,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if !lib.is_dir() {
         bail!("torch's library folder {} does not exist", lib.display());
     }
+    Ok(TorchEnv { venv, lib })
+}
+
+/// Runs this task.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let env = ensure(&args)?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("xtask has a parent folder")?;
     let env_file = if args.env_file.is_absolute() { args.env_file.clone() } else { root.join(&args.env_file) };
     if let Some(parent) = env_file.parent() {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
-    let text = env_file_contents(&venv, &lib);
+    let text = env_file_contents(&env.venv, &env.lib);
     std::fs::write(&env_file, &text).with_context(|| format!("writing {}", env_file.display()))?;
     print!("{text}");
     eprintln!(
@@ -148,6 +192,18 @@ mod tests {
             PathBuf::from("/home/a/.cache/ironforge/torch-venv")
         );
         assert!(default_venv(None, None).unwrap_err().to_string().contains("--venv"));
+    }
+
+    #[test]
+    fn env_vars_prefix_path_and_library_path() {
+        let env = TorchEnv { venv: PathBuf::from("/v"), lib: PathBuf::from("/v/lib/torch/lib") };
+        let vars: std::collections::BTreeMap<_, _> = env.vars(Some("/usr/bin"), None).into_iter().collect();
+        assert_eq!(vars["PATH"], "/v/bin:/usr/bin");
+        assert_eq!(vars["LD_LIBRARY_PATH"], "/v/lib/torch/lib");
+        assert_eq!(vars["LIBTORCH_USE_PYTORCH"], "1");
+        let vars: std::collections::BTreeMap<_, _> = env.vars(None, Some("/a:/b")).into_iter().collect();
+        assert_eq!(vars["PATH"], "/v/bin");
+        assert_eq!(vars["LD_LIBRARY_PATH"], "/v/lib/torch/lib:/a:/b");
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //!
 //! A [`TileMap`] is built from the mask: rows are grouped in blocks of `rows_per_block`,
 //! columns in tiles of 16, and a (row block, column tile) pair is listed when any of its mask
-//! bits is set. Each row then runs the same two-pass routine as `sdpa`, but only over its
-//! block's listed tiles; inside a listed tile the mask is applied lane by lane exactly as in
-//! `sdpa`, so nothing else changes. With DAG masks (about 5 allowed entries per row, near the
+//! bits is set. The dense rows then run the same register-blocked two-pass routine as `sdpa`
+//! (four rows at a time), but only over the tiles the map lists for those rows; inside a listed
+//! tile the mask is applied lane by lane exactly as in `sdpa`, so nothing else changes (the
+//! results are bit-identical to `sdpa`'s). With DAG masks (about 5 allowed entries per row, near the
 //! diagonal) a row touches one or two tiles instead of L / 16.
 
 use ndarray::Array3;

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::block_sparse::TileMap;
 use super::panels::{tile_bits, HeadPanels};
-use super::rows::{online, two_pass, RowCtx};
+use super::rows::{online, two_pass, BlockCtx, Scratch, R};
 use super::simd::{Isa, Lanes, Portable, LANES};
 use super::sparse::{sparse_row, HeadRows, SparseRows};
 use super::{AttnError, AttnInputs};
@@ -17,11 +17,11 @@ use crate::attention::Mask;
 /// Which row routine a kernel runs.
 #[derive(Debug, Clone, Copy)]
 pub enum RowAlgo<'a> {
-    /// Two passes over every tile with an allowed entry in the row (`sdpa`).
+    /// Two passes over every tile with an allowed entry in the block's rows (`sdpa`).
     Dense,
-    /// Online softmax over every 64-column block with an allowed entry in the row (`flash`).
+    /// Online softmax over every 64-column block with an allowed entry in the block's rows (`flash`).
     Online,
-    /// Two passes over the tiles a tile map lists (`block_sparse`).
+    /// Two passes over the tiles a tile map lists for the block's rows (`block_sparse`).
     Tiles(&'a TileMap),
 }
 
@@ -35,7 +35,6 @@ struct HeadJob<'a> {
     sparse: Option<&'a SparseRows>,
     mask: &'a Mask,
     bias: Option<&'a [f32]>,
-    scale: f32,
     algo: RowAlgo<'a>,
 }
 
@@ -81,7 +80,7 @@ pub fn run(
         let r = head * l * d..(head + 1) * l * d;
         let rows = HeadRows { q: &qs[r.clone()], k: &ks[r.clone()], v: &vs[r], bias, l, d, scale };
         let panels = need_panels.then(|| HeadPanels::new(inputs, head));
-        let job = HeadJob { panels, dp: d.div_ceil(4) * 4, rows, sparse, mask: inputs.mask, bias, scale, algo };
+        let job = HeadJob { panels, dp: d.div_ceil(4) * 4, rows, sparse, mask: inputs.mask, bias, algo };
         run_head(isa, &job, out_h);
     };
     let slices = out.as_slice_mut().expect("fresh array is contiguous").chunks_mut(l * d);
@@ -138,39 +137,110 @@ fn head<L: Lanes>(l: L, job: &HeadJob<'_>, out: &mut [f32]) {
 fn rows_of<L: Lanes, const DP: usize>(l: L, job: &HeadJob<'_>, out: &mut [f32]) {
     let (n, d) = (job.rows.l, job.rows.d);
     let mut scratch = vec![0.0f32; job.sparse.map_or(0, |s| s.scratch_len())];
-    let p = job.panels.as_ref();
-    let mut buf = vec![0.0f32; p.map_or(0, |p| p.lp)];
-    let mut acc = vec![l.splat(0.0); job.dp];
+    let mut block = Vec::with_capacity(R);
+    let mut tiles = BlockTiles::default();
+    let mut sc = job.panels.as_ref().map(|p| Scratch::new(p, l.splat(0.0)));
     for i in 0..n {
-        let o = &mut out[i * d..(i + 1) * d];
         if let Some(cols) = job.sparse.and_then(|s| s.row(i)) {
-            sparse_row(l, &job.rows, i, cols, &mut scratch, o);
+            sparse_row(l, &job.rows, i, cols, &mut scratch, &mut out[i * d..(i + 1) * d]);
             continue;
         }
-        let p = p.expect("panels are built whenever a row is dense");
-        let n_tiles = p.lp / LANES;
-        let ctx = RowCtx {
-            p,
-            i,
-            mask_row: job.mask.row_words(i),
-            bias_row: job.bias.map(|b| &b[i * n..(i + 1) * n]),
-            scale: job.scale,
-        };
+        block.push(i);
+        if block.len() == R {
+            let sc = sc.as_mut().expect("panels are built whenever a row is dense");
+            run_block::<L, DP>(l, job, &block, &mut tiles, sc, out);
+            block.clear();
+        }
+    }
+    if !block.is_empty() {
+        let sc = sc.as_mut().expect("panels are built whenever a row is dense");
+        run_block::<L, DP>(l, job, &block, &mut tiles, sc, out);
+    }
+}
+
+/// The tiles a block of rows visits, as a bitset over tiles (reused across blocks).
+#[derive(Default)]
+struct BlockTiles {
+    words: Vec<u64>,
+}
+
+impl BlockTiles {
+    /// Marks the tiles in which any of `rows` allows something (`Dense`) or that the tile map
+    /// lists for any of them (`Tiles`), and returns them in ascending order.
+    fn collect(
+        &mut self,
+        job: &HeadJob<'_>,
+        rows: &[usize],
+        n_tiles: usize,
+    ) -> impl Iterator<Item = usize> + Clone + '_ {
+        self.words.clear();
+        self.words.resize(n_tiles.div_ceil(64), 0);
         match job.algo {
-            RowAlgo::Dense => {
-                let words = ctx.mask_row;
-                let tiles = (0..n_tiles).filter(|&t| tile_bits(words, t) != 0);
-                two_pass::<L, DP>(l, &ctx, tiles, &mut buf, o)
-            }
-            RowAlgo::Online => online::<L, DP>(l, &ctx, &mut acc, o),
             RowAlgo::Tiles(map) => {
-                let tiles = map.row_tiles(i);
-                if tiles.is_empty() {
-                    o.fill(0.0);
-                } else {
-                    two_pass::<L, DP>(l, &ctx, tiles.iter().map(|&t| t as usize), &mut buf, o)
+                for &i in rows {
+                    for &t in map.row_tiles(i) {
+                        self.words[t as usize / 64] |= 1 << (t % 64);
+                    }
                 }
             }
+            _ => {
+                for &i in rows {
+                    let m = job.mask.row_words(i);
+                    for t in (0..n_tiles).filter(|&t| m[t / 4] != 0 && tile_bits(m, t) != 0) {
+                        self.words[t / 64] |= 1 << (t % 64);
+                    }
+                }
+            }
+        }
+        self.words.iter().enumerate().flat_map(|(w, &word)| {
+            let mut bits = word;
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let b = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    w * 64 + b
+                })
+            })
+        })
+    }
+}
+
+/// Runs the block routine of `job.algo` on `rows` (1..=R dense rows) and writes their outputs.
+#[inline(always)]
+fn run_block<L: Lanes, const DP: usize>(
+    l: L,
+    job: &HeadJob<'_>,
+    rows: &[usize],
+    tiles: &mut BlockTiles,
+    sc: &mut Scratch<L::V>,
+    out: &mut [f32],
+) {
+    let p = job.panels.as_ref().expect("panels are built whenever a row is dense");
+    let n = job.rows.l;
+    let d = job.rows.d;
+    let idx: [usize; R] = std::array::from_fn(|r| rows[r.min(rows.len() - 1)]);
+    let ctx = BlockCtx {
+        p,
+        rows: idx,
+        mask_rows: idx.map(|i| job.mask.row_words(i)),
+        bias_rows: job.bias.map(|b| idx.map(|i| &b[i * n..(i + 1) * n])),
+    };
+    let mut outs: Vec<&mut [f32]> = Vec::with_capacity(R);
+    // Rows ascend, so the output splits into disjoint row slices in order.
+    let mut rest = out;
+    let mut at = 0;
+    for &i in rows {
+        let (_, tail) = std::mem::take(&mut rest).split_at_mut((i - at) * d);
+        let (row, tail) = tail.split_at_mut(d);
+        outs.push(row);
+        rest = tail;
+        at = i + 1;
+    }
+    match job.algo {
+        RowAlgo::Online => online::<L, DP>(l, &ctx, sc, &mut outs),
+        _ => {
+            let list = tiles.collect(job, rows, p.lp / LANES);
+            two_pass::<L, DP>(l, &ctx, list, sc, &mut outs)
         }
     }
 }

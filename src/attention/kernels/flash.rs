@@ -1,11 +1,13 @@
 //! `flash`: tiled online softmax (FlashAttention) that never materialises L × L — not even one
 //! row of it.
 //!
-//! Per row, the columns are visited in blocks of 64 (four 16-lane tiles). For each block the
-//! scores live in four registers; the block maximum over allowed lanes updates a running
-//! maximum `m`, and when `m` grows the per-lane sums and the per-lane `P·V` accumulators are
-//! rescaled by `exp(m_old − m_new)`. At the end each accumulator is reduced and divided by the
-//! reduced sum. Extra memory is the transposed panels, O(L·D) (measured in the benchmark).
+//! Four query rows at a time ([`super::rows::online`]), the columns are visited in blocks of
+//! 64 (four 16-lane tiles). For each block the scores of the four rows are computed with shared
+//! key loads; each row's block maximum over allowed lanes updates its running maximum `m`, and
+//! when `m` grows the row's sum and `P·V` accumulator are rescaled by `exp(m_old − m_new)`. The
+//! block's probabilities (4 × 64 floats) are then added into the accumulators, one value row
+//! per key. At the end each accumulator is divided by its sum. Extra memory is the panels,
+//! O(L·D) (measured in the benchmark).
 
 use ndarray::Array3;
 

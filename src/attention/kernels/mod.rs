@@ -4,7 +4,7 @@
 //! `out[h, i] = Σ_j p_j v[h, j]` with `p = softmax_j(q[h,i]·k[h,j] / √D + bias[i, j])` over the
 //! columns `j` the [`Mask`] allows in row `i`. A row with nothing allowed gives a zero row.
 //!
-//! Kernels: [`math`] (the f64 reference), [`sdpa`] (fused f32, two passes per row), [`flash`]
+//! Kernels: [`math`] (the f64 reference), [`sdpa`] (fused f32, two passes per 4-row block), [`flash`]
 //! (online softmax, no L × L and no row buffer), [`block_sparse`] (skips wholly blocked
 //! 16-column tiles), [`bf16`] (bf16 storage, AVX-512 BF16 dot products). The f32 fast kernels
 //! share [`simd`] (16-lane vectors on AVX-512 / AVX2 / portable, a polynomial exp) and run one

@@ -1,52 +1,63 @@
-//! Per-head operand panels shared by the f32 fast kernels: queries row-major, keys and values
-//! transposed (`D × L`) so one 16-lane load covers sixteen columns, both padded with zeros.
+//! Per-head operand panels shared by the f32 fast kernels: queries row-major, keys transposed
+//! (`D × L`) so one 16-lane load covers sixteen columns, values row-major in whole vectors (one
+//! 16-lane load per key and 16 dimensions); everything padded with zeros.
 
 use super::simd::LANES;
 use super::AttnInputs;
 
 /// One head's operands, laid out for 16-column tiles.
 ///
-/// `dp` is D rounded up to a multiple of 4 and `lp` is L rounded up to a multiple of 16; the
-/// padding is zero, so padded dimensions add exact zeros to every dot product and padded
-/// columns are never allowed by the mask.
+/// `dp` is D rounded up to a multiple of 4, `dv` is D rounded up to a multiple of 16 and `lp`
+/// is L rounded up to a multiple of 16; the padding is zero, so padded dimensions add exact
+/// zeros to every dot product and padded columns are never allowed by the mask.
 #[derive(Debug, Clone)]
 pub struct HeadPanels {
     /// Head dimension D.
     pub d: usize,
     /// D rounded up to a multiple of 4.
     pub dp: usize,
+    /// D rounded up to a multiple of 16.
+    pub dv: usize,
     /// L rounded up to a multiple of 16.
     pub lp: usize,
-    /// Queries, `l × dp` row-major.
+    /// Queries times 1/√D, `l × dp` row-major (the scores need no further scaling).
     pub q: Vec<f32>,
     /// Keys transposed, `dp × lp` (row `c` holds dimension `c` of every key).
     pub kt: Vec<f32>,
-    /// Values transposed, `dp × lp`.
-    pub vt: Vec<f32>,
+    /// Values row-major, `lp × dv`.
+    pub vr: Vec<f32>,
 }
 
 impl HeadPanels {
-    /// Copies head `head` of the inputs into panels (extra memory `(l + 2·lp)·dp` floats).
+    /// Copies head `head` of the inputs into panels (extra memory `(l + lp)·dp + lp·dv` floats).
     pub fn new(inputs: &AttnInputs<'_>, head: usize) -> Self {
         let (_, l, d) = inputs.q.dim();
+        let scale = 1.0 / (d as f32).sqrt();
         let dp = d.div_ceil(4) * 4;
+        let dv = d.div_ceil(LANES) * LANES;
         let lp = l.div_ceil(LANES) * LANES;
         let mut q = vec![0.0f32; l * dp];
         let mut kt = vec![0.0f32; dp * lp];
-        let mut vt = vec![0.0f32; dp * lp];
+        let mut vr = vec![0.0f32; lp * dv];
+        let head_rows =
+            |a: &ndarray::ArrayView3<'_, f32>| a.index_axis(ndarray::Axis(0), head).as_standard_layout().into_owned();
+        let (qh, kh, vh) = (head_rows(&inputs.q), head_rows(&inputs.k), head_rows(&inputs.v));
         let (qh, kh, vh) = (
-            inputs.q.index_axis(ndarray::Axis(0), head),
-            inputs.k.index_axis(ndarray::Axis(0), head),
-            inputs.v.index_axis(ndarray::Axis(0), head),
+            qh.as_slice().expect("owned standard layout"),
+            kh.as_slice().expect("owned standard layout"),
+            vh.as_slice().expect("owned standard layout"),
         );
         for i in 0..l {
-            for c in 0..d {
-                q[i * dp + c] = qh[[i, c]];
-                kt[c * lp + i] = kh[[i, c]];
-                vt[c * lp + i] = vh[[i, c]];
+            let row = i * d..(i + 1) * d;
+            for (dst, &x) in q[i * dp..i * dp + d].iter_mut().zip(&qh[row.clone()]) {
+                *dst = x * scale;
+            }
+            vr[i * dv..i * dv + d].copy_from_slice(&vh[row.clone()]);
+            for (c, &x) in kh[row].iter().enumerate() {
+                kt[c * lp + i] = x;
             }
         }
-        Self { d, dp, lp, q, kt, vt }
+        Self { d, dp, dv, lp, q, kt, vr }
     }
 }
 

@@ -1,11 +1,22 @@
-//! The row routines of the f32 fast kernels, written once over [`Lanes`].
+//! The row routines of the f32 fast kernels, register-blocked over [`R`] query rows and written
+//! once over [`Lanes`].
 //!
-//! * [`two_pass`] — scores of the listed tiles into a row buffer, the row maximum, `p = exp(s −
-//!   max)` with per-lane sums, then `P·V` (used by `sdpa` over every tile and by `block_sparse`
-//!   over the tiles of its tile map).
+//! * [`two_pass`] — scores of the listed tiles into a block buffer (R rows × L), the row maxima,
+//!   `p = exp(s − max)` with per-lane sums, then `P·V` (used by `sdpa` over every tile and by
+//!   `block_sparse` over the tiles of its tile map).
 //! * [`online`] — FlashAttention's online softmax over blocks of four tiles (64 columns): a
-//!   running maximum, rescaling of the per-lane sums and accumulators when it grows; no row
-//!   buffer at all.
+//!   running maximum per row, rescaling of the sums and accumulators when it grows; the only
+//!   buffer is the 64-column block (R × 64 floats), never a row of L.
+//!
+//! The R rows of a block share every key and value load: a score tile costs one load of each
+//! of the D key-panel vectors and R·D fused multiply-adds with a broadcast query element; a
+//! key's value row (D ≤ 16 floats in one vector per 16 dimensions) is loaded once and added to
+//! the R row accumulators with a broadcast probability. Rows are independent: a row's result
+//! does not depend on which rows share its block, nor on extra tiles in which it allows nothing
+//! (they add exact zeros), so `sdpa` and `block_sparse` agree bit for bit.
+//!
+//! No closure here touches a vector: a closure does not inherit the `#[target_feature]` of the
+//! entry point it is inlined into, so the intrinsics inside it would become calls.
 //!
 //! Masked lanes are *selected away* (never `−1e9`): they take no part in the maximum, and their
 //! probability is exactly 0. A row whose tiles allow nothing is left zero. The const parameter
@@ -13,23 +24,46 @@
 //! registers), or 0 for "read `dp` at run time".
 
 use super::panels::{tile_bits, HeadPanels};
-use super::simd::{Lanes, LANES};
+use super::simd::{exp_portable, Lanes, LANES};
 
-/// Most accumulators kept at once (one 16-dimension chunk of the head).
-const CHUNK: usize = 16;
+/// Query rows per register block.
+pub const R: usize = 4;
 
-/// Per-row context shared by both routines.
-pub struct RowCtx<'a> {
+/// Tiles per online-softmax block (64 columns: one mask word).
+pub const BLOCK_TILES: usize = 4;
+
+/// The block routines' context: R rows of one head (a short block repeats its last row; the
+/// caller writes back only the rows it asked for).
+pub struct BlockCtx<'a> {
     /// The head's panels.
     pub p: &'a HeadPanels,
-    /// Row index.
-    pub i: usize,
-    /// The mask row's bitset words.
-    pub mask_row: &'a [u64],
-    /// The bias row (length L), if any.
-    pub bias_row: Option<&'a [f32]>,
-    /// 1 / √D.
-    pub scale: f32,
+    /// Row indices.
+    pub rows: [usize; R],
+    /// The rows' mask bitset words.
+    pub mask_rows: [&'a [u64]; R],
+    /// The rows' bias rows (length L each), if any.
+    pub bias_rows: Option<[&'a [f32]; R]>,
+}
+
+/// Scratch the routines reuse across blocks of one head.
+pub struct Scratch<V> {
+    /// Scores, then probabilities: `R × lp` floats ([`two_pass`]) or `R × 64` ([`online`]).
+    buf: Vec<f32>,
+    /// Row accumulators, `R × dv / 16` vectors.
+    acc: Vec<V>,
+    /// Results before division, `R × dv` floats.
+    res: Vec<f32>,
+}
+
+impl<V: Copy> Scratch<V> {
+    /// Scratch for panels `p`, its vectors initialised to `zero`.
+    pub fn new(p: &HeadPanels, zero: V) -> Self {
+        Self {
+            buf: vec![0.0; R * p.lp.max(BLOCK_TILES * LANES)],
+            acc: vec![zero; R * p.dv / LANES],
+            res: vec![0.0; R * p.dv],
+        }
+    }
 }
 
 #[inline(always)]
@@ -41,167 +75,249 @@ fn dims<const DP: usize>(rt: usize) -> usize {
     }
 }
 
-/// Scaled, biased scores of tile `t` for row `ctx.i` (masked lanes hold garbage; callers select).
+/// The R rows' mask bits of tile `t`.
 #[inline(always)]
-fn scores<L: Lanes, const DP: usize>(l: L, ctx: &RowCtx<'_>, t: usize, bits: u16) -> L::V {
+fn block_bits(ctx: &BlockCtx<'_>, t: usize) -> [u16; R] {
+    std::array::from_fn(|r| tile_bits(ctx.mask_rows[r], t))
+}
+
+/// Biased scores (the query panel is pre-scaled) of tiles `ts` (N of them) for the R rows, masked lanes `−∞`: N·R
+/// independent FMA chains, enough to cover the FMA latency.
+#[inline(always)]
+fn scores<L: Lanes, const DP: usize, const N: usize>(
+    l: L,
+    ctx: &BlockCtx<'_>,
+    ts: [usize; N],
+    bits: &[[u16; R]; N],
+) -> [[L::V; R]; N] {
     let p = ctx.p;
     let dp = dims::<DP>(p.dp);
-    let j0 = t * LANES;
-    let q = &p.q[ctx.i * p.dp..ctx.i * p.dp + dp];
-    let mut s = l.splat(0.0);
-    for (c, &qc) in q.iter().enumerate() {
-        s = l.fmadd(l.splat(qc), l.load(&p.kt[c * p.lp + j0..]), s);
+    assert!(dp <= p.dp && ts.iter().all(|&t| (t + 1) * LANES <= p.lp));
+    assert!(ctx.rows.iter().all(|&i| (i + 1) * p.dp <= p.q.len()));
+    let (q, kt) = (p.q.as_ptr(), p.kt.as_ptr());
+    let q_rows: [*const f32; R] = std::array::from_fn(|r| q.wrapping_add(ctx.rows[r] * p.dp));
+    let mut s = [[l.splat(0.0); R]; N];
+    for c in 0..dp {
+        // SAFETY: c < dp ≤ p.dp, so key-panel row c holds columns 16t .. 16t + 16 of every tile
+        // (16t + 16 ≤ lp) and every query row holds element c (all asserted above).
+        unsafe {
+            for k in 0..N {
+                let kv = l.load_ptr(kt.add(c * p.lp + ts[k] * LANES));
+                for r in 0..R {
+                    s[k][r] = l.fmadd(l.splat(*q_rows[r].add(c)), kv, s[k][r]);
+                }
+            }
+        }
     }
-    s = l.mul(s, l.splat(ctx.scale));
-    if let Some(b) = ctx.bias_row {
-        s = l.add(s, l.load_masked(&b[j0..], bits));
+    let neg_inf = l.splat(f32::NEG_INFINITY);
+    for k in 0..N {
+        let j0 = ts[k] * LANES;
+        for r in 0..R {
+            if let Some(b) = ctx.bias_rows {
+                s[k][r] = l.add(s[k][r], l.load_masked(&b[r][j0.min(b[r].len())..], bits[k][r]));
+            }
+            if bits[k][r] != u16::MAX {
+                s[k][r] = l.select(bits[k][r], s[k][r], neg_inf);
+            }
+        }
     }
     s
 }
 
-/// Two-pass softmax attention of one row over `tiles` (ascending tile indices), writing the
-/// first `d` entries of `out`. `buf` must hold `lp` floats.
+/// `acc[r·nv + ch] += Σ_j buf[r·stride + j] · v[j0 + j, 16·ch ..]` over `j < n` (n even),
+/// even and odd `j` in separate accumulators (2·R independent FMA chains) added at the end.
 #[inline(always)]
-pub fn two_pass<L: Lanes, const DP: usize>(
+fn add_pv<L: Lanes, const DP: usize>(
     l: L,
-    ctx: &RowCtx<'_>,
-    tiles: impl Iterator<Item = usize> + Clone,
-    buf: &mut [f32],
-    out: &mut [f32],
+    p: &HeadPanels,
+    j0: usize,
+    n: usize,
+    buf: &[f32],
+    stride: usize,
+    acc: &mut [L::V],
 ) {
-    let p = ctx.p;
-    let neg_inf = l.splat(f32::NEG_INFINITY);
-    let zero = l.splat(0.0);
-    let mut mx = neg_inf;
-    for t in tiles.clone() {
-        let bits = tile_bits(ctx.mask_row, t);
-        let s = scores::<L, DP>(l, ctx, t, bits);
-        l.store(&mut buf[t * LANES..], s);
-        mx = l.max(mx, l.select(bits, s, neg_inf));
-    }
-    let m = l.reduce_max(mx);
-    if m == f32::NEG_INFINITY {
-        out[..p.d].fill(0.0);
-        return;
-    }
-    let mv = l.splat(m);
-    let mut sum = zero;
-    for t in tiles.clone() {
-        let bits = tile_bits(ctx.mask_row, t);
-        let e = l.select(bits, l.exp(l.sub(l.load(&buf[t * LANES..]), mv)), zero);
-        sum = l.add(sum, e);
-        l.store(&mut buf[t * LANES..], e);
-    }
-    let den = l.reduce_add(sum);
-    let dp = dims::<DP>(p.dp);
-    let mut c0 = 0;
-    while c0 < dp {
-        let w = CHUNK.min(dp - c0);
-        let mut acc = [zero; CHUNK];
-        for t in tiles.clone() {
-            let j0 = t * LANES;
-            let e = l.load(&buf[j0..]);
-            for (c, a) in acc.iter_mut().enumerate().take(w) {
-                *a = l.fmadd(e, l.load(&p.vt[(c0 + c) * p.lp + j0..]), *a);
+    let nv = dims::<DP>(p.dp).div_ceil(LANES);
+    let vr = &p.vr[j0 * p.dv..(j0 + n) * p.dv];
+    assert!(n.is_multiple_of(2) && buf.len() >= (R - 1) * stride + n && acc.len() >= R * nv);
+    let rows: [*const f32; R] = std::array::from_fn(|r| buf[r * stride..].as_ptr());
+    for ch in 0..nv {
+        let mut even = [l.splat(0.0); R];
+        let mut odd = [l.splat(0.0); R];
+        for r in 0..R {
+            even[r] = acc[r * nv + ch];
+        }
+        let mut v_at = vr[ch * LANES..].as_ptr();
+        for j in (0..n).step_by(2) {
+            // SAFETY: rows j and j + 1 of `vr` (sliced above) hold dv ≥ 16·(ch + 1) floats,
+            // and every `rows[r]` has n floats (asserted).
+            unsafe {
+                let (v0, v1) = (l.load_ptr(v_at), l.load_ptr(v_at.add(p.dv)));
+                for r in 0..R {
+                    even[r] = l.fmadd(l.splat(*rows[r].add(j)), v0, even[r]);
+                    odd[r] = l.fmadd(l.splat(*rows[r].add(j + 1)), v1, odd[r]);
+                }
+                v_at = v_at.add(2 * p.dv);
             }
         }
-        for (c, a) in acc.iter().enumerate().take(w) {
-            if c0 + c < p.d {
-                out[c0 + c] = l.reduce_add(*a) / den;
-            }
+        for r in 0..R {
+            acc[r * nv + ch] = l.add(even[r], odd[r]);
         }
-        c0 += w;
     }
 }
 
-/// Tiles per online-softmax block (64 columns).
-pub const BLOCK_TILES: usize = 4;
-
-/// Online-softmax (FlashAttention) attention of one row over all tiles, in blocks of
-/// [`BLOCK_TILES`] (one mask word; a block with no allowed entry is skipped), writing the first `d` entries of `out`. `acc_scratch` holds at least `dp`
-/// vectors (the per-lane accumulators when `DP == 0`; with `DP != 0` they stay in registers).
+/// Writes `acc · (1/den)` of row `r` into `out[r]` (the first `d` floats), or zeros when `den`
+/// is 0 (nothing allowed).
 #[inline(always)]
-pub fn online<L: Lanes, const DP: usize>(l: L, ctx: &RowCtx<'_>, acc_scratch: &mut [L::V], out: &mut [f32]) {
+fn finish<L: Lanes>(l: L, p: &HeadPanels, acc: &[L::V], res: &mut [f32], den: [f32; R], out: &mut [&mut [f32]]) {
+    let nv = p.dv / LANES;
+    for (r, o) in out.iter_mut().enumerate() {
+        if den[r] == 0.0 {
+            o[..p.d].fill(0.0);
+            continue;
+        }
+        let inv = l.splat(1.0 / den[r]);
+        for ch in 0..nv {
+            l.store(&mut res[r * p.dv + ch * LANES..], l.mul(acc[r * nv + ch], inv));
+        }
+        o[..p.d].copy_from_slice(&res[r * p.dv..r * p.dv + p.d]);
+    }
+}
+
+/// Two-pass softmax attention of the block's rows over `tiles` (ascending tile indices),
+/// writing row `r`'s result into `out[r]` for `r < out.len()`.
+#[inline(always)]
+pub fn two_pass<L: Lanes, const DP: usize>(
+    l: L,
+    ctx: &BlockCtx<'_>,
+    tiles: impl Iterator<Item = usize> + Clone,
+    sc: &mut Scratch<L::V>,
+    out: &mut [&mut [f32]],
+) {
     let p = ctx.p;
-    let dp = dims::<DP>(p.dp);
-    let neg_inf = l.splat(f32::NEG_INFINITY);
-    let zero = l.splat(0.0);
-    let mut local = [zero; CHUNK];
-    acc_scratch[..dp].fill(zero);
-    let mut m_run = f32::NEG_INFINITY;
-    let mut lsum = zero;
+    let (neg_inf, zero) = (l.splat(f32::NEG_INFINITY), l.splat(0.0));
+    let lp = p.lp;
+    let mut mx = [neg_inf; R];
+    let mut it = tiles.clone();
+    while let Some(t) = it.next() {
+        let (pair, n) = match it.next() {
+            Some(u) => (scores::<L, DP, 2>(l, ctx, [t, u], &[block_bits(ctx, t), block_bits(ctx, u)]), [t, u]),
+            None => ([scores::<L, DP, 1>(l, ctx, [t], &[block_bits(ctx, t)])[0], [zero; R]], [t, usize::MAX]),
+        };
+        for (s, &t) in pair.iter().zip(&n).filter(|(_, &t)| t != usize::MAX) {
+            for r in 0..R {
+                l.store(&mut sc.buf[r * lp + t * LANES..], s[r]);
+                mx[r] = l.max(mx[r], s[r]);
+            }
+        }
+    }
+    let mut m = [0.0; R];
+    for r in 0..R {
+        m[r] = l.reduce_max(mx[r]);
+    }
+    let mut sum = [zero; R];
+    sc.acc.fill(zero);
+    for t in tiles {
+        // exp of the tile for every row, then its P·V while the tile is still in L1.
+        let bits = block_bits(ctx, t);
+        for r in 0..R {
+            let at = r * lp + t * LANES;
+            let e = if m[r] == f32::NEG_INFINITY {
+                zero // nothing allowed in this row: left zero by `finish`
+            } else {
+                let e = l.exp(l.sub(l.load(&sc.buf[at..]), l.splat(m[r])));
+                if bits[r] == u16::MAX {
+                    e
+                } else {
+                    l.select(bits[r], e, zero)
+                }
+            };
+            sum[r] = l.add(sum[r], e);
+            l.store(&mut sc.buf[at..], e);
+        }
+        add_pv::<L, DP>(l, p, t * LANES, LANES, &sc.buf[t * LANES..], lp, &mut sc.acc);
+    }
+    let mut den = [0.0; R];
+    for r in 0..R {
+        if m[r] != f32::NEG_INFINITY {
+            den[r] = l.reduce_add(sum[r]);
+        }
+    }
+    finish(l, p, &sc.acc, &mut sc.res, den, out);
+}
+
+/// Online-softmax (FlashAttention) attention of the block's rows over all tiles, in blocks of
+/// [`BLOCK_TILES`] (a block no row of the R allows anything in is skipped), writing row `r`'s
+/// result into `out[r]` for `r < out.len()`.
+#[inline(always)]
+pub fn online<L: Lanes, const DP: usize>(l: L, ctx: &BlockCtx<'_>, sc: &mut Scratch<L::V>, out: &mut [&mut [f32]]) {
+    const W: usize = BLOCK_TILES * LANES;
+    let p = ctx.p;
+    let nv = p.dv / LANES;
+    let (neg_inf, zero) = (l.splat(f32::NEG_INFINITY), l.splat(0.0));
+    sc.acc.fill(zero);
+    let mut m_run = [f32::NEG_INFINITY; R];
+    let mut lsum = [zero; R];
     let n_tiles = p.lp / LANES;
     let mut t0 = 0;
     while t0 < n_tiles {
         let nt = BLOCK_TILES.min(n_tiles - t0);
-        if ctx.mask_row[t0 / BLOCK_TILES] == 0 {
-            // The whole 64-column block is blocked for this row: nothing to add.
+        if ctx.mask_rows.iter().all(|m| m[t0 / BLOCK_TILES] == 0) {
             t0 += nt;
             continue;
         }
-        let mut e = [zero; BLOCK_TILES];
-        let mut bits = [0u16; BLOCK_TILES];
-        let mut mx = neg_inf;
-        for k in 0..nt {
-            bits[k] = tile_bits(ctx.mask_row, t0 + k);
-            e[k] = scores::<L, DP>(l, ctx, t0 + k, bits[k]);
-            mx = l.max(mx, l.select(bits[k], e[k], neg_inf));
+        let mut s = [[zero; R]; BLOCK_TILES];
+        let mut bits = [[0u16; R]; BLOCK_TILES];
+        for (k, b) in bits.iter_mut().enumerate().take(nt) {
+            *b = block_bits(ctx, t0 + k);
         }
-        let bm = l.reduce_max(mx);
-        if bm == f32::NEG_INFINITY {
-            t0 += nt;
-            continue;
-        }
-        let mut corr = None;
-        if bm > m_run {
-            if m_run != f32::NEG_INFINITY {
-                corr = Some(l.exp(l.splat(m_run - bm)));
-            }
-            m_run = bm;
-        }
-        let mv = l.splat(m_run);
-        for k in 0..nt {
-            e[k] = l.select(bits[k], l.exp(l.sub(e[k], mv)), zero);
-        }
-        if let Some(cv) = corr {
-            lsum = l.mul(lsum, cv);
-        }
-        for ek in e.iter().take(nt) {
-            lsum = l.add(lsum, *ek);
-        }
-        let j0 = t0 * LANES;
-        if DP != 0 {
-            for (c, a) in local.iter_mut().enumerate().take(DP) {
-                let mut acc = *a;
-                if let Some(cv) = corr {
-                    acc = l.mul(acc, cv);
-                }
-                for (k, ek) in e.iter().enumerate().take(nt) {
-                    acc = l.fmadd(*ek, l.load(&p.vt[c * p.lp + j0 + k * LANES..]), acc);
-                }
-                *a = acc;
-            }
-        } else {
-            for (c, a) in acc_scratch.iter_mut().enumerate().take(dp) {
-                let mut acc = *a;
-                if let Some(cv) = corr {
-                    acc = l.mul(acc, cv);
-                }
-                for (k, ek) in e.iter().enumerate().take(nt) {
-                    acc = l.fmadd(*ek, l.load(&p.vt[c * p.lp + j0 + k * LANES..]), acc);
-                }
-                *a = acc;
+        for k in (0..nt).step_by(2) {
+            if k + 1 < nt {
+                let two = scores::<L, DP, 2>(l, ctx, [t0 + k, t0 + k + 1], &[bits[k], bits[k + 1]]);
+                (s[k], s[k + 1]) = (two[0], two[1]);
+            } else {
+                s[k] = scores::<L, DP, 1>(l, ctx, [t0 + k], &[bits[k]])[0];
             }
         }
+        let mut mx = [neg_inf; R];
+        for sk in s.iter().take(nt) {
+            for r in 0..R {
+                mx[r] = l.max(mx[r], sk[r]);
+            }
+        }
+        for r in 0..R {
+            let bm = l.reduce_max(mx[r]);
+            if bm > m_run[r] {
+                if m_run[r] != f32::NEG_INFINITY {
+                    let corr = l.splat(exp_portable(m_run[r] - bm));
+                    lsum[r] = l.mul(lsum[r], corr);
+                    for a in &mut sc.acc[r * nv..(r + 1) * nv] {
+                        *a = l.mul(*a, corr);
+                    }
+                }
+                m_run[r] = bm;
+            }
+            let live = m_run[r] != f32::NEG_INFINITY;
+            let mv = l.splat(if live { m_run[r] } else { 0.0 });
+            for k in 0..BLOCK_TILES {
+                let e = if !live || k >= nt {
+                    zero
+                } else if bits[k][r] == u16::MAX {
+                    l.exp(l.sub(s[k][r], mv))
+                } else {
+                    l.select(bits[k][r], l.exp(l.sub(s[k][r], mv)), zero)
+                };
+                lsum[r] = l.add(lsum[r], e);
+                l.store(&mut sc.buf[r * W + k * LANES..], e);
+            }
+        }
+        add_pv::<L, DP>(l, p, t0 * LANES, nt * LANES, &sc.buf, W, &mut sc.acc);
         t0 += nt;
     }
-    if m_run == f32::NEG_INFINITY {
-        out[..p.d].fill(0.0);
-        return;
+    let mut den = [0.0; R];
+    for r in 0..R {
+        if m_run[r] != f32::NEG_INFINITY {
+            den[r] = l.reduce_add(lsum[r]);
+        }
     }
-    let den = l.reduce_add(lsum);
-    let acc: &[L::V] = if DP != 0 { &local } else { acc_scratch };
-    for (c, a) in acc.iter().enumerate().take(p.d) {
-        out[c] = l.reduce_add(*a) / den;
-    }
+    finish(l, p, &sc.acc, &mut sc.res, den, out);
 }

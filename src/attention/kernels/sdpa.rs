@@ -1,11 +1,12 @@
-//! `sdpa`: fused f32 attention, one row at a time over every 16-column tile.
+//! `sdpa`: fused f32 attention, four query rows at a time over every 16-column tile they allow.
 //!
-//! Per row: `s = q·Kᵀ/√D + bias` as sixteen-lane FMAs against the transposed key panel
-//! (matrix-product style: one broadcast query element times sixteen keys per instruction),
-//! stored in a row buffer of L floats; the row maximum over allowed lanes; `p = exp(s − max)`
-//! with the vectorised polynomial exp and per-lane sums; then `P·V` against the transposed
-//! value panel with one per-lane accumulator per head dimension, and a division by the sum.
-//! Extra memory: the panels (`≈ 3·L·D` floats per head) and one row of L scores.
+//! Per block of rows ([`super::rows::two_pass`]): `s = q·Kᵀ/√D + bias` as sixteen-lane FMAs
+//! against the transposed key panel (matrix-product style: one broadcast query element times
+//! sixteen keys per instruction, the key vector shared by the four rows), stored in a block
+//! buffer of 4 × L floats; the row maxima over allowed lanes; then, tile by tile,
+//! `p = exp(s − max)` with the vectorised polynomial exp and per-lane sums, and at once `P·V`
+//! (one value row per key, broadcast probabilities, four row accumulators); a division by the
+//! sum. Extra memory: the panels (`≈ 3·L·D` floats per head) and 4 × L scores.
 
 use ndarray::Array3;
 

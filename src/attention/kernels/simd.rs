@@ -83,6 +83,12 @@ pub trait Lanes: Copy {
     fn load_masked(self, src: &[f32], mask: u16) -> Self::V;
     /// Stores sixteen floats to `dst[0..16]`.
     fn store(self, dst: &mut [f32], v: Self::V);
+    /// Sixteen floats from `src` without a bounds check (for inner loops whose bounds the
+    /// caller has checked once).
+    ///
+    /// # Safety
+    /// `src .. src + 16` must be readable floats.
+    unsafe fn load_ptr(self, src: *const f32) -> Self::V;
     /// `a * b + c` (fused).
     fn fmadd(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     /// `a * b`.
@@ -103,7 +109,8 @@ pub trait Lanes: Copy {
     fn exp(self, x: Self::V) -> Self::V;
 }
 
-const EXP_HI: f32 = 88.376_26;
+/// Upper clamp: keeps `n ≤ 127`, so `2ⁿ` is a normal float in every implementation.
+const EXP_HI: f32 = 88.0;
 const EXP_LO: f32 = -87.336_55;
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 const LN2_HI: f32 = 0.693_359_4;
@@ -115,11 +122,13 @@ const P3: f32 = 4.166_579_6e-2;
 const P4: f32 = 1.666_666_5e-1;
 const P5: f32 = 0.5; // Cephes' 5.0000001201e-1 rounds to exactly 0.5 in f32
 
-/// The kernels' exponential for one float: `x` clamped to [−87.34, 88.38], `n = ⌊x·log₂e + ½⌋`,
-/// `r = x − n·ln2` (two-part ln 2), `eʳ ≈ 1 + r + r²·P(r)` (Cephes' degree-5 `P`), times 2ⁿ.
-/// Every step is one rounded f32 operation or one fused multiply-add, in the same order as the
-/// vector versions, so all implementations agree bit for bit. `exp(0) = 1` exactly; the
-/// relative error is within a few ulp of `f32::exp` (tested).
+/// The kernels' exponential for one float: `x` clamped to [−87.34, 88], `n = round(x·log₂e)`
+/// (ties to even), `r = x − n·ln2` (two-part ln 2, fused), `eʳ ≈ 1 + r + r²·P(r)` (Cephes'
+/// degree-5 `P`), times 2ⁿ (exact: `n` lies in [−126, 127]). Every step is one rounded f32
+/// operation or one fused multiply-add, in the same order as the vector versions (AVX-512
+/// scales with `vscalefps`, the others through the exponent bits: the same exact product), so
+/// all implementations agree bit for bit. `exp(0) = 1` exactly; the relative error is within a
+/// few ulp of `f32::exp` (tested).
 ///
 /// ```
 /// use ironforge::attention::kernels::simd::exp_portable;
@@ -128,7 +137,7 @@ const P5: f32 = 0.5; // Cephes' 5.0000001201e-1 rounds to exactly 0.5 in f32
 /// ```
 pub fn exp_portable(x: f32) -> f32 {
     let x = x.clamp(EXP_LO, EXP_HI);
-    let n = (x * LOG2E + 0.5).floor();
+    let n = (x * LOG2E).round_ties_even();
     let r = (-n).mul_add(LN2_HI, x);
     let r = (-n).mul_add(LN2_LO, r);
     let mut y = P0.mul_add(r, P1);
@@ -139,8 +148,7 @@ pub fn exp_portable(x: f32) -> f32 {
     let z = r * r;
     y = y.mul_add(z, r);
     y += 1.0;
-    let pow2 = f32::from_bits(((n as i32 + 127) as u32) << 23);
-    y * pow2
+    y * f32::from_bits(((n as i32 + 127) as u32) << 23)
 }
 
 /// Portable sixteen lanes: plain arrays.
@@ -164,6 +172,11 @@ impl Lanes for Portable {
     #[inline(always)]
     fn store(self, dst: &mut [f32], v: Self::V) {
         dst[..16].copy_from_slice(&v);
+    }
+    #[inline(always)]
+    unsafe fn load_ptr(self, src: *const f32) -> Self::V {
+        // SAFETY: the caller guarantees 16 readable floats.
+        unsafe { std::ptr::read_unaligned(src.cast::<[f32; 16]>()) }
     }
     #[inline(always)]
     fn fmadd(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V {
@@ -281,6 +294,11 @@ mod x86 {
             unsafe { _mm512_storeu_ps(dst.as_mut_ptr(), v) }
         }
         #[inline(always)]
+        unsafe fn load_ptr(self, src: *const f32) -> __m512 {
+            // SAFETY: the caller guarantees 16 readable floats; token proves avx512f.
+            unsafe { _mm512_loadu_ps(src) }
+        }
+        #[inline(always)]
         fn fmadd(self, a: __m512, b: __m512, c: __m512) -> __m512 {
             // SAFETY: token proves avx512f.
             unsafe { _mm512_fmadd_ps(a, b, c) }
@@ -333,11 +351,12 @@ mod x86 {
             // SAFETY: token proves avx512f.
             unsafe {
                 let x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(EXP_LO)), _mm512_set1_ps(EXP_HI));
-                let t = _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(LOG2E)), _mm512_set1_ps(0.5));
-                let n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-                let neg_n = _mm512_sub_ps(_mm512_setzero_ps(), n);
-                let r = _mm512_fmadd_ps(neg_n, _mm512_set1_ps(LN2_HI), x);
-                let r = _mm512_fmadd_ps(neg_n, _mm512_set1_ps(LN2_LO), r);
+                let n = _mm512_roundscale_ps(
+                    _mm512_mul_ps(x, _mm512_set1_ps(LOG2E)),
+                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC,
+                );
+                let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), x);
+                let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
                 let mut y = _mm512_fmadd_ps(_mm512_set1_ps(P0), r, _mm512_set1_ps(P1));
                 y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(P2));
                 y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(P3));
@@ -346,9 +365,7 @@ mod x86 {
                 let z = _mm512_mul_ps(r, r);
                 y = _mm512_fmadd_ps(y, z, r);
                 y = _mm512_add_ps(y, _mm512_set1_ps(1.0));
-                let ni = _mm512_cvtps_epi32(n);
-                let pow2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(ni, _mm512_set1_epi32(127)), 23));
-                _mm512_mul_ps(y, pow2)
+                _mm512_scalef_ps(y, n)
             }
         }
     }
@@ -372,11 +389,10 @@ mod x86 {
         // SAFETY: caller holds an Avx2 token (AVX2 + FMA).
         unsafe {
             let x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(EXP_LO)), _mm256_set1_ps(EXP_HI));
-            let t = _mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(LOG2E)), _mm256_set1_ps(0.5));
-            let n = _mm256_floor_ps(t);
-            let neg_n = _mm256_sub_ps(_mm256_setzero_ps(), n);
-            let r = _mm256_fmadd_ps(neg_n, _mm256_set1_ps(LN2_HI), x);
-            let r = _mm256_fmadd_ps(neg_n, _mm256_set1_ps(LN2_LO), r);
+            let n =
+                _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HI), x);
+            let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_LO), r);
             let mut y = _mm256_fmadd_ps(_mm256_set1_ps(P0), r, _mm256_set1_ps(P1));
             y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(P2));
             y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(P3));
@@ -427,6 +443,11 @@ mod x86 {
                 _mm256_storeu_ps(dst.as_mut_ptr(), v[0]);
                 _mm256_storeu_ps(dst.as_mut_ptr().add(8), v[1]);
             }
+        }
+        #[inline(always)]
+        unsafe fn load_ptr(self, src: *const f32) -> Self::V {
+            // SAFETY: the caller guarantees 16 readable floats; token proves AVX2.
+            unsafe { [_mm256_loadu_ps(src), _mm256_loadu_ps(src.add(8))] }
         }
         #[inline(always)]
         fn fmadd(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V {
@@ -506,6 +527,10 @@ mod not_x86 {
                 }
                 fn store(self, d: &mut [f32], v: Self::V) {
                     Portable.store(d, v)
+                }
+                unsafe fn load_ptr(self, s: *const f32) -> Self::V {
+                    // SAFETY: forwarded contract.
+                    unsafe { Portable.load_ptr(s) }
                 }
                 fn fmadd(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V {
                     Portable.fmadd(a, b, c)
