@@ -190,39 +190,54 @@ impl<const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<W, F> {
             walk.nodes[0] = root;
             let a = walk.adj[root as usize];
             let ext = a.and_and_not(walk.above_root, Bits::EMPTY);
-            walk.extend(1, 0, ext, a.or(Bits::single(root)));
+            walk.level1(0, ext, a.or(Bits::single(root)));
         }
     }
 
-    /// Extends the subgraph `nodes[..size]` (pattern `pattern`, closed neighbourhood
-    /// `closed`) by every node of `ext` in turn.
+    /// Extends the subgraph `nodes[..SIZE]` (pattern `pattern`, closed neighbourhood
+    /// `closed`) by every node of `ext` in turn; `deeper` is the next level. One function per
+    /// level, so the pattern's bit positions and the size are constants.
     #[inline(always)]
-    fn extend(&mut self, size: usize, pattern: u32, mut ext: Bits<W>, closed: Bits<W>) {
+    fn level<const SIZE: usize>(&mut self, pattern: u32, mut ext: Bits<W>, closed: Bits<W>, deeper: Level<W, F>) {
         while let Some(w) = ext.pop_lowest() {
             let (out_w, in_w) = (self.out[w as usize], self.inn[w as usize]);
             let mut grown = pattern;
-            for (q, &u) in self.nodes[..size].iter().enumerate() {
-                grown |= (out_w.contains(u) as u32) << bit_index(size, q);
-                grown |= (in_w.contains(u) as u32) << bit_index(q, size);
+            for (q, &u) in self.nodes[..SIZE].iter().enumerate() {
+                grown |= (out_w.contains(u) as u32) << bit_index(SIZE, q);
+                grown |= (in_w.contains(u) as u32) << bit_index(q, SIZE);
             }
-            self.nodes[size] = w;
-            if size + 1 >= MIN_K {
-                (self.visit)(size + 1, grown, &self.nodes[..size + 1]);
+            self.nodes[SIZE] = w;
+            if SIZE + 1 >= MIN_K {
+                (self.visit)(SIZE + 1, grown, &self.nodes[..SIZE + 1]);
             }
-            if size + 1 < self.max_k {
+            if SIZE + 1 < self.max_k {
                 let adj_w = self.adj[w as usize];
                 let next = ext.or(adj_w.and_and_not(self.above_root, closed));
-                self.extend_dyn(size + 1, grown, next, closed.or(adj_w));
+                deeper(self, grown, next, closed.or(adj_w));
             }
         }
     }
 
-    /// The recursive step (not inlined, so the recursion has a call boundary).
-    #[inline(never)]
-    fn extend_dyn(&mut self, size: usize, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
-        self.extend(size, pattern, ext, closed);
+    fn level1(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
+        self.level::<1>(pattern, ext, closed, Self::level2);
+    }
+
+    fn level2(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
+        self.level::<2>(pattern, ext, closed, Self::level3);
+    }
+
+    fn level3(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
+        self.level::<3>(pattern, ext, closed, Self::level4);
+    }
+
+    fn level4(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
+        // Size 5 = MAX_K is the last level: nothing deeper.
+        self.level::<4>(pattern, ext, closed, |_, _, _, _| {});
     }
 }
+
+/// One level of the bitset walk (see [`BitsetWalk::level`]).
+type Level<const W: usize, F> = fn(&mut BitsetWalk<W, F>, u32, Bits<W>, Bits<W>);
 
 /// The list walk alone (any graph size): neighbour-list scans with per-node marks. The twin
 /// of [`for_each_subgraph_bitset`] and the path [`for_each_subgraph`] takes for graphs of
