@@ -236,7 +236,7 @@ impl<const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<W, F> {
     }
 }
 
-/// One level of the bitset walk (see [`BitsetWalk::level`]).
+/// One level of the bitset walk (see `BitsetWalk::level`).
 type Level<const W: usize, F> = fn(&mut BitsetWalk<W, F>, u32, Bits<W>, Bits<W>);
 
 /// The list walk alone (any graph size): neighbour-list scans with per-node marks. The twin
