@@ -8,8 +8,8 @@
 //!
 //! The canonical pattern of a graph is the smallest pattern over all `k!` relabellings. For
 //! each size a lookup table, built once and lazily ([`std::sync::OnceLock`]), maps every
-//! pattern (`2^20` entries for k = 5) to its isomorphism class, so classifying a subgraph is
-//! one memory read. [`canonical_pattern_brute`] is the obvious twin (try every permutation).
+//! pattern (`2^20` entries for k = 5, a `u16` class each) to its isomorphism class, so
+//! classifying a subgraph is one read of a 2-byte entry. [`canonical_pattern_brute`] is the obvious twin (try every permutation).
 
 use std::sync::OnceLock;
 
@@ -118,8 +118,11 @@ pub fn is_weakly_connected(pattern: u32, k: usize) -> bool {
 #[derive(Debug)]
 pub struct ClassTable {
     k: usize,
-    /// `class << 8 | permutation index` per pattern.
-    entries: Vec<u32>,
+    /// Class per pattern (2 bytes an entry: 2 MiB for k = 5, half of a packed `u32`, so the
+    /// census's one read per instance touches fewer cache lines).
+    class: Vec<u16>,
+    /// Index (into `perms`) of a permutation that maps each pattern to its class's canonical form.
+    to_canonical: Vec<u8>,
     /// Canonical pattern of each class, ascending (class index = rank).
     canonical: Vec<u32>,
     /// Whether each class is weakly connected.
@@ -147,29 +150,31 @@ impl ClassTable {
             })
             .collect();
         let size = 1usize << pattern_bits(k);
-        let mut entries = vec![u32::MAX; size];
+        let mut class_of = vec![u16::MAX; size];
+        let mut to_canonical = vec![0u8; size];
         let (mut canonical, mut connected, mut automorphisms) = (Vec::new(), Vec::new(), Vec::new());
         for p in 0..size as u32 {
-            if entries[p as usize] != u32::MAX {
+            if class_of[p as usize] != u16::MAX {
                 continue;
             }
-            let class = canonical.len() as u32;
+            let class = u16::try_from(canonical.len()).expect("fewer than 65,535 classes for k <= 5");
             let mut autos = Vec::new();
             for (t, perm) in perms.iter().enumerate() {
                 let q = permute_pattern(p, perm);
                 if q == p {
                     autos.push(t as u8);
                 }
-                if entries[q as usize] == u32::MAX {
+                if class_of[q as usize] == u16::MAX {
                     // perm maps p to q, so its inverse maps q back to the canonical p.
-                    entries[q as usize] = class << 8 | inverse[t] as u32;
+                    class_of[q as usize] = class;
+                    to_canonical[q as usize] = inverse[t] as u8;
                 }
             }
             canonical.push(p);
             connected.push(is_weakly_connected(p, k));
             automorphisms.push(autos);
         }
-        Self { k, entries, canonical, connected, automorphisms, perms }
+        Self { k, class: class_of, to_canonical, canonical, connected, automorphisms, perms }
     }
 
     /// Motif size of this table.
@@ -190,7 +195,7 @@ impl ClassTable {
     /// Class index of a pattern (one table read).
     #[inline]
     pub fn class_of(&self, pattern: u32) -> usize {
-        (self.entries[pattern as usize] >> 8) as usize
+        self.class[pattern as usize] as usize
     }
 
     /// Canonical pattern of a class.
@@ -212,9 +217,8 @@ impl ClassTable {
     /// of position `i`; the result is the smallest label word, read in canonical positions,
     /// over all relabellings that reach the canonical pattern.
     pub fn canonical_labels(&self, pattern: u32, labels: &[u8]) -> u16 {
-        let entry = self.entries[pattern as usize];
-        let to_canon = &self.perms[(entry & 0xFF) as usize];
-        let class = (entry >> 8) as usize;
+        let to_canon = &self.perms[self.to_canonical[pattern as usize] as usize];
+        let class = self.class[pattern as usize] as usize;
         let mut in_canon = [0u8; MAX_K];
         for (i, &l) in labels.iter().enumerate().take(self.k) {
             in_canon[to_canon[i]] = l;

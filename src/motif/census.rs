@@ -1,5 +1,12 @@
 //! Motif census: counts of classified subgraph instances per motif.
+//!
+//! The unlabelled census ([`census()`], [`CensusCounter`]) counts each instance into a dense
+//! slot per isomorphism class (one `u16` table read, one increment) and remembers which slots
+//! it touched, so reading the counts out costs the number of motifs seen, not the 9,842 classes
+//! of sizes 3–5. [`census()`] reuses one counter per thread, so a census allocates only its
+//! result.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -112,9 +119,24 @@ impl Census {
 /// # Ok::<(), ironforge::motif::MotifError>(())
 /// ```
 pub fn census(graph: &MotifGraph, max_k: usize) -> Census {
-    let mut counter = CensusCounter::new(max_k);
-    counter.count(graph);
-    counter.finish()
+    assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
+    thread_local! {
+        /// One reusable counter per `max_k` (index `max_k - MIN_K`), emptied by every `finish`.
+        static COUNTERS: [RefCell<Option<CensusCounter>>; MAX_K - MIN_K + 1] = Default::default();
+    }
+    COUNTERS.with(|counters| match counters[max_k - MIN_K].try_borrow_mut() {
+        Ok(mut slot) => {
+            let counter = slot.get_or_insert_with(|| CensusCounter::new(max_k));
+            counter.count(graph);
+            counter.finish()
+        }
+        // Only reachable re-entrantly (a census inside a census on one thread): use a fresh one.
+        Err(_) => {
+            let mut counter = CensusCounter::new(max_k);
+            counter.count(graph);
+            counter.finish()
+        }
+    })
 }
 
 /// Census labelled by node labels (`labels[v] < 4`, e.g. [`crate::session::EventKind::code`]):
@@ -142,12 +164,25 @@ pub fn census_labelled(graph: &MotifGraph, labels: &[u8], max_k: usize) -> Resul
 }
 
 /// Reusable dense counters for unlabelled censuses (one slot per isomorphism class), so
-/// repeated censuses (null model) allocate nothing per graph.
+/// repeated censuses (null model) allocate nothing per graph but their results.
+///
+/// ```
+/// use ironforge::motif::{census, CensusCounter, MotifGraph};
+/// let g = MotifGraph::new(4, &[(0, 1), (1, 2), (2, 3)])?;
+/// let mut counter = CensusCounter::new(5);
+/// counter.count(&g);
+/// assert_eq!(counter.instances(), 3);
+/// assert_eq!(counter.finish(), census(&g, 5));
+/// assert_eq!(counter.instances(), 0); // finish empties it
+/// # Ok::<(), ironforge::motif::MotifError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct CensusCounter {
     max_k: usize,
     /// Counts per class, one vector per size `3..=max_k` (index = size − 3).
     dense: [Vec<u64>; 3],
+    /// `(size − 3, class)` of every slot that is non-zero, each once.
+    touched: Vec<(u8, u16)>,
 }
 
 impl CensusCounter {
@@ -155,40 +190,42 @@ impl CensusCounter {
     pub fn new(max_k: usize) -> Self {
         assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
         let slots = |k: usize| if k <= max_k { vec![0u64; table(k).classes()] } else { Vec::new() };
-        Self { max_k, dense: [slots(3), slots(4), slots(5)] }
+        Self { max_k, dense: [slots(3), slots(4), slots(5)], touched: Vec::new() }
     }
 
     /// Adds the census of `graph` to the counters.
     pub fn count(&mut self, graph: &MotifGraph) {
         let tables = [table(3), table(if self.max_k >= 4 { 4 } else { 3 }), table(self.max_k)];
-        let dense = &mut self.dense;
+        let (dense, touched) = (&mut self.dense, &mut self.touched);
         for_each_subgraph(graph, self.max_k, |size, pattern, _| {
             let i = size - MIN_K;
-            dense[i][tables[i].class_of(pattern)] += 1;
+            let class = tables[i].class_of(pattern);
+            let slot = &mut dense[i][class];
+            if *slot == 0 {
+                touched.push((i as u8, class as u16));
+            }
+            *slot += 1;
         });
     }
 
     /// Classified instances counted so far.
     pub fn instances(&self) -> u64 {
-        self.dense.iter().flatten().sum()
+        self.touched.iter().map(|&(i, class)| self.dense[i as usize][class as usize]).sum()
     }
 
-    /// Moves the counts out as a [`Census`] and zeroes the counters.
+    /// Moves the counts out as a [`Census`] and zeroes the counters (only the touched slots).
     pub fn finish(&mut self) -> Census {
-        let mut counts = BTreeMap::new();
-        for (i, dense) in self.dense.iter_mut().enumerate() {
-            if dense.is_empty() {
-                continue;
-            }
-            let k = MIN_K + i;
-            let t = table(k);
-            for (class, n) in dense.iter_mut().enumerate() {
-                if *n > 0 {
-                    counts.insert(MotifId { size: k as u8, pattern: t.canonical(class), labels: None }, *n);
-                    *n = 0;
-                }
-            }
-        }
+        // Class index = rank of the canonical pattern, so (size, class) order is MotifId order.
+        self.touched.sort_unstable();
+        let counts = self
+            .touched
+            .drain(..)
+            .map(|(i, class)| {
+                let k = MIN_K + i as usize;
+                let n = std::mem::take(&mut self.dense[i as usize][class as usize]);
+                (MotifId { size: k as u8, pattern: table(k).canonical(class as usize), labels: None }, n)
+            })
+            .collect();
         Census { counts }
     }
 }

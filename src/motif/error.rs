@@ -31,6 +31,14 @@ pub enum MotifError {
         /// Number of nodes.
         nodes: usize,
     },
+    /// A graph too large for the bitset ESU walk ([`super::esu::for_each_subgraph_bitset`]).
+    #[error("graph of {nodes} nodes is too large for the bitset walk (at most {max})")]
+    TooLargeForBitset {
+        /// Number of nodes.
+        nodes: usize,
+        /// Largest size the bitset walk takes.
+        max: usize,
+    },
     /// A parameter outside its domain (name, value, why).
     #[error("parameter `{name}` = {value}: {why}")]
     Parameter {

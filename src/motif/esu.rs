@@ -2,13 +2,34 @@
 //!
 //! Every connected node set of size `3..=max_k` is visited exactly once: at the node of the
 //! ESU tree rooted at its smallest node. The adjacency pattern (see [`super::canon`]) grows with
-//! the subgraph, one neighbour list scan per added node.
+//! the subgraph, one step per added node.
+//!
+//! Two walks enumerate the same sets:
+//! - the *bitset walk* ([`for_each_subgraph_bitset`], graphs of at most [`BITSET_MAX_NODES`]
+//!   nodes): per node, its undirected, out- and in-neighbours as bit masks of `W` 64-bit words
+//!   (`W` = 1, 2, 4 or 8, the smallest that holds the graph). The state of the ESU tree is the
+//!   subgraph's nodes, its closed neighbourhood mask and its extension mask, so adding a node is
+//!   a few word operations and its pattern bits are read from the masks of the ≤ 4 nodes
+//!   already in the subgraph — no neighbour-list scans, no marks to undo, no allocation.
+//! - the *list walk* ([`for_each_subgraph_walk`], any size): neighbour-list scans with
+//!   per-node marks; the twin the bitset walk is tested against, and the path for larger graphs.
+//!
+//! [`for_each_subgraph`] picks the bitset walk when the graph fits, the list walk otherwise.
+//! On the 40 real NQ M5 sessions (causal DAG, ~11,000 instances per session) the bitset walk
+//! plus the dense census counter classify about 6× more instances per second than the list
+//! walk did (see docs/motif.md for the measured figures).
 
 use super::canon::{bit_index, MAX_K, MIN_K};
+use super::error::MotifError;
 use super::graph::{MotifGraph, IN, OUT};
 
+/// Largest graph (in nodes) the bitset walk takes: 8 words of 64 bits per mask.
+pub const BITSET_MAX_NODES: usize = 512;
+
 /// Calls `visit(size, pattern, nodes)` once for every weakly connected induced subgraph of
-/// `MIN_K..=max_k` nodes; `nodes` lists its nodes in the positions of `pattern`.
+/// `MIN_K..=max_k` nodes; `nodes` lists its nodes in the positions of `pattern`. Uses the
+/// bitset walk for graphs of at most [`BITSET_MAX_NODES`] nodes, the list walk otherwise; the
+/// visit order is unspecified.
 ///
 /// ```
 /// use ironforge::motif::{esu::for_each_subgraph, MotifGraph};
@@ -19,6 +40,218 @@ use super::graph::{MotifGraph, IN, OUT};
 /// # Ok::<(), ironforge::motif::MotifError>(())
 /// ```
 pub fn for_each_subgraph<F: FnMut(usize, u32, &[u32])>(graph: &MotifGraph, max_k: usize, visit: F) {
+    assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
+    if graph.len() <= BITSET_MAX_NODES {
+        bitset_dispatch(graph, max_k, visit);
+    } else {
+        for_each_subgraph_walk(graph, max_k, visit);
+    }
+}
+
+/// The bitset walk alone: same visits as [`for_each_subgraph_walk`] (in another order), for
+/// graphs of at most [`BITSET_MAX_NODES`] nodes.
+///
+/// ```
+/// use ironforge::motif::{esu::for_each_subgraph_bitset, MotifGraph};
+/// let g = MotifGraph::new(4, &[(0, 1), (1, 2), (2, 3)])?;
+/// let mut seen = 0;
+/// for_each_subgraph_bitset(&g, 4, |_, _, _| seen += 1)?;
+/// assert_eq!(seen, 3);
+/// # Ok::<(), ironforge::motif::MotifError>(())
+/// ```
+///
+/// # Errors
+/// [`MotifError::TooLargeForBitset`] when the graph has more than [`BITSET_MAX_NODES`] nodes.
+pub fn for_each_subgraph_bitset<F: FnMut(usize, u32, &[u32])>(
+    graph: &MotifGraph,
+    max_k: usize,
+    visit: F,
+) -> Result<(), MotifError> {
+    assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
+    if graph.len() > BITSET_MAX_NODES {
+        return Err(MotifError::TooLargeForBitset { nodes: graph.len(), max: BITSET_MAX_NODES });
+    }
+    bitset_dispatch(graph, max_k, visit);
+    Ok(())
+}
+
+/// Runs the bitset walk with the smallest word count that holds the graph (≤ 512 nodes).
+fn bitset_dispatch<F: FnMut(usize, u32, &[u32])>(graph: &MotifGraph, max_k: usize, visit: F) {
+    match graph.len().div_ceil(64) {
+        0 | 1 => BitsetWalk::<1, F>::run(graph, max_k, visit),
+        2 => BitsetWalk::<2, F>::run(graph, max_k, visit),
+        3 | 4 => BitsetWalk::<4, F>::run(graph, max_k, visit),
+        _ => BitsetWalk::<8, F>::run(graph, max_k, visit),
+    }
+}
+
+/// A node set as `W` words of 64 bits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Bits<const W: usize>([u64; W]);
+
+impl<const W: usize> Bits<W> {
+    const EMPTY: Self = Self([0; W]);
+
+    #[inline(always)]
+    fn single(v: u32) -> Self {
+        let mut b = Self::EMPTY;
+        b.0[v as usize / 64] = 1 << (v % 64);
+        b
+    }
+
+    /// Nodes strictly above `v`.
+    #[inline(always)]
+    fn above(v: u32) -> Self {
+        let mut b = Self::EMPTY;
+        let (word, bit) = (v as usize / 64, v % 64);
+        for (i, w) in b.0.iter_mut().enumerate() {
+            *w = match i.cmp(&word) {
+                std::cmp::Ordering::Less => 0,
+                std::cmp::Ordering::Equal => (!0u64).checked_shl(bit + 1).unwrap_or(0),
+                std::cmp::Ordering::Greater => !0,
+            };
+        }
+        b
+    }
+
+    #[inline(always)]
+    fn contains(&self, v: u32) -> bool {
+        self.0[v as usize / 64] >> (v % 64) & 1 != 0
+    }
+
+    #[inline(always)]
+    fn or(self, other: Self) -> Self {
+        let mut b = self;
+        for (x, y) in b.0.iter_mut().zip(other.0) {
+            *x |= y;
+        }
+        b
+    }
+
+    /// `self & other & !not`.
+    #[inline(always)]
+    fn and_and_not(self, other: Self, not: Self) -> Self {
+        let mut b = self;
+        for ((x, y), z) in b.0.iter_mut().zip(other.0).zip(not.0) {
+            *x = *x & y & !z;
+        }
+        b
+    }
+
+    /// Removes and returns the smallest node, if any.
+    #[inline(always)]
+    fn pop_lowest(&mut self) -> Option<u32> {
+        for (i, w) in self.0.iter_mut().enumerate() {
+            if *w != 0 {
+                let bit = w.trailing_zeros();
+                *w &= *w - 1;
+                return Some(i as u32 * 64 + bit);
+            }
+        }
+        None
+    }
+}
+
+/// ESU over bit masks (see the module docs).
+struct BitsetWalk<const W: usize, F> {
+    /// Undirected neighbours per node.
+    adj: Vec<Bits<W>>,
+    /// Out-neighbours per node.
+    out: Vec<Bits<W>>,
+    /// In-neighbours per node.
+    inn: Vec<Bits<W>>,
+    max_k: usize,
+    /// Nodes strictly above the root of the current ESU tree.
+    above_root: Bits<W>,
+    nodes: [u32; MAX_K],
+    visit: F,
+}
+
+impl<const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<W, F> {
+    fn run(graph: &MotifGraph, max_k: usize, visit: F) {
+        let n = graph.len();
+        debug_assert!(n <= W * 64);
+        let (mut adj, mut out, mut inn) = (vec![Bits::EMPTY; n], vec![Bits::EMPTY; n], vec![Bits::EMPTY; n]);
+        for v in 0..n as u32 {
+            for &(u, dir) in graph.neighbours(v) {
+                let bit = Bits::single(u);
+                adj[v as usize] = adj[v as usize].or(bit);
+                if dir & OUT != 0 {
+                    out[v as usize] = out[v as usize].or(bit);
+                }
+                if dir & IN != 0 {
+                    inn[v as usize] = inn[v as usize].or(bit);
+                }
+            }
+        }
+        let mut walk = Self { adj, out, inn, max_k, above_root: Bits::EMPTY, nodes: [0; MAX_K], visit };
+        for root in 0..n as u32 {
+            walk.above_root = Bits::above(root);
+            walk.nodes[0] = root;
+            let a = walk.adj[root as usize];
+            let ext = a.and_and_not(walk.above_root, Bits::EMPTY);
+            walk.level1(0, ext, a.or(Bits::single(root)));
+        }
+    }
+
+    /// Extends the subgraph `nodes[..SIZE]` (pattern `pattern`, closed neighbourhood
+    /// `closed`) by every node of `ext` in turn; `deeper` is the next level. One function per
+    /// level, so the pattern's bit positions and the size are constants.
+    #[inline(always)]
+    fn level<const SIZE: usize>(&mut self, pattern: u32, mut ext: Bits<W>, closed: Bits<W>, deeper: Level<W, F>) {
+        while let Some(w) = ext.pop_lowest() {
+            let (out_w, in_w) = (self.out[w as usize], self.inn[w as usize]);
+            let mut grown = pattern;
+            for (q, &u) in self.nodes[..SIZE].iter().enumerate() {
+                grown |= (out_w.contains(u) as u32) << bit_index(SIZE, q);
+                grown |= (in_w.contains(u) as u32) << bit_index(q, SIZE);
+            }
+            self.nodes[SIZE] = w;
+            if SIZE + 1 >= MIN_K {
+                (self.visit)(SIZE + 1, grown, &self.nodes[..SIZE + 1]);
+            }
+            if SIZE + 1 < self.max_k {
+                let adj_w = self.adj[w as usize];
+                let next = ext.or(adj_w.and_and_not(self.above_root, closed));
+                deeper(self, grown, next, closed.or(adj_w));
+            }
+        }
+    }
+
+    fn level1(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
+        self.level::<1>(pattern, ext, closed, Self::level2);
+    }
+
+    fn level2(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
+        self.level::<2>(pattern, ext, closed, Self::level3);
+    }
+
+    fn level3(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
+        self.level::<3>(pattern, ext, closed, Self::level4);
+    }
+
+    fn level4(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
+        // Size 5 = MAX_K is the last level: nothing deeper.
+        self.level::<4>(pattern, ext, closed, |_, _, _, _| {});
+    }
+}
+
+/// One level of the bitset walk (see `BitsetWalk::level`).
+type Level<const W: usize, F> = fn(&mut BitsetWalk<W, F>, u32, Bits<W>, Bits<W>);
+
+/// The list walk alone (any graph size): neighbour-list scans with per-node marks. The twin
+/// of [`for_each_subgraph_bitset`] and the path [`for_each_subgraph`] takes for graphs of
+/// more than [`BITSET_MAX_NODES`] nodes.
+///
+/// ```
+/// use ironforge::motif::{esu::for_each_subgraph_walk, MotifGraph};
+/// let g = MotifGraph::new(4, &[(0, 1), (1, 2), (2, 3)])?;
+/// let mut seen = 0;
+/// for_each_subgraph_walk(&g, 4, |_, _, _| seen += 1);
+/// assert_eq!(seen, 3);
+/// # Ok::<(), ironforge::motif::MotifError>(())
+/// ```
+pub fn for_each_subgraph_walk<F: FnMut(usize, u32, &[u32])>(graph: &MotifGraph, max_k: usize, visit: F) {
     assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
     let n = graph.len();
     let mut walk = Walk {
