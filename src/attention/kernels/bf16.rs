@@ -107,24 +107,25 @@ impl Bf16Panels {
         let (_, l, d) = inputs.q.dim();
         let dp = d.div_ceil(2) * 2;
         let lp = l.div_ceil(32) * 32;
-        let (qh, kh, vh) = (
-            inputs.q.index_axis(ndarray::Axis(0), head),
-            inputs.k.index_axis(ndarray::Axis(0), head),
-            inputs.v.index_axis(ndarray::Axis(0), head),
-        );
+        let head_rows = |a: &ndarray::ArrayView3<'_, f32>| {
+            a.index_axis(ndarray::Axis(0), head).as_standard_layout().into_owned().into_raw_vec_and_offset().0
+        };
+        let (qh, kh, vh) = (head_rows(&inputs.q), head_rows(&inputs.k), head_rows(&inputs.v));
         let b = |x: f32| bf16::from_f32(x).to_bits();
-        let at = |a: &ndarray::ArrayView2<'_, f32>, i: usize, c: usize| if c < d { a[[i, c]] } else { 0.0 };
+        // Element `c` of row `i` (0 in the padding dimension).
+        let at = |a: &[f32], i: usize, c: usize| if c < d { a[i * d + c] } else { 0.0 };
         let mut q_pairs = vec![0u32; l * dp / 2];
         let mut k_pairs = vec![0u16; dp / 2 * lp * 2];
         let mut vt = vec![0u16; d * lp];
         for i in 0..l {
             for c2 in 0..dp / 2 {
-                q_pairs[i * dp / 2 + c2] = b(at(&qh, i, 2 * c2)) as u32 | (b(at(&qh, i, 2 * c2 + 1)) as u32) << 16;
-                k_pairs[(c2 * lp + i) * 2] = b(at(&kh, i, 2 * c2));
-                k_pairs[(c2 * lp + i) * 2 + 1] = b(at(&kh, i, 2 * c2 + 1));
+                let (c0, c1) = (2 * c2, 2 * c2 + 1);
+                q_pairs[i * dp / 2 + c2] = b(at(&qh, i, c0)) as u32 | (b(at(&qh, i, c1)) as u32) << 16;
+                k_pairs[(c2 * lp + i) * 2] = b(at(&kh, i, c0));
+                k_pairs[(c2 * lp + i) * 2 + 1] = b(at(&kh, i, c1));
             }
-            for c in 0..d {
-                vt[c * lp + i] = b(vh[[i, c]]);
+            for (c, &x) in vh[i * d..(i + 1) * d].iter().enumerate() {
+                vt[c * lp + i] = b(x);
             }
         }
         Self { l, lp, q_pairs, k_pairs, vt }
@@ -277,6 +278,9 @@ mod avx512 {
     use super::{sparse_row, tile_bits, Bf16Job, LANES};
     use crate::attention::kernels::simd::{Avx512, Lanes};
 
+    /// Tiles whose scores are computed together (independent `VDPBF16PS` chains).
+    const GROUP: usize = 4;
+
     /// One head on AVX-512 BF16.
     ///
     /// # Safety
@@ -286,8 +290,10 @@ mod avx512 {
         let lanes = Avx512::new().expect("caller checked avx512f");
         let (l, d) = (job.rows.l, job.rows.d);
         let mut scratch = vec![0.0f32; job.sparse.map_or(0, |s| s.scratch_len())];
-        let mut buf = vec![0.0f32; job.panels.as_ref().map_or(0, |p| p.lp)];
-        let mut acc = vec![_mm512_setzero_ps(); d];
+        let lp = job.panels.as_ref().map_or(0, |p| p.lp);
+        let mut buf = vec![0.0f32; lp];
+        // Probabilities rounded to bf16, 32 per vector, in key order.
+        let mut pbuf = vec![0u16; lp];
         let neg_inf = _mm512_set1_ps(f32::NEG_INFINITY);
         let zero = _mm512_setzero_ps();
         let scale = _mm512_set1_ps(job.scale);
@@ -298,35 +304,57 @@ mod avx512 {
                 continue;
             }
             let p = job.panels.as_ref().expect("panels are built whenever a row is dense");
-            let (lp, np) = (p.lp, p.pairs());
+            let np = p.pairs();
             let n_tiles = lp / LANES;
             let words = job.mask.row_words(i);
             let qp = &p.q_pairs[i * np..(i + 1) * np];
             let bias_row = job.bias.map(|b| &b[i * l..(i + 1) * l]);
             let mut mx = neg_inf;
-            for t in 0..n_tiles {
-                let j0 = t * LANES;
-                let bits = if j0 < l { tile_bits(words, t) } else { 0 };
-                if bits == 0 {
+            let mut t0 = 0;
+            while t0 < n_tiles {
+                let mut bits = [0u16; GROUP];
+                for (k, b) in bits.iter_mut().enumerate() {
+                    let j0 = (t0 + k) * LANES;
+                    *b = if t0 + k < n_tiles && j0 < l { tile_bits(words, t0 + k) } else { 0 };
+                }
+                if bits == [0; GROUP] {
+                    t0 += GROUP;
                     continue;
                 }
-                let mut s = zero;
+                let mut s = [zero; GROUP];
                 for (c2, &pair) in qp.iter().enumerate() {
-                    let kp = &p.k_pairs[(c2 * lp + j0) * 2..(c2 * lp + j0) * 2 + 32];
-                    // SAFETY: `kp` holds exactly 32 u16 = 64 bytes; transmutes between
-                    // same-sized 512-bit vector types are sound; features enabled above.
-                    unsafe {
-                        let kv: __m512bh = std::mem::transmute(_mm512_loadu_si512(kp.as_ptr().cast()));
-                        let qv: __m512bh = std::mem::transmute(_mm512_set1_epi32(pair as i32));
-                        s = _mm512_dpbf16_ps(s, qv, kv);
+                    // SAFETY: same-sized 512-bit transmute; features enabled above.
+                    let qv: __m512bh = unsafe { std::mem::transmute(_mm512_set1_epi32(pair as i32)) };
+                    for k in 0..GROUP {
+                        if bits[k] == 0 {
+                            continue;
+                        }
+                        let j0 = (t0 + k) * LANES;
+                        let kp = &p.k_pairs[(c2 * lp + j0) * 2..(c2 * lp + j0) * 2 + 32];
+                        // SAFETY: `kp` holds exactly 32 u16 = 64 bytes; same-sized transmute.
+                        unsafe {
+                            let kv: __m512bh = std::mem::transmute(_mm512_loadu_si512(kp.as_ptr().cast()));
+                            s[k] = _mm512_dpbf16_ps(s[k], qv, kv);
+                        }
                     }
                 }
-                s = _mm512_mul_ps(s, scale);
-                if let (Some(b), true) = (bias_row, bits != 0) {
-                    s = _mm512_add_ps(s, lanes.load_masked(&b[j0..], bits));
+                for k in 0..GROUP {
+                    let j0 = (t0 + k) * LANES;
+                    if t0 + k >= n_tiles {
+                        break;
+                    }
+                    if bits[k] == 0 {
+                        lanes.store(&mut buf[j0..], neg_inf);
+                        continue;
+                    }
+                    let mut v = _mm512_mul_ps(s[k], scale);
+                    if let Some(b) = bias_row {
+                        v = _mm512_add_ps(v, lanes.load_masked(&b[j0..], bits[k]));
+                    }
+                    lanes.store(&mut buf[j0..], v);
+                    mx = _mm512_max_ps(mx, _mm512_mask_blend_ps(bits[k], neg_inf, v));
                 }
-                lanes.store(&mut buf[j0..], s);
-                mx = _mm512_max_ps(mx, _mm512_mask_blend_ps(bits, neg_inf, s));
+                t0 += GROUP;
             }
             let m = _mm512_reduce_max_ps(mx);
             if m == f32::NEG_INFINITY {
@@ -335,37 +363,48 @@ mod avx512 {
             }
             let mv = _mm512_set1_ps(m);
             let mut sum = zero;
-            for t in 0..n_tiles {
-                let j0 = t * LANES;
-                let bits = if j0 < l { tile_bits(words, t) } else { 0 };
-                if bits == 0 {
-                    lanes.store(&mut buf[j0..], zero);
-                    continue;
-                }
-                let e = lanes.select(bits, lanes.exp(_mm512_sub_ps(lanes.load(&buf[j0..]), mv)), zero);
-                sum = _mm512_add_ps(sum, e);
-                lanes.store(&mut buf[j0..], e);
-            }
-            acc.fill(zero);
             for t2 in 0..lp / 32 {
-                let j0 = t2 * 32;
-                // Tiles 2·t2 and 2·t2 + 1 share one mask word, which exists when j0 < l.
-                if j0 >= l || (tile_bits(words, 2 * t2) | tile_bits(words, 2 * t2 + 1)) == 0 {
-                    continue;
-                }
-                let pb = _mm512_cvtne2ps_pbh(lanes.load(&buf[j0 + 16..]), lanes.load(&buf[j0..]));
-                for (c, a) in acc.iter_mut().enumerate() {
-                    let vs = &p.vt[c * lp + j0..c * lp + j0 + 32];
-                    // SAFETY: `vs` holds exactly 32 u16 = 64 bytes; same-size transmute.
-                    unsafe {
-                        let vv: __m512bh = std::mem::transmute(_mm512_loadu_si512(vs.as_ptr().cast()));
-                        *a = _mm512_dpbf16_ps(*a, pb, vv);
+                let mut e = [zero; 2];
+                for (h, eh) in e.iter_mut().enumerate() {
+                    let j0 = t2 * 32 + h * LANES;
+                    let bits = if j0 < l { tile_bits(words, 2 * t2 + h) } else { 0 };
+                    if bits != 0 {
+                        *eh = lanes.select(bits, lanes.exp(_mm512_sub_ps(lanes.load(&buf[j0..]), mv)), zero);
+                        sum = _mm512_add_ps(sum, *eh);
                     }
                 }
+                let pb = _mm512_cvtne2ps_pbh(e[1], e[0]);
+                // SAFETY: 32 u16 = 64 bytes in bounds (lp is a multiple of 32); same-size transmute.
+                unsafe {
+                    _mm512_storeu_si512(pbuf[t2 * 32..t2 * 32 + 32].as_mut_ptr().cast(), std::mem::transmute(pb))
+                };
             }
-            let den = lanes.reduce_add(sum);
-            for (c, a) in acc.iter().enumerate() {
-                o[c] = lanes.reduce_add(*a) / den;
+            // P·V, sixteen head dimensions at a time with their accumulators in registers.
+            let mut c0 = 0;
+            while c0 < d {
+                let w = LANES.min(d - c0);
+                let mut acc = [zero; LANES];
+                for t2 in 0..lp / 32 {
+                    let j0 = t2 * 32;
+                    // Tiles 2·t2 and 2·t2 + 1 share one mask word, which exists when j0 < l.
+                    if j0 >= l || (tile_bits(words, 2 * t2) | tile_bits(words, 2 * t2 + 1)) == 0 {
+                        continue;
+                    }
+                    // SAFETY: `pbuf` and every `vs` hold exactly 32 u16 = 64 bytes; same-size transmutes.
+                    unsafe {
+                        let pb: __m512bh = std::mem::transmute(_mm512_loadu_si512(pbuf[j0..j0 + 32].as_ptr().cast()));
+                        for (c, a) in acc.iter_mut().enumerate().take(w) {
+                            let vs = &p.vt[(c0 + c) * lp + j0..(c0 + c) * lp + j0 + 32];
+                            let vv: __m512bh = std::mem::transmute(_mm512_loadu_si512(vs.as_ptr().cast()));
+                            *a = _mm512_dpbf16_ps(*a, pb, vv);
+                        }
+                    }
+                }
+                let den = lanes.reduce_add(sum);
+                for (c, a) in acc.iter().enumerate().take(w) {
+                    o[c0 + c] = lanes.reduce_add(*a) / den;
+                }
+                c0 += w;
             }
         }
     }

@@ -35,6 +35,7 @@ struct HeadJob<'a> {
     sparse: Option<&'a SparseRows>,
     mask: &'a Mask,
     bias: Option<&'a [f32]>,
+    scale: f32,
     algo: RowAlgo<'a>,
 }
 
@@ -80,7 +81,7 @@ pub fn run(
         let r = head * l * d..(head + 1) * l * d;
         let rows = HeadRows { q: &qs[r.clone()], k: &ks[r.clone()], v: &vs[r], bias, l, d, scale };
         let panels = need_panels.then(|| HeadPanels::new(inputs, head));
-        let job = HeadJob { panels, dp: d.div_ceil(4) * 4, rows, sparse, mask: inputs.mask, bias, algo };
+        let job = HeadJob { panels, dp: d.div_ceil(4) * 4, rows, sparse, mask: inputs.mask, bias, scale, algo };
         run_head(isa, &job, out_h);
     };
     let slices = out.as_slice_mut().expect("fresh array is contiguous").chunks_mut(l * d);
@@ -224,6 +225,7 @@ fn run_block<L: Lanes, const DP: usize>(
         rows: idx,
         mask_rows: idx.map(|i| job.mask.row_words(i)),
         bias_rows: job.bias.map(|b| idx.map(|i| &b[i * n..(i + 1) * n])),
+        scale: job.scale,
     };
     let mut outs: Vec<&mut [f32]> = Vec::with_capacity(R);
     // Rows ascend, so the output splits into disjoint row slices in order.

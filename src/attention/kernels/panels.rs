@@ -20,7 +20,7 @@ pub struct HeadPanels {
     pub dv: usize,
     /// L rounded up to a multiple of 16.
     pub lp: usize,
-    /// Queries times 1/√D, `l × dp` row-major (the scores need no further scaling).
+    /// Queries, `l × dp` row-major.
     pub q: Vec<f32>,
     /// Keys transposed, `dp × lp` (row `c` holds dimension `c` of every key).
     pub kt: Vec<f32>,
@@ -32,7 +32,6 @@ impl HeadPanels {
     /// Copies head `head` of the inputs into panels (extra memory `(l + lp)·dp + lp·dv` floats).
     pub fn new(inputs: &AttnInputs<'_>, head: usize) -> Self {
         let (_, l, d) = inputs.q.dim();
-        let scale = 1.0 / (d as f32).sqrt();
         let dp = d.div_ceil(4) * 4;
         let dv = d.div_ceil(LANES) * LANES;
         let lp = l.div_ceil(LANES) * LANES;
@@ -50,7 +49,7 @@ impl HeadPanels {
         for i in 0..l {
             let row = i * d..(i + 1) * d;
             for (dst, &x) in q[i * dp..i * dp + d].iter_mut().zip(&qh[row.clone()]) {
-                *dst = x * scale;
+                *dst = x;
             }
             vr[i * dv..i * dv + d].copy_from_slice(&vh[row.clone()]);
             for (c, &x) in kh[row].iter().enumerate() {

@@ -43,6 +43,9 @@ pub struct BlockCtx<'a> {
     pub mask_rows: [&'a [u64]; R],
     /// The rows' bias rows (length L each), if any.
     pub bias_rows: Option<[&'a [f32]; R]>,
+    /// 1 / √D, applied to each dot product (as the reference does: pre-scaling the queries
+    /// adds a rounding per term that the exp amplifies).
+    pub scale: f32,
 }
 
 /// Scratch the routines reuse across blocks of one head.
@@ -81,7 +84,7 @@ fn block_bits(ctx: &BlockCtx<'_>, t: usize) -> [u16; R] {
     std::array::from_fn(|r| tile_bits(ctx.mask_rows[r], t))
 }
 
-/// Biased scores (the query panel is pre-scaled) of tiles `ts` (N of them) for the R rows, masked lanes `−∞`: N·R
+/// Scaled, biased scores of tiles `ts` (N of them) for the R rows, masked lanes `−∞`: N·R
 /// independent FMA chains, enough to cover the FMA latency.
 #[inline(always)]
 fn scores<L: Lanes, const DP: usize, const N: usize>(
@@ -109,10 +112,11 @@ fn scores<L: Lanes, const DP: usize, const N: usize>(
             }
         }
     }
-    let neg_inf = l.splat(f32::NEG_INFINITY);
+    let (sc, neg_inf) = (l.splat(ctx.scale), l.splat(f32::NEG_INFINITY));
     for k in 0..N {
         let j0 = ts[k] * LANES;
         for r in 0..R {
+            s[k][r] = l.mul(s[k][r], sc);
             if let Some(b) = ctx.bias_rows {
                 s[k][r] = l.add(s[k][r], l.load_masked(&b[r][j0.min(b[r].len())..], bits[k][r]));
             }
@@ -165,8 +169,8 @@ fn add_pv<L: Lanes, const DP: usize>(
     }
 }
 
-/// Writes `acc · (1/den)` of row `r` into `out[r]` (the first `d` floats), or zeros when `den`
-/// is 0 (nothing allowed).
+/// Writes `acc / den` of row `r` into `out[r]` (the first `d` floats), or zeros when `den` is 0
+/// (nothing allowed). A division, not a multiplication by `1/den`: one rounding, not two.
 #[inline(always)]
 fn finish<L: Lanes>(l: L, p: &HeadPanels, acc: &[L::V], res: &mut [f32], den: [f32; R], out: &mut [&mut [f32]]) {
     let nv = p.dv / LANES;
@@ -175,11 +179,12 @@ fn finish<L: Lanes>(l: L, p: &HeadPanels, acc: &[L::V], res: &mut [f32], den: [f
             o[..p.d].fill(0.0);
             continue;
         }
-        let inv = l.splat(1.0 / den[r]);
         for ch in 0..nv {
-            l.store(&mut res[r * p.dv + ch * LANES..], l.mul(acc[r * nv + ch], inv));
+            l.store(&mut res[r * p.dv + ch * LANES..], acc[r * nv + ch]);
         }
-        o[..p.d].copy_from_slice(&res[r * p.dv..r * p.dv + p.d]);
+        for (x, &a) in o[..p.d].iter_mut().zip(&res[r * p.dv..]) {
+            *x = a / den[r];
+        }
     }
 }
 

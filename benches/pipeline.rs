@@ -1,0 +1,91 @@
+//! Pipeline throughput benchmark (plain `fn main`, `harness = false`): the optimized and the
+//! baseline pipeline ([`ironforge::pipeline`]) on the 40 real NQ shards (skipped when
+//! `../shared/data/nq-m5` is absent) and on the 120 canary sessions, one thread.
+//!
+//! `cargo bench --bench pipeline [-- --rounds 7]`. Each round processes the whole set once with
+//! each pipeline, the order alternating (A B, B A, …) after one warm-up pass that also builds the
+//! motif class tables. Reported: sessions per second from the median round, by wall clock and by
+//! the thread's CPU time (`/proc/thread-self/schedstat`, robust to time slices lost on a shared
+//! machine), and the median of the per-round ratios. Speed is reported, never asserted.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Instant;
+
+use ironforge::pipeline::{Pipeline, PipelineConfig};
+use ironforge::session::Session;
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// This thread's CPU time in seconds (0 where the kernel does not expose it).
+fn thread_cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
+        .map_or(0.0, |ns| ns as f64 / 1e9)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// (wall s, cpu s) of one pass of `p` over `sessions`.
+fn pass(p: &Pipeline, sessions: &[Session]) -> (f64, f64) {
+    let (t, c) = (Instant::now(), thread_cpu_s());
+    for s in sessions {
+        black_box(p.process(s).expect("bench sessions are valid"));
+    }
+    (t.elapsed().as_secs_f64(), thread_cpu_s() - c)
+}
+
+fn bench(name: &str, sessions: &[Session], rounds: usize) {
+    let opt = Pipeline::new(7, PipelineConfig::optimized(Default::default()));
+    let base = Pipeline::new(7, PipelineConfig::baseline());
+    pass(&opt, sessions);
+    pass(&base, sessions);
+    let (mut o, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (ro, rb) = if round % 2 == 0 {
+            let ro = pass(&opt, sessions);
+            (ro, pass(&base, sessions))
+        } else {
+            let rb = pass(&base, sessions);
+            (pass(&opt, sessions), rb)
+        };
+        ratios.push(rb.0 / ro.0);
+        o.push(ro);
+        b.push(rb);
+    }
+    let n = sessions.len() as f64;
+    let rate = |v: &[(f64, f64)], cpu: bool| n / median(v.iter().map(|x| if cpu { x.1 } else { x.0 }).collect());
+    let events: usize = sessions.iter().map(Session::len).sum();
+    println!(
+        "| {name} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} |",
+        sessions.len(),
+        events as f64 / n,
+        rate(&o, false),
+        rate(&o, true),
+        rate(&b, false),
+        rate(&b, true),
+        median(ratios)
+    );
+}
+
+fn main() {
+    let rounds = arg("--rounds", 7).max(1);
+    println!("| sessions | n | mean events | optimized /s (wall) | optimized /s (cpu) | baseline /s (wall) | baseline /s (cpu) | speed-up (median of rounds) |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/nq-m5");
+    if real.is_dir() {
+        let sessions = ironforge::io::read_sessions(&real).expect("the real shards read");
+        bench("real NQ shards", &sessions, rounds);
+    } else {
+        eprintln!("skipping the real shards: {} is absent", real.display());
+    }
+    let canary: Vec<Session> = ironforge::synth::canary_specs().iter().map(ironforge::synth::generate).collect();
+    bench("canary (synthetic)", &canary, rounds);
+}
