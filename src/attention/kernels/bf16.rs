@@ -376,7 +376,10 @@ mod avx512 {
                 let pb = _mm512_cvtne2ps_pbh(e[1], e[0]);
                 // SAFETY: 32 u16 = 64 bytes in bounds (lp is a multiple of 32); same-size transmute.
                 unsafe {
-                    _mm512_storeu_si512(pbuf[t2 * 32..t2 * 32 + 32].as_mut_ptr().cast(), std::mem::transmute(pb))
+                    _mm512_storeu_si512(
+                        pbuf[t2 * 32..t2 * 32 + 32].as_mut_ptr().cast(),
+                        std::mem::transmute::<__m512bh, __m512i>(pb),
+                    )
                 };
             }
             // P·V, sixteen head dimensions at a time with their accumulators in registers.
