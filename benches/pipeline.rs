@@ -12,6 +12,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
+use ironforge::gate::stats::median;
 use ironforge::pipeline::{Pipeline, PipelineConfig};
 use ironforge::session::Session;
 
@@ -26,11 +27,6 @@ fn thread_cpu_s() -> f64 {
         .ok()
         .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
         .map_or(0.0, |ns| ns as f64 / 1e9)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// (wall s, cpu s) of one pass of `p` over `sessions`.
@@ -61,7 +57,8 @@ fn bench(name: &str, sessions: &[Session], rounds: usize) {
         b.push(rb);
     }
     let n = sessions.len() as f64;
-    let rate = |v: &[(f64, f64)], cpu: bool| n / median(v.iter().map(|x| if cpu { x.1 } else { x.0 }).collect());
+    let rate =
+        |v: &[(f64, f64)], cpu: bool| n / median(&v.iter().map(|x| if cpu { x.1 } else { x.0 }).collect::<Vec<_>>());
     let events: usize = sessions.iter().map(Session::len).sum();
     println!(
         "| {name} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} |",
@@ -71,7 +68,7 @@ fn bench(name: &str, sessions: &[Session], rounds: usize) {
         rate(&o, true),
         rate(&b, false),
         rate(&b, true),
-        median(ratios)
+        median(&ratios)
     );
 }
 

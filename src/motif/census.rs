@@ -124,18 +124,14 @@ pub fn census(graph: &MotifGraph, max_k: usize) -> Census {
         /// One reusable counter per `max_k` (index `max_k - MIN_K`), emptied by every `finish`.
         static COUNTERS: [RefCell<Option<CensusCounter>>; MAX_K - MIN_K + 1] = Default::default();
     }
+    let run = |counter: &mut CensusCounter| {
+        counter.count(graph);
+        counter.finish()
+    };
     COUNTERS.with(|counters| match counters[max_k - MIN_K].try_borrow_mut() {
-        Ok(mut slot) => {
-            let counter = slot.get_or_insert_with(|| CensusCounter::new(max_k));
-            counter.count(graph);
-            counter.finish()
-        }
+        Ok(mut slot) => run(slot.get_or_insert_with(|| CensusCounter::new(max_k))),
         // Only reachable re-entrantly (a census inside a census on one thread): use a fresh one.
-        Err(_) => {
-            let mut counter = CensusCounter::new(max_k);
-            counter.count(graph);
-            counter.finish()
-        }
+        Err(_) => run(&mut CensusCounter::new(max_k)),
     })
 }
 

@@ -344,8 +344,7 @@ mod avx512 {
                         break;
                     }
                     if bits[k] == 0 {
-                        lanes.store(&mut buf[j0..], neg_inf);
-                        continue;
+                        continue; // never read: the exp pass skips tiles without allowed lanes
                     }
                     let mut v = _mm512_mul_ps(s[k], scale);
                     if let Some(b) = bias_row {
@@ -382,6 +381,7 @@ mod avx512 {
                     )
                 };
             }
+            let den = lanes.reduce_add(sum);
             // P·V, sixteen head dimensions at a time with their accumulators in registers.
             let mut c0 = 0;
             while c0 < d {
@@ -403,7 +403,6 @@ mod avx512 {
                         }
                     }
                 }
-                let den = lanes.reduce_add(sum);
                 for (c, a) in acc.iter().enumerate().take(w) {
                     o[c0 + c] = lanes.reduce_add(*a) / den;
                 }
