@@ -16,6 +16,7 @@ pub mod cache;
 pub mod config;
 pub mod dispatch;
 pub mod encoding;
+pub mod linear;
 pub mod model;
 pub mod npz;
 #[cfg(feature = "torch")]

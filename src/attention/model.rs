@@ -2,14 +2,16 @@
 //!
 //! Forward pass for a session of L events (every step deterministic):
 //! 1. **Normalise** each of the 45 feature columns over the session's events: z-score
-//!    `(x − mean) / std` with mean and population std in f64; a constant column becomes 0.
+//!    `(x − mean) · (1 / std)` with mean and population std in f64; a constant column becomes 0.
 //!    (The raw price `f8` is about 23,000; without this the projections saturate.)
 //! 2. Optionally concatenate the [`TimeEncoding`] `Φ(Δt)`.
-//! 3. **Input projection** `H = X·W_in + b_in` (L × 44).
+//! 3. **Input projection** `H = X·W_in + b_in` (L × 44). Every projection is
+//!    [`affine_rows`](super::linear::affine_rows): fused multiply-adds in input order, the same
+//!    bits on every instruction set.
 //! 4. Per layer: `Q = H·W_q + b_q`, same for K and V; split into 4 heads of 11 (columns
 //!    `11h..11h+11`); attention through the guarded [`attend`](super::attend) seam with the mask
 //!    and time bias; heads concatenated; `O = A·W_o + b_o`; `H = LayerNorm(H + O)` (ε = 1e−5,
-//!    statistics in f64, learned γ/β). This is the original's attention block; TGAT's extra
+//!    statistics in f64 summed in four interleaved partial sums, learned γ/β). This is the original's attention block; TGAT's extra
 //!    feed-forward merge layer is not part of it.
 //! 5. Output: per-event embeddings `H` (L × 44) and the session embedding, the mean over events.
 //!
@@ -28,6 +30,7 @@ use super::cache::TimeBiasCache;
 use super::dispatch::Dispatcher;
 use super::encoding::TimeEncoding;
 use super::kernels::{AttnInputs, Kernel};
+use super::linear::affine_rows;
 use super::npz::{NpzError, NpzFile};
 use super::Mask;
 use crate::session::{Session, NODE_FEATURES};
@@ -189,7 +192,8 @@ fn xavier(rng: &mut ChaCha8Rng, rows: usize, cols: usize) -> Array2<f32> {
     Array2::from_shape_simple_fn((rows, cols), || rng.random_range(-limit..=limit))
 }
 
-/// Z-scores each column over the rows (f64 statistics); constant columns become 0.
+/// Z-scores each column over the rows (f64 statistics, `(x − mean) · (1 / std)`); constant
+/// columns become 0.
 ///
 /// ```
 /// let x = ndarray::array![[1.0f32, 5.0], [3.0, 5.0]];
@@ -197,43 +201,135 @@ fn xavier(rng: &mut ChaCha8Rng, rows: usize, cols: usize) -> Array2<f32> {
 /// assert_eq!(z, ndarray::array![[-1.0f32, 0.0], [1.0, 0.0]]);
 /// ```
 pub fn normalise_columns(x: ArrayView2<'_, f32>) -> Array2<f32> {
-    let n = x.nrows() as f64;
-    let mut out = Array2::<f32>::zeros(x.raw_dim());
-    for (c, col) in x.axis_iter(Axis(1)).enumerate() {
-        let mean = col.iter().map(|&v| v as f64).sum::<f64>() / n;
-        let var = col.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
-        let std = var.sqrt();
-        if std > 1e-12 * mean.abs().max(1.0) {
-            for (r, &v) in col.iter().enumerate() {
-                out[[r, c]] = ((v as f64 - mean) / std) as f32;
+    let (rows, cols) = x.dim();
+    let n = rows as f64;
+    // Row-major sweeps with one accumulator per column: the same sums, in the same order, as
+    // walking each column, without striding through memory.
+    let mut mean = vec![0.0f64; cols];
+    for row in x.rows() {
+        for (m, &v) in mean.iter_mut().zip(row) {
+            *m += v as f64;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= n);
+    let mut var = vec![0.0f64; cols];
+    for row in x.rows() {
+        for ((s, &v), &m) in var.iter_mut().zip(row).zip(&mean) {
+            *s += (v as f64 - m).powi(2);
+        }
+    }
+    // 1 / std, or 0 for a constant column (whose z-scores are then exactly 0).
+    let scale: Vec<f64> = var
+        .iter()
+        .zip(&mean)
+        .map(|(&s, &m)| {
+            let sd = (s / n).sqrt();
+            if sd > 1e-12 * m.abs().max(1.0) {
+                1.0 / sd
+            } else {
+                0.0
             }
+        })
+        .collect();
+    let mut out = Array2::<f32>::zeros((rows, cols));
+    for (mut o, row) in out.rows_mut().into_iter().zip(x.rows()) {
+        for (((o, &v), &m), &k) in o.iter_mut().zip(row).zip(&mean).zip(&scale) {
+            *o = ((v as f64 - m) * k) as f32;
         }
     }
     out
 }
 
-fn layer_norm(x: &mut Array2<f32>, gamma: &Array1<f32>, beta: &Array1<f32>) {
-    for mut row in x.rows_mut() {
-        let n = row.len() as f64;
-        let mean = row.iter().map(|&v| v as f64).sum::<f64>() / n;
-        let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
-        let inv = 1.0 / (var + LN_EPS).sqrt();
-        for (c, v) in row.iter_mut().enumerate() {
-            *v = (((*v as f64 - mean) * inv) * gamma[c] as f64 + beta[c] as f64) as f32;
+/// Sum in f64 of `f(v)` over a row, in four interleaved partial sums (element `i` into sum
+/// `i mod 4`, then `(s0 + s1) + (s2 + s3)`): a fixed order, without one long chain of
+/// dependent additions.
+#[inline]
+fn sum_f64(row: &[f32], f: impl Fn(f32) -> f64) -> f64 {
+    let mut s = [0.0f64; 4];
+    let mut chunks = row.chunks_exact(4);
+    for c in &mut chunks {
+        for (s, &v) in s.iter_mut().zip(c) {
+            *s += f(v);
+        }
+    }
+    for (s, &v) in s.iter_mut().zip(chunks.remainder()) {
+        *s += f(v);
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
+}
+
+/// Layer norm of one row in place (statistics and the affine step in f64).
+fn layer_norm_row(row: &mut [f32], gamma: &[f32], beta: &[f32]) {
+    let n = row.len() as f64;
+    let mean = sum_f64(row, |v| v as f64) / n;
+    let var = sum_f64(row, |v| (v as f64 - mean).powi(2)) / n;
+    let inv = 1.0 / (var + LN_EPS).sqrt();
+    for ((v, &g), &b) in row.iter_mut().zip(gamma).zip(beta) {
+        *v = (((*v as f64 - mean) * inv) * g as f64 + b as f64) as f32;
+    }
+}
+
+/// A weight matrix as a row-major slice (copied only if the array is not in standard layout).
+fn matrix(w: &Array2<f32>) -> ndarray::CowArray<'_, f32, ndarray::Ix2> {
+    w.as_standard_layout()
+}
+
+/// A hidden-width vector as an array.
+fn vector(b: &Array1<f32>) -> [f32; HIDDEN] {
+    std::array::from_fn(|j| b[j])
+}
+
+/// One layer's weights as slices, ready for [`affine_rows`].
+struct LayerWeights<'a> {
+    wq: ndarray::CowArray<'a, f32, ndarray::Ix2>,
+    wk: ndarray::CowArray<'a, f32, ndarray::Ix2>,
+    wv: ndarray::CowArray<'a, f32, ndarray::Ix2>,
+    wo: ndarray::CowArray<'a, f32, ndarray::Ix2>,
+    bq: [f32; HIDDEN],
+    bk: [f32; HIDDEN],
+    bv: [f32; HIDDEN],
+    bo: [f32; HIDDEN],
+    gamma: [f32; HIDDEN],
+    beta: [f32; HIDDEN],
+}
+
+impl<'a> LayerWeights<'a> {
+    fn new(l: &'a Layer) -> Self {
+        Self {
+            wq: matrix(&l.wq),
+            wk: matrix(&l.wk),
+            wv: matrix(&l.wv),
+            wo: matrix(&l.wo),
+            bq: vector(&l.bq),
+            bk: vector(&l.bk),
+            bv: vector(&l.bv),
+            bo: vector(&l.bo),
+            gamma: vector(&l.ln_gamma),
+            beta: vector(&l.ln_beta),
         }
     }
 }
 
-fn project(x: &Array2<f32>, w: &Array2<f32>, b: &Array1<f32>) -> Array2<f32> {
-    x.dot(w) + b
+/// A standard-layout array's elements.
+fn flat<'s, D: ndarray::Dimension>(a: &'s ndarray::CowArray<'_, f32, D>) -> &'s [f32] {
+    a.as_slice().expect("standard layout")
 }
 
-fn split_heads(x: &Array2<f32>) -> Array3<f32> {
-    Array3::from_shape_fn((HEADS, x.nrows(), HEAD_DIM), |(h, i, c)| x[[i, h * HEAD_DIM + c]])
+/// Writes one hidden-width row into row `i` of a heads × L × D array (head `h` takes columns
+/// `11h..11h+11`).
+fn scatter_heads(heads: &mut [f32], l: usize, i: usize, row: &[f32; HIDDEN]) {
+    for (h, part) in row.chunks_exact(HEAD_DIM).enumerate() {
+        heads[(h * l + i) * HEAD_DIM..][..HEAD_DIM].copy_from_slice(part);
+    }
 }
 
-fn merge_heads(x: &Array3<f32>) -> Array2<f32> {
-    Array2::from_shape_fn((x.shape()[1], HIDDEN), |(i, j)| x[[j / HEAD_DIM, i, j % HEAD_DIM]])
+/// Row `i` of a heads × L × D array with the heads concatenated.
+fn gather_heads(heads: &[f32], l: usize, i: usize) -> [f32; HIDDEN] {
+    let mut row = [0.0; HIDDEN];
+    for (h, part) in row.chunks_exact_mut(HEAD_DIM).enumerate() {
+        part.copy_from_slice(&heads[(h * l + i) * HEAD_DIM..][..HEAD_DIM]);
+    }
+    row
 }
 
 impl Model {
@@ -362,18 +458,28 @@ impl Model {
             KernelChoice::Fixed(k) => k,
             KernelChoice::Dispatch(d) => d.choose_for(&mask),
         };
-        let raw = Array2::from_shape_fn((l, NODE_FEATURES), |(i, c)| session.events()[i].features[c]);
-        let mut x = normalise_columns(raw.view());
+        let raw: Vec<f32> = session.events().iter().flat_map(|e| e.features).collect();
+        let mut x = normalise_columns(ArrayView2::from_shape((l, NODE_FEATURES), &raw).expect("L × 45 features"));
         if let Some(te) = &self.time {
             x = ndarray::concatenate![Axis(1), x, te.encode(&times)];
         }
-        let mut h = project(&x, &self.w_in, &self.b_in);
+        let (w_in, b_in) = (matrix(&self.w_in), vector(&self.b_in));
+        let mut h = Array2::<f32>::zeros((l, HIDDEN));
+        let hs = h.as_slice_mut().expect("standard layout");
+        affine_rows(flat(&x.as_standard_layout()), l, flat(&w_in), &b_in, |i, y| {
+            hs[i * HIDDEN..][..HIDDEN].copy_from_slice(y)
+        });
         let mut kernels = Vec::with_capacity(self.layers.len());
         let mut fallbacks = 0;
+        let heads = || Array3::<f32>::zeros((HEADS, l, HEAD_DIM));
+        let (mut q, mut k, mut v, mut merged) = (heads(), heads(), heads(), vec![0.0f32; l * HIDDEN]);
         for (li, layer) in self.layers.iter().enumerate() {
-            let q = split_heads(&project(&h, &layer.wq, &layer.bq));
-            let k = split_heads(&project(&h, &layer.wk, &layer.bk));
-            let v = split_heads(&project(&h, &layer.wv, &layer.bv));
+            let w = LayerWeights::new(layer);
+            let hs = h.as_slice().expect("standard layout");
+            for (out, wm, b) in [(&mut q, &w.wq, &w.bq), (&mut k, &w.wk, &w.bk), (&mut v, &w.wv, &w.bv)] {
+                let out = out.as_slice_mut().expect("standard layout");
+                affine_rows(hs, l, flat(wm), b, |i, y| scatter_heads(out, l, i, y));
+            }
             let inp = AttnInputs {
                 q: q.view(),
                 k: k.view(),
@@ -388,9 +494,18 @@ impl Model {
             })?;
             kernels.push(g.used);
             fallbacks += usize::from(g.fell_back);
-            let o = project(&merge_heads(&g.output), &layer.wo, &layer.bo);
-            h += &o;
-            layer_norm(&mut h, &layer.ln_gamma, &layer.ln_beta);
+            let attended = g.output.as_standard_layout();
+            for (i, row) in merged.chunks_exact_mut(HIDDEN).enumerate() {
+                row.copy_from_slice(&gather_heads(flat(&attended), l, i));
+            }
+            let hs = h.as_slice_mut().expect("standard layout");
+            affine_rows(&merged, l, flat(&w.wo), &w.bo, |i, o| {
+                let out = &mut hs[i * HIDDEN..][..HIDDEN];
+                for (hv, ov) in out.iter_mut().zip(o) {
+                    *hv += ov;
+                }
+                layer_norm_row(out, &w.gamma, &w.beta);
+            });
         }
         let session_emb = h.axis_iter(Axis(1)).map(|c| (c.iter().map(|&v| v as f64).sum::<f64>() / l as f64) as f32);
         let session_emb = Array1::from_iter(session_emb);
@@ -420,21 +535,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn heads_split_and_merge_round_trip() {
-        let x = Array2::from_shape_fn((3, HIDDEN), |(i, j)| (i * 100 + j) as f32);
-        let h = split_heads(&x);
-        assert_eq!(h[[2, 1, 3]], x[[1, 2 * HEAD_DIM + 3]]);
-        assert_eq!(merge_heads(&h), x);
+    fn heads_scatter_and_gather_round_trip() {
+        let (l, mut heads) = (3, vec![0.0; HEADS * 3 * HEAD_DIM]);
+        let rows: Vec<[f32; HIDDEN]> = (0..l).map(|i| std::array::from_fn(|j| (i * 100 + j) as f32)).collect();
+        for (i, r) in rows.iter().enumerate() {
+            scatter_heads(&mut heads, l, i, r);
+        }
+        // head 2, row 1, dim 3 is hidden column 2 × 11 + 3 of row 1
+        assert_eq!(heads[(2 * l + 1) * HEAD_DIM + 3], rows[1][2 * HEAD_DIM + 3]);
+        for (i, r) in rows.iter().enumerate() {
+            assert_eq!(&gather_heads(&heads, l, i), r);
+        }
     }
 
     #[test]
     fn layer_norm_centres_and_scales_rows() {
-        let mut x = Array2::from_shape_fn((2, HIDDEN), |(i, j)| (j as f32) * (i as f32 + 1.0) + 23_000.0);
-        layer_norm(&mut x, &Array1::ones(HIDDEN), &Array1::zeros(HIDDEN));
-        for row in x.rows() {
+        for scale in [1.0f32, 2.0] {
+            let mut row: Vec<f32> = (0..HIDDEN).map(|j| j as f32 * scale + 23_000.0).collect();
+            layer_norm_row(&mut row, &[1.0; HIDDEN], &[0.0; HIDDEN]);
             let mean: f64 = row.iter().map(|&v| v as f64).sum::<f64>() / HIDDEN as f64;
             let var: f64 = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / HIDDEN as f64;
             assert!(mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-3, "mean {mean} var {var}");
+        }
+    }
+
+    #[test]
+    fn normalising_matches_the_column_by_column_definition() {
+        let x = Array2::from_shape_fn((7, 3), |(i, c)| if c == 1 { 5.0 } else { (i * (c + 2)) as f32 * 0.3 + 100.0 });
+        let z = normalise_columns(x.view());
+        for (c, col) in x.axis_iter(Axis(1)).enumerate() {
+            let mean = col.iter().map(|&v| v as f64).sum::<f64>() / 7.0;
+            let std = (col.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / 7.0).sqrt();
+            for (r, &v) in col.iter().enumerate() {
+                let want =
+                    if std > 1e-12 * mean.abs().max(1.0) { ((v as f64 - mean) * (1.0 / std)) as f32 } else { 0.0 };
+                assert_eq!(z[[r, c]].to_bits(), want.to_bits(), "row {r} column {c}");
+            }
         }
     }
 

@@ -19,7 +19,7 @@
 //! plus the dense census counter classify about 6× more instances per second than the list
 //! walk did (see docs/motif.md for the measured figures).
 
-use super::canon::{bit_index, MAX_K, MIN_K};
+use super::canon::{bit_index, pattern_bits, MAX_K, MIN_K};
 use super::error::MotifError;
 use super::graph::{MotifGraph, IN, OUT};
 
@@ -115,6 +115,7 @@ impl<const W: usize> Bits<W> {
     }
 
     #[inline(always)]
+    #[cfg(test)]
     fn contains(&self, v: u32) -> bool {
         self.0[v as usize / 64] >> (v % 64) & 1 != 0
     }
@@ -153,13 +154,14 @@ impl<const W: usize> Bits<W> {
 }
 
 /// ESU over bit masks (see the module docs).
-struct BitsetWalk<const W: usize, F> {
+struct BitsetWalk<'g, const W: usize, F> {
+    graph: &'g MotifGraph,
     /// Undirected neighbours per node.
     adj: Vec<Bits<W>>,
-    /// Out-neighbours per node.
-    out: Vec<Bits<W>>,
-    /// In-neighbours per node.
-    inn: Vec<Bits<W>>,
+    /// Per node, its edges to the subgraph's nodes at positions `0..4` (2 bits per position:
+    /// [`OUT`] = position → node, [`IN`] = node → position): exactly the pattern bits the node
+    /// adds when it joins the subgraph. Kept up to date as nodes are placed and removed.
+    links: Vec<u8>,
     max_k: usize,
     /// Nodes strictly above the root of the current ESU tree.
     above_root: Bits<W>,
@@ -167,30 +169,42 @@ struct BitsetWalk<const W: usize, F> {
     visit: F,
 }
 
-impl<const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<W, F> {
-    fn run(graph: &MotifGraph, max_k: usize, visit: F) {
+impl<'g, const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<'g, W, F> {
+    fn run(graph: &'g MotifGraph, max_k: usize, visit: F) {
         let n = graph.len();
         debug_assert!(n <= W * 64);
-        let (mut adj, mut out, mut inn) = (vec![Bits::EMPTY; n], vec![Bits::EMPTY; n], vec![Bits::EMPTY; n]);
-        for v in 0..n as u32 {
-            for &(u, dir) in graph.neighbours(v) {
-                let bit = Bits::single(u);
-                adj[v as usize] = adj[v as usize].or(bit);
-                if dir & OUT != 0 {
-                    out[v as usize] = out[v as usize].or(bit);
-                }
-                if dir & IN != 0 {
-                    inn[v as usize] = inn[v as usize].or(bit);
-                }
+        let mut adj = vec![Bits::EMPTY; n];
+        for (v, a) in adj.iter_mut().enumerate() {
+            for &(u, _) in graph.neighbours(v as u32) {
+                *a = a.or(Bits::single(u));
             }
         }
-        let mut walk = Self { adj, out, inn, max_k, above_root: Bits::EMPTY, nodes: [0; MAX_K], visit };
+        let links = vec![0; n];
+        let mut walk = Self { graph, adj, links, max_k, above_root: Bits::EMPTY, nodes: [0; MAX_K], visit };
         for root in 0..n as u32 {
             walk.above_root = Bits::above(root);
             walk.nodes[0] = root;
             let a = walk.adj[root as usize];
             let ext = a.and_and_not(walk.above_root, Bits::EMPTY);
+            walk.place(root, 0);
             walk.level1(0, ext, a.or(Bits::single(root)));
+            walk.unplace(root, 0);
+        }
+    }
+
+    /// Records, in every neighbour's `links`, its edges to `v`, now at `position`.
+    #[inline(always)]
+    fn place(&mut self, v: u32, position: usize) {
+        for &(u, dir) in self.graph.neighbours(v) {
+            self.links[u as usize] |= dir << (2 * position);
+        }
+    }
+
+    /// Undoes [`Self::place`].
+    #[inline(always)]
+    fn unplace(&mut self, v: u32, position: usize) {
+        for &(u, _) in self.graph.neighbours(v) {
+            self.links[u as usize] &= !(3 << (2 * position));
         }
     }
 
@@ -198,14 +212,10 @@ impl<const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<W, F> {
     /// `closed`) by every node of `ext` in turn; `deeper` is the next level. One function per
     /// level, so the pattern's bit positions and the size are constants.
     #[inline(always)]
-    fn level<const SIZE: usize>(&mut self, pattern: u32, mut ext: Bits<W>, closed: Bits<W>, deeper: Level<W, F>) {
+    fn level<const SIZE: usize>(&mut self, pattern: u32, mut ext: Bits<W>, closed: Bits<W>, deeper: Level<'g, W, F>) {
         while let Some(w) = ext.pop_lowest() {
-            let (out_w, in_w) = (self.out[w as usize], self.inn[w as usize]);
-            let mut grown = pattern;
-            for (q, &u) in self.nodes[..SIZE].iter().enumerate() {
-                grown |= (out_w.contains(u) as u32) << bit_index(SIZE, q);
-                grown |= (in_w.contains(u) as u32) << bit_index(q, SIZE);
-            }
+            // `links[w]` holds w's edges to positions 0..SIZE, in the order of its new bits.
+            let grown = pattern | u32::from(self.links[w as usize]) << pattern_bits(SIZE);
             self.nodes[SIZE] = w;
             if SIZE + 1 >= MIN_K {
                 (self.visit)(SIZE + 1, grown, &self.nodes[..SIZE + 1]);
@@ -213,7 +223,9 @@ impl<const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<W, F> {
             if SIZE + 1 < self.max_k {
                 let adj_w = self.adj[w as usize];
                 let next = ext.or(adj_w.and_and_not(self.above_root, closed));
+                self.place(w, SIZE);
                 deeper(self, grown, next, closed.or(adj_w));
+                self.unplace(w, SIZE);
             }
         }
     }
@@ -237,7 +249,7 @@ impl<const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<W, F> {
 }
 
 /// One level of the bitset walk (see `BitsetWalk::level`).
-type Level<const W: usize, F> = fn(&mut BitsetWalk<W, F>, u32, Bits<W>, Bits<W>);
+type Level<'g, const W: usize, F> = fn(&mut BitsetWalk<'g, W, F>, u32, Bits<W>, Bits<W>);
 
 /// The list walk alone (any graph size): neighbour-list scans with per-node marks. The twin
 /// of [`for_each_subgraph_bitset`] and the path [`for_each_subgraph`] takes for graphs of
