@@ -5,7 +5,9 @@ use ironforge::attention::kernels::bf16::{self, Bf16Params, Bf16Path};
 use ironforge::attention::kernels::block_sparse::{self, BlockSparseParams, TileMap};
 use ironforge::attention::kernels::parity::{bf16_tolerance, flash_rule, max_abs, naive_f32, F32_ABS_TOL};
 use ironforge::attention::kernels::simd::{Isa, Portable};
-use ironforge::attention::kernels::sparse::{sparse_row, sparse_row_scalar, HeadRows, SparseRows};
+use ironforge::attention::kernels::sparse::{
+    short_rows, sparse_row, sparse_row_scalar, HeadRows, ShortScratch, SparseRows, SHORT_ROW_MAX,
+};
 use ironforge::attention::kernels::{attend, attend_parallel, flash, math, sdpa, FastParams};
 use ironforge::attention::{AttnError, AttnInputs, Kernel, Mask};
 use ndarray::{Array2, Array3};
@@ -203,6 +205,85 @@ fn sparse_rows_list_exactly_the_rows_within_the_threshold() {
         assert_eq!(rows.dense_rows(), dense, "max {max}");
     }
     assert_eq!(SparseRows::from_mask(&empty_row, 0).row(9), Some(&[][..]), "an empty row is sparse with no columns");
+}
+
+/// `short_rows` (every instruction set, all rows of a head at once) against the scalar twin
+/// of each short row, on masks whose rows allow 0 to 24 columns; rows that are not short
+/// (more than 16 entries, or dense) are not written; every instruction set gives the same bits.
+#[test]
+fn short_rows_match_the_scalar_twin_and_leave_other_rows_alone() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5407);
+    let l = 70;
+    for d in [1usize, 3, 11, 16] {
+        let [q, k, v] = qkv(100 + d as u64, 1, l, d, 2.0);
+        let bias: Vec<f32> = (0..l * l).map(|_| rng.random_range(-3.0f32..3.0)).collect();
+        let mut mask = Mask::empty(l);
+        for i in 0..l {
+            let n = if i == 5 { 40 } else { rng.random_range(0..=24usize) };
+            for _ in 0..n {
+                mask.allow(i, rng.random_range(0..l));
+            }
+        }
+        let rows = SparseRows::from_mask(&mask, 32);
+        for with_bias in [false, true] {
+            let h = HeadRows {
+                q: q.as_slice().unwrap(),
+                k: k.as_slice().unwrap(),
+                v: v.as_slice().unwrap(),
+                bias: with_bias.then_some(bias.as_slice()),
+                l,
+                d,
+                scale: 1.0 / (d as f32).sqrt(),
+            };
+            let mut runs = Vec::new();
+            let mut out = vec![f32::NAN; l * d];
+            short_rows(Portable, &h, &rows, &mut ShortScratch::default(), &mut out);
+            runs.push(("portable", out));
+            #[cfg(target_arch = "x86_64")]
+            {
+                if let Some(t) = ironforge::attention::kernels::simd::Avx512::new() {
+                    let mut out = vec![f32::NAN; l * d];
+                    short_rows(t, &h, &rows, &mut ShortScratch::default(), &mut out);
+                    runs.push(("avx512", out));
+                }
+                if let Some(t) = ironforge::attention::kernels::simd::Avx2::new() {
+                    let mut out = vec![f32::NAN; l * d];
+                    short_rows(t, &h, &rows, &mut ShortScratch::default(), &mut out);
+                    runs.push(("avx2", out));
+                }
+            }
+            let mut short = 0;
+            for i in 0..l {
+                let cols: Vec<u32> = mask.row_columns(i).map(|c| c as u32).collect();
+                let is_short = cols.len() <= SHORT_ROW_MAX;
+                assert_eq!(rows.is_short(i), is_short, "row {i} with {} entries", cols.len());
+                short += usize::from(is_short);
+                let mut want = vec![f32::NAN; d];
+                sparse_row_scalar(&h, i, &cols, &mut want);
+                for (name, got) in &runs {
+                    let got = &got[i * d..(i + 1) * d];
+                    if !is_short {
+                        assert!(got.iter().all(|x| x.is_nan()), "{name}: row {i} is not short but was written");
+                        continue;
+                    }
+                    for c in 0..d {
+                        let tol = 1e-5 * want[c].abs().max(1.0);
+                        assert!(
+                            (got[c] - want[c]).abs() <= tol,
+                            "{name}, d {d}, row {i}, lane {c}: {} vs {}",
+                            got[c],
+                            want[c]
+                        );
+                    }
+                }
+            }
+            assert!(short > 40 && short < l, "the mask mixes short and long rows ({short} short)");
+            for (name, got) in &runs[1..] {
+                let same = got.iter().zip(&runs[0].1).all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{name} differs from portable");
+            }
+        }
+    }
 }
 
 /// `sparse_row` (vectorised, every instruction set) against its scalar twin on rows with 0,

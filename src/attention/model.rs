@@ -202,18 +202,27 @@ fn xavier(rng: &mut ChaCha8Rng, rows: usize, cols: usize) -> Array2<f32> {
 /// ```
 pub fn normalise_columns(x: ArrayView2<'_, f32>) -> Array2<f32> {
     let (rows, cols) = x.dim();
-    let n = rows as f64;
-    // Row-major sweeps with one accumulator per column: the same sums, in the same order, as
-    // walking each column, without striding through memory.
+    let x = x.as_standard_layout();
+    let z = zscore_columns(x.as_slice().expect("standard layout"), cols);
+    Array2::from_shape_vec((rows, cols), z).expect("rows × cols values")
+}
+
+/// [`normalise_columns`] of a row-major `[rows, cols]` slice, on flat slices: row-major sweeps
+/// with one accumulator per column (the same sums, in the same order, as walking each column).
+fn zscore_columns(x: &[f32], cols: usize) -> Vec<f32> {
+    if cols == 0 {
+        return Vec::new();
+    }
+    let n = (x.len() / cols) as f64;
     let mut mean = vec![0.0f64; cols];
-    for row in x.rows() {
+    for row in x.chunks_exact(cols) {
         for (m, &v) in mean.iter_mut().zip(row) {
             *m += v as f64;
         }
     }
     mean.iter_mut().for_each(|m| *m /= n);
     let mut var = vec![0.0f64; cols];
-    for row in x.rows() {
+    for row in x.chunks_exact(cols) {
         for ((s, &v), &m) in var.iter_mut().zip(row).zip(&mean) {
             *s += (v as f64 - m).powi(2);
         }
@@ -231,8 +240,8 @@ pub fn normalise_columns(x: ArrayView2<'_, f32>) -> Array2<f32> {
             }
         })
         .collect();
-    let mut out = Array2::<f32>::zeros((rows, cols));
-    for (mut o, row) in out.rows_mut().into_iter().zip(x.rows()) {
+    let mut out = vec![0.0f32; x.len()];
+    for (o, row) in out.chunks_exact_mut(cols).zip(x.chunks_exact(cols)) {
         for (((o, &v), &m), &k) in o.iter_mut().zip(row).zip(&mean).zip(&scale) {
             *o = ((v as f64 - m) * k) as f32;
         }
@@ -459,16 +468,15 @@ impl Model {
             KernelChoice::Dispatch(d) => d.choose_for(&mask),
         };
         let raw: Vec<f32> = session.events().iter().flat_map(|e| e.features).collect();
-        let mut x = normalise_columns(ArrayView2::from_shape((l, NODE_FEATURES), &raw).expect("L × 45 features"));
+        let mut x = zscore_columns(&raw, NODE_FEATURES);
         if let Some(te) = &self.time {
-            x = ndarray::concatenate![Axis(1), x, te.encode(&times)];
+            let z = Array2::from_shape_vec((l, NODE_FEATURES), x).expect("L × 45 z-scores");
+            x = ndarray::concatenate![Axis(1), z, te.encode(&times)].as_standard_layout().iter().copied().collect();
         }
         let (w_in, b_in) = (matrix(&self.w_in), vector(&self.b_in));
         let mut h = Array2::<f32>::zeros((l, HIDDEN));
         let hs = h.as_slice_mut().expect("standard layout");
-        affine_rows(flat(&x.as_standard_layout()), l, flat(&w_in), &b_in, |i, y| {
-            hs[i * HIDDEN..][..HIDDEN].copy_from_slice(y)
-        });
+        affine_rows(&x, l, flat(&w_in), &b_in, |i, y| hs[i * HIDDEN..][..HIDDEN].copy_from_slice(y));
         let mut kernels = Vec::with_capacity(self.layers.len());
         let mut fallbacks = 0;
         let heads = || Array3::<f32>::zeros((HEADS, l, HEAD_DIM));

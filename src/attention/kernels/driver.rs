@@ -10,7 +10,7 @@ use super::block_sparse::TileMap;
 use super::panels::{tile_bits, HeadPanels};
 use super::rows::{online, two_pass, BlockCtx, Scratch, R};
 use super::simd::{Isa, Lanes, Portable, LANES};
-use super::sparse::{sparse_row, HeadRows, SparseRows};
+use super::sparse::{short_rows, sparse_row, HeadRows, ShortScratch, SparseRows};
 use super::{AttnError, AttnInputs};
 use crate::attention::Mask;
 
@@ -141,7 +141,15 @@ fn rows_of<L: Lanes, const DP: usize>(l: L, job: &HeadJob<'_>, out: &mut [f32]) 
     let mut block = Vec::with_capacity(R);
     let mut tiles = BlockTiles::default();
     let mut sc = job.panels.as_ref().map(|p| Scratch::new(p, l.splat(0.0)));
+    // Short sparse rows all at once (D ≤ 16); the loop below then skips them.
+    let short = job.sparse.filter(|_| d <= LANES);
+    if let Some(rows) = short {
+        short_rows(l, &job.rows, rows, &mut ShortScratch::default(), out);
+    }
     for i in 0..n {
+        if short.is_some_and(|s| s.is_short(i)) {
+            continue;
+        }
         if let Some(cols) = job.sparse.and_then(|s| s.row(i)) {
             sparse_row(l, &job.rows, i, cols, &mut scratch, &mut out[i * d..(i + 1) * d]);
             continue;

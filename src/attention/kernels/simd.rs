@@ -83,6 +83,9 @@ pub trait Lanes: Copy {
     fn load_masked(self, src: &[f32], mask: u16) -> Self::V;
     /// Stores sixteen floats to `dst[0..16]`.
     fn store(self, dst: &mut [f32], v: Self::V);
+    /// Stores the lanes whose bit is set to `dst` (the others are not written): `dst` may be
+    /// shorter than 16 if the missing lanes' bits are clear.
+    fn store_masked(self, dst: &mut [f32], v: Self::V, mask: u16);
     /// Sixteen floats from `src` without a bounds check (for inner loops whose bounds the
     /// caller has checked once).
     ///
@@ -97,6 +100,8 @@ pub trait Lanes: Copy {
     fn add(self, a: Self::V, b: Self::V) -> Self::V;
     /// `a - b`.
     fn sub(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a / b` (correctly rounded, lane by lane).
+    fn div(self, a: Self::V, b: Self::V) -> Self::V;
     /// Lane-wise maximum (`a` when either is NaN is not relied on).
     fn max(self, a: Self::V, b: Self::V) -> Self::V;
     /// Lanes of `a` whose bit is set, `b` elsewhere.
@@ -174,6 +179,14 @@ impl Lanes for Portable {
         dst[..16].copy_from_slice(&v);
     }
     #[inline(always)]
+    fn store_masked(self, dst: &mut [f32], v: Self::V, mask: u16) {
+        for (i, &x) in v.iter().enumerate() {
+            if mask >> i & 1 == 1 {
+                dst[i] = x;
+            }
+        }
+    }
+    #[inline(always)]
     unsafe fn load_ptr(self, src: *const f32) -> Self::V {
         // SAFETY: the caller guarantees 16 readable floats.
         unsafe { std::ptr::read_unaligned(src.cast::<[f32; 16]>()) }
@@ -193,6 +206,10 @@ impl Lanes for Portable {
     #[inline(always)]
     fn sub(self, a: Self::V, b: Self::V) -> Self::V {
         std::array::from_fn(|i| a[i] - b[i])
+    }
+    #[inline(always)]
+    fn div(self, a: Self::V, b: Self::V) -> Self::V {
+        std::array::from_fn(|i| a[i] / b[i])
     }
     #[inline(always)]
     fn max(self, a: Self::V, b: Self::V) -> Self::V {
@@ -294,6 +311,13 @@ mod x86 {
             unsafe { _mm512_storeu_ps(dst.as_mut_ptr(), v) }
         }
         #[inline(always)]
+        fn store_masked(self, dst: &mut [f32], v: __m512, mask: u16) {
+            assert!(mask == 0 || (16 - mask.leading_zeros() as usize) <= dst.len());
+            // SAFETY: only lanes with a set bit are written, all in bounds (asserted); token
+            // proves avx512f.
+            unsafe { _mm512_mask_storeu_ps(dst.as_mut_ptr(), mask, v) }
+        }
+        #[inline(always)]
         unsafe fn load_ptr(self, src: *const f32) -> __m512 {
             // SAFETY: the caller guarantees 16 readable floats; token proves avx512f.
             unsafe { _mm512_loadu_ps(src) }
@@ -317,6 +341,11 @@ mod x86 {
         fn sub(self, a: __m512, b: __m512) -> __m512 {
             // SAFETY: token proves avx512f.
             unsafe { _mm512_sub_ps(a, b) }
+        }
+        #[inline(always)]
+        fn div(self, a: __m512, b: __m512) -> __m512 {
+            // SAFETY: token proves avx512f.
+            unsafe { _mm512_div_ps(a, b) }
         }
         #[inline(always)]
         fn max(self, a: __m512, b: __m512) -> __m512 {
@@ -445,6 +474,19 @@ mod x86 {
             }
         }
         #[inline(always)]
+        fn store_masked(self, dst: &mut [f32], v: Self::V, mask: u16) {
+            assert!(mask == 0 || (16 - mask.leading_zeros() as usize) <= dst.len());
+            // SAFETY: maskstore writes only lanes whose mask is set, all in bounds (asserted);
+            // the pointer offset by 8 is only dereferenced for set lanes; token proves AVX2.
+            unsafe {
+                let m0 = _mm256_castps_si256(mask8(mask));
+                let m1 = _mm256_castps_si256(mask8(mask >> 8));
+                let p = dst.as_mut_ptr();
+                _mm256_maskstore_ps(p, m0, v[0]);
+                _mm256_maskstore_ps(p.wrapping_add(8), m1, v[1]);
+            }
+        }
+        #[inline(always)]
         unsafe fn load_ptr(self, src: *const f32) -> Self::V {
             // SAFETY: the caller guarantees 16 readable floats; token proves AVX2.
             unsafe { [_mm256_loadu_ps(src), _mm256_loadu_ps(src.add(8))] }
@@ -468,6 +510,11 @@ mod x86 {
         fn sub(self, a: Self::V, b: Self::V) -> Self::V {
             // SAFETY: token proves AVX.
             unsafe { [_mm256_sub_ps(a[0], b[0]), _mm256_sub_ps(a[1], b[1])] }
+        }
+        #[inline(always)]
+        fn div(self, a: Self::V, b: Self::V) -> Self::V {
+            // SAFETY: token proves AVX.
+            unsafe { [_mm256_div_ps(a[0], b[0]), _mm256_div_ps(a[1], b[1])] }
         }
         #[inline(always)]
         fn max(self, a: Self::V, b: Self::V) -> Self::V {
@@ -528,6 +575,9 @@ mod not_x86 {
                 fn store(self, d: &mut [f32], v: Self::V) {
                     Portable.store(d, v)
                 }
+                fn store_masked(self, d: &mut [f32], v: Self::V, m: u16) {
+                    Portable.store_masked(d, v, m)
+                }
                 unsafe fn load_ptr(self, s: *const f32) -> Self::V {
                     // SAFETY: forwarded contract.
                     unsafe { Portable.load_ptr(s) }
@@ -543,6 +593,9 @@ mod not_x86 {
                 }
                 fn sub(self, a: Self::V, b: Self::V) -> Self::V {
                     Portable.sub(a, b)
+                }
+                fn div(self, a: Self::V, b: Self::V) -> Self::V {
+                    Portable.div(a, b)
                 }
                 fn max(self, a: Self::V, b: Self::V) -> Self::V {
                     Portable.max(a, b)

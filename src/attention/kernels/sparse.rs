@@ -37,6 +37,8 @@ pub struct SparseRows {
     starts: Vec<u32>,
     ends: Vec<u32>,
     cols: Vec<u32>,
+    /// The row of each entry of `cols`.
+    entry_rows: Vec<u32>,
     dense: usize,
 }
 
@@ -49,6 +51,7 @@ impl SparseRows {
         let mut starts = Vec::with_capacity(n);
         let mut ends = Vec::with_capacity(n);
         let mut cols = Vec::new();
+        let mut entry_rows = Vec::new();
         let mut dense = 0;
         for i in 0..n {
             let start = cols.len();
@@ -66,11 +69,13 @@ impl SparseRows {
                 let mut bits = word;
                 while bits != 0 {
                     cols.push((w * 64 + bits.trailing_zeros() as usize) as u32);
+                    entry_rows.push(i as u32);
                     bits &= bits - 1;
                 }
             }
             if is_dense {
                 cols.truncate(start);
+                entry_rows.truncate(start);
                 starts.push(DENSE);
                 ends.push(DENSE);
                 dense += 1;
@@ -79,7 +84,14 @@ impl SparseRows {
                 ends.push(cols.len() as u32);
             }
         }
-        Self { max, starts, ends, cols, dense }
+        Self { max, starts, ends, cols, entry_rows, dense }
+    }
+
+    /// Whether row `i` is sparse with at most [`SHORT_ROW_MAX`] entries (computed by
+    /// [`short_rows`] when D ≤ 16).
+    #[inline]
+    pub fn is_short(&self, i: usize) -> bool {
+        self.starts[i] != DENSE && (self.ends[i] - self.starts[i]) as usize <= SHORT_ROW_MAX
     }
 
     /// The allowed columns (ascending) of row `i` when it is sparse, `None` when dense.
@@ -194,6 +206,79 @@ pub fn sparse_row<L: Lanes>(l: L, h: &HeadRows<'_>, i: usize, cols: &[u32], scra
             out[c0 + c] = tmp[c] / den;
         }
         c0 += LANES;
+    }
+}
+
+/// Rows with at most this many entries hold their scores in one vector: [`short_rows`].
+pub const SHORT_ROW_MAX: usize = LANES;
+
+/// Reusable buffers of [`short_rows`].
+#[derive(Debug, Default)]
+pub struct ShortScratch {
+    scores: Vec<f32>,
+    probs: Vec<f32>,
+}
+
+/// Every short row (sparse, at most [`SHORT_ROW_MAX`] entries) of one head at once, for
+/// D ≤ 16, organised so that no loop's trip count depends on a row's length: a DAG row allows
+/// one to a dozen columns, and per-row loops over them were mispredicted at every exit, which
+/// cost more than the arithmetic. Three passes: every entry's score, as in [`sparse_row`]
+/// (flat over all entries); per row, from its one vector of scores, the maximum, the
+/// exponentials, their sum and the probabilities (one vector division); every entry's
+/// probability times its value row, accumulated into its row's output (flat, the accumulator
+/// reset by a lane select when the row changes, the running sum stored each time). Unlike
+/// [`sparse_row`] the probabilities are normalised before the weighted sum (the same
+/// rounding as dividing each term, not the sum). Rows that are not short are left alone.
+#[inline(always)]
+pub fn short_rows<L: Lanes>(l: L, h: &HeadRows<'_>, rows: &SparseRows, scratch: &mut ShortScratch, out: &mut [f32]) {
+    let d = h.d;
+    assert!(d <= LANES, "short rows need D <= 16, got {d}");
+    let dbits = lane_bits(d);
+    let zero = l.splat(0.0);
+    let ShortScratch { scores, probs } = scratch;
+    // Padded by one vector: every row's probabilities are stored as a whole vector.
+    scores.clear();
+    scores.resize(rows.cols.len() + LANES, 0.0);
+    probs.clear();
+    probs.resize(rows.cols.len() + LANES, 0.0);
+    for (e, (&j, &i)) in rows.cols.iter().zip(&rows.entry_rows).enumerate() {
+        let (i, j) = (i as usize, j as usize);
+        let dot = l.reduce_add(l.mul(l.load_masked(&h.q[i * d..], dbits), l.load_masked(&h.k[j * d..], dbits)));
+        let mut s = (0.0 + dot) * h.scale;
+        if let Some(b) = h.bias {
+            s += b[i * h.l + j];
+        }
+        scores[e] = s;
+    }
+    for i in 0..rows.n() {
+        if !rows.is_short(i) {
+            continue;
+        }
+        let (start, count) = (rows.starts[i] as usize, (rows.ends[i] - rows.starts[i]) as usize);
+        if count == 0 {
+            out[i * d..(i + 1) * d].fill(0.0);
+            continue;
+        }
+        let bits = lane_bits(count);
+        let row = l.load_masked(&scores[start..], bits);
+        let m = l.reduce_max(l.select(bits, row, l.splat(f32::NEG_INFINITY)));
+        let e = l.select(bits, l.exp(l.sub(row, l.splat(m))), zero);
+        let den = l.reduce_add(l.add(zero, e));
+        // The zero lanes past `count` land on the next rows' slots, which those rows
+        // overwrite next (rows ascend); a long row's slots are never read from here.
+        l.store(&mut probs[start..], l.div(e, l.splat(den)));
+    }
+    let mut acc = zero;
+    let mut prev = u32::MAX;
+    for (e, (&j, &i)) in rows.cols.iter().zip(&rows.entry_rows).enumerate() {
+        if !rows.is_short(i as usize) {
+            continue;
+        }
+        let same_row = if i == prev { u16::MAX } else { 0 };
+        prev = i;
+        let v = l.load_masked(&h.v[j as usize * d..], dbits);
+        acc = l.fmadd(l.splat(probs[e]), v, l.select(same_row, acc, zero));
+        l.store_masked(&mut out[i as usize * d..], acc, dbits);
     }
 }
 
