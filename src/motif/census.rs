@@ -195,7 +195,7 @@ impl CensusCounter {
         let (dense, touched) = (&mut self.dense, &mut self.touched);
         for_each_subgraph(graph, self.max_k, |size, pattern, _| {
             let i = size - MIN_K;
-            let class = tables[i].class_of(pattern);
+            let class = tables[i].class_of_size(pattern, size);
             let slot = &mut dense[i][class];
             if *slot == 0 {
                 touched.push((i as u8, class as u16));

@@ -115,7 +115,6 @@ impl<const W: usize> Bits<W> {
     }
 
     #[inline(always)]
-    #[cfg(test)]
     fn contains(&self, v: u32) -> bool {
         self.0[v as usize / 64] >> (v % 64) & 1 != 0
     }
@@ -158,9 +157,15 @@ struct BitsetWalk<'g, const W: usize, F> {
     graph: &'g MotifGraph,
     /// Undirected neighbours per node.
     adj: Vec<Bits<W>>,
-    /// Per node, its edges to the subgraph's nodes at positions `0..4` (2 bits per position:
-    /// [`OUT`] = position → node, [`IN`] = node → position): exactly the pattern bits the node
-    /// adds when it joins the subgraph. Kept up to date as nodes are placed and removed.
+    /// Out-neighbours per node.
+    out: Vec<Bits<W>>,
+    /// In-neighbours per node.
+    inn: Vec<Bits<W>>,
+    /// Per node, its edges to the subgraph's nodes at positions `0..3` (2 bits per position:
+    /// [`OUT`] = position → node, [`IN`] = node → position): the pattern bits the node adds
+    /// when it joins the subgraph, kept up to date as nodes are placed and removed. Position 3
+    /// is not placed: its ~2,000 placements per session (one per 4-node subgraph, each a walk
+    /// over the node's neighbours) cost more than two mask tests per 5-node instance.
     links: Vec<u8>,
     max_k: usize,
     /// Nodes strictly above the root of the current ESU tree.
@@ -173,14 +178,21 @@ impl<'g, const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<'g, W, F> {
     fn run(graph: &'g MotifGraph, max_k: usize, visit: F) {
         let n = graph.len();
         debug_assert!(n <= W * 64);
-        let mut adj = vec![Bits::EMPTY; n];
-        for (v, a) in adj.iter_mut().enumerate() {
-            for &(u, _) in graph.neighbours(v as u32) {
-                *a = a.or(Bits::single(u));
+        let (mut adj, mut out, mut inn) = (vec![Bits::EMPTY; n], vec![Bits::EMPTY; n], vec![Bits::EMPTY; n]);
+        for v in 0..n {
+            for &(u, dir) in graph.neighbours(v as u32) {
+                let bit = Bits::single(u);
+                adj[v] = adj[v].or(bit);
+                if dir & OUT != 0 {
+                    out[v] = out[v].or(bit);
+                }
+                if dir & IN != 0 {
+                    inn[v] = inn[v].or(bit);
+                }
             }
         }
         let links = vec![0; n];
-        let mut walk = Self { graph, adj, links, max_k, above_root: Bits::EMPTY, nodes: [0; MAX_K], visit };
+        let mut walk = Self { graph, adj, out, inn, links, max_k, above_root: Bits::EMPTY, nodes: [0; MAX_K], visit };
         for root in 0..n as u32 {
             walk.above_root = Bits::above(root);
             walk.nodes[0] = root;
@@ -214,8 +226,15 @@ impl<'g, const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<'g, W, F> {
     #[inline(always)]
     fn level<const SIZE: usize>(&mut self, pattern: u32, mut ext: Bits<W>, closed: Bits<W>, deeper: Level<'g, W, F>) {
         while let Some(w) = ext.pop_lowest() {
-            // `links[w]` holds w's edges to positions 0..SIZE, in the order of its new bits.
-            let grown = pattern | u32::from(self.links[w as usize]) << pattern_bits(SIZE);
+            // `links[w]` holds w's edges to positions 0..min(SIZE, 3), in the order of its new
+            // bits; position 3 (only when SIZE = 4) is read from its masks.
+            let mut bits = u32::from(self.links[w as usize]);
+            if SIZE == PLACED + 1 {
+                let u = self.nodes[PLACED] as usize;
+                bits |= (self.out[u].contains(w) as u32) << (2 * PLACED)
+                    | (self.inn[u].contains(w) as u32) << (2 * PLACED + 1);
+            }
+            let grown = pattern | bits << pattern_bits(SIZE);
             self.nodes[SIZE] = w;
             if SIZE + 1 >= MIN_K {
                 (self.visit)(SIZE + 1, grown, &self.nodes[..SIZE + 1]);
@@ -223,9 +242,13 @@ impl<'g, const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<'g, W, F> {
             if SIZE + 1 < self.max_k {
                 let adj_w = self.adj[w as usize];
                 let next = ext.or(adj_w.and_and_not(self.above_root, closed));
-                self.place(w, SIZE);
+                if SIZE < PLACED {
+                    self.place(w, SIZE);
+                }
                 deeper(self, grown, next, closed.or(adj_w));
-                self.unplace(w, SIZE);
+                if SIZE < PLACED {
+                    self.unplace(w, SIZE);
+                }
             }
         }
     }
@@ -247,6 +270,10 @@ impl<'g, const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<'g, W, F> {
         self.level::<4>(pattern, ext, closed, |_, _, _, _| {});
     }
 }
+
+/// Positions `0..PLACED` are recorded in `BitsetWalk::links`; position `PLACED` (the last one
+/// with a level below it) is read from its masks.
+const PLACED: usize = MAX_K - 2;
 
 /// One level of the bitset walk (see `BitsetWalk::level`).
 type Level<'g, const W: usize, F> = fn(&mut BitsetWalk<'g, W, F>, u32, Bits<W>, Bits<W>);
