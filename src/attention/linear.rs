@@ -30,7 +30,7 @@ pub fn affine_rows<const OUT: usize>(
     b: &[f32; OUT],
     emit: impl FnMut(usize, &[f32; OUT]),
 ) {
-    let inputs = if rows == 0 { 0 } else { x.len() / rows };
+    let inputs = x.len().checked_div(rows).unwrap_or(0);
     assert_eq!(inputs * rows, x.len(), "x must hold {rows} rows");
     assert_eq!(w.len(), inputs * OUT, "W must be [{inputs}, {OUT}]");
     match Isa::detect() {

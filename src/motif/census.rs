@@ -59,29 +59,31 @@ impl Serialize for MotifId {
 /// Instance counts per motif (only motifs seen), ordered by id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Census {
-    counts: BTreeMap<MotifId, u64>,
+    /// `(id, count)`, ascending by id, each id once, counts > 0 (a census is built once and
+    /// read many times; a sorted vector costs one allocation, a map one per node).
+    counts: Vec<(MotifId, u64)>,
 }
 
 impl Census {
     /// Counts from explicit `(id, count)` pairs (zero counts dropped, repeats added).
     pub fn from_counts(pairs: impl IntoIterator<Item = (MotifId, u64)>) -> Self {
-        let mut c = Self::default();
+        let mut merged: BTreeMap<MotifId, u64> = BTreeMap::new();
         for (id, n) in pairs {
             if n > 0 {
-                *c.counts.entry(id).or_insert(0) += n;
+                *merged.entry(id).or_insert(0) += n;
             }
         }
-        c
+        Self { counts: merged.into_iter().collect() }
     }
 
     /// Count of one motif (0 when unseen).
     pub fn count(&self, id: &MotifId) -> u64 {
-        self.counts.get(id).copied().unwrap_or(0)
+        self.counts.binary_search_by_key(id, |&(k, _)| k).map_or(0, |i| self.counts[i].1)
     }
 
     /// `(id, count)` of every motif seen, ascending by id.
     pub fn iter(&self) -> impl Iterator<Item = (MotifId, u64)> + '_ {
-        self.counts.iter().map(|(&id, &n)| (id, n))
+        self.counts.iter().copied()
     }
 
     /// Number of distinct motifs seen.
@@ -91,19 +93,17 @@ impl Census {
 
     /// Total instances of motifs of `size` nodes.
     pub fn instances_of_size(&self, size: usize) -> u64 {
-        self.counts.iter().filter(|(id, _)| id.size as usize == size).map(|(_, &n)| n).sum()
+        self.counts.iter().filter(|(id, _)| id.size as usize == size).map(|(_, n)| n).sum()
     }
 
     /// Total instances of all sizes.
     pub fn instances(&self) -> u64 {
-        self.counts.values().sum()
+        self.counts.iter().map(|(_, n)| n).sum()
     }
 
     /// Adds another census into this one.
     pub fn add(&mut self, other: &Census) {
-        for (id, n) in other.iter() {
-            *self.counts.entry(id).or_insert(0) += n;
-        }
+        *self = Self::from_counts(self.iter().chain(other.iter()));
     }
 }
 
@@ -156,7 +156,7 @@ pub fn census_labelled(graph: &MotifGraph, labels: &[u8], max_k: usize) -> Resul
         };
         *counts.entry(id).or_insert(0) += 1;
     });
-    Ok(Census { counts })
+    Ok(Census { counts: counts.into_iter().collect() })
 }
 
 /// Reusable dense counters for unlabelled censuses (one slot per isomorphism class), so
