@@ -210,6 +210,24 @@ pub fn normalise_columns(x: ArrayView2<'_, f32>) -> Array2<f32> {
 /// [`normalise_columns`] of a row-major `[rows, cols]` slice, on flat slices: row-major sweeps
 /// with one accumulator per column (the same sums, in the same order, as walking each column).
 fn zscore_columns(x: &[f32], cols: usize) -> Vec<f32> {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512 F (checked just above), the only feature the entry enables.
+        return unsafe { zscore_columns_avx512(x, cols) };
+    }
+    zscore_columns_body(x, cols)
+}
+
+/// [`zscore_columns`] compiled for AVX-512: the same f64 operations lane by lane (Rust never
+/// fuses or reorders them), eight to a register.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn zscore_columns_avx512(x: &[f32], cols: usize) -> Vec<f32> {
+    zscore_columns_body(x, cols)
+}
+
+#[inline(always)]
+fn zscore_columns_body(x: &[f32], cols: usize) -> Vec<f32> {
     if cols == 0 {
         return Vec::new();
     }
@@ -252,7 +270,7 @@ fn zscore_columns(x: &[f32], cols: usize) -> Vec<f32> {
 /// Sum in f64 of `f(v)` over a row, in four interleaved partial sums (element `i` into sum
 /// `i mod 4`, then `(s0 + s1) + (s2 + s3)`): a fixed order, without one long chain of
 /// dependent additions.
-#[inline]
+#[inline(always)]
 fn sum_f64(row: &[f32], f: impl Fn(f32) -> f64) -> f64 {
     let mut s = [0.0f64; 4];
     let mut chunks = row.chunks_exact(4);
@@ -267,7 +285,35 @@ fn sum_f64(row: &[f32], f: impl Fn(f32) -> f64) -> f64 {
     (s[0] + s[1]) + (s[2] + s[3])
 }
 
+/// `H = LayerNorm(H + O)` for every row (`h`, `o` row-major, rows of [`HIDDEN`]).
+fn residual_layer_norm(h: &mut [f32], o: &[f32], gamma: &[f32; HIDDEN], beta: &[f32; HIDDEN]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512 F (checked just above), the only feature the entry enables.
+        return unsafe { residual_layer_norm_avx512(h, o, gamma, beta) };
+    }
+    residual_layer_norm_body(h, o, gamma, beta)
+}
+
+/// [`residual_layer_norm`] compiled for AVX-512 (the same f64 operations, wider registers).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn residual_layer_norm_avx512(h: &mut [f32], o: &[f32], gamma: &[f32; HIDDEN], beta: &[f32; HIDDEN]) {
+    residual_layer_norm_body(h, o, gamma, beta)
+}
+
+#[inline(always)]
+fn residual_layer_norm_body(h: &mut [f32], o: &[f32], gamma: &[f32; HIDDEN], beta: &[f32; HIDDEN]) {
+    for (row, orow) in h.chunks_exact_mut(HIDDEN).zip(o.chunks_exact(HIDDEN)) {
+        for (x, &y) in row.iter_mut().zip(orow) {
+            *x += y;
+        }
+        layer_norm_row(row, gamma, beta);
+    }
+}
+
 /// Layer norm of one row in place (statistics and the affine step in f64).
+#[inline(always)]
 fn layer_norm_row(row: &mut [f32], gamma: &[f32], beta: &[f32]) {
     let n = row.len() as f64;
     let mean = sum_f64(row, |v| v as f64) / n;
@@ -480,7 +526,8 @@ impl Model {
         let mut kernels = Vec::with_capacity(self.layers.len());
         let mut fallbacks = 0;
         let heads = || Array3::<f32>::zeros((HEADS, l, HEAD_DIM));
-        let (mut q, mut k, mut v, mut merged) = (heads(), heads(), heads(), vec![0.0f32; l * HIDDEN]);
+        let (mut q, mut k, mut v) = (heads(), heads(), heads());
+        let (mut merged, mut projected) = (vec![0.0f32; l * HIDDEN], vec![0.0f32; l * HIDDEN]);
         for (li, layer) in self.layers.iter().enumerate() {
             let w = LayerWeights::new(layer);
             let hs = h.as_slice().expect("standard layout");
@@ -506,14 +553,8 @@ impl Model {
             for (i, row) in merged.chunks_exact_mut(HIDDEN).enumerate() {
                 row.copy_from_slice(&gather_heads(flat(&attended), l, i));
             }
-            let hs = h.as_slice_mut().expect("standard layout");
-            affine_rows(&merged, l, flat(&w.wo), &w.bo, |i, o| {
-                let out = &mut hs[i * HIDDEN..][..HIDDEN];
-                for (hv, ov) in out.iter_mut().zip(o) {
-                    *hv += ov;
-                }
-                layer_norm_row(out, &w.gamma, &w.beta);
-            });
+            affine_rows(&merged, l, flat(&w.wo), &w.bo, |i, o| projected[i * HIDDEN..][..HIDDEN].copy_from_slice(o));
+            residual_layer_norm(h.as_slice_mut().expect("standard layout"), &projected, &w.gamma, &w.beta);
         }
         let session_emb = h.axis_iter(Axis(1)).map(|c| (c.iter().map(|&v| v as f64).sum::<f64>() / l as f64) as f32);
         let session_emb = Array1::from_iter(session_emb);
@@ -565,6 +606,20 @@ mod tests {
             let var: f64 = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / HIDDEN as f64;
             assert!(mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-3, "mean {mean} var {var}");
         }
+    }
+
+    #[test]
+    fn vector_builds_of_the_row_passes_give_the_portable_bits() {
+        let x: Vec<f32> = (0..7 * HIDDEN).map(|i| (i as f32 * 0.37).sin() * 100.0 + 23_000.0).collect();
+        let o: Vec<f32> = (0..7 * HIDDEN).map(|i| (i as f32 * 0.11).cos()).collect();
+        let gamma: [f32; HIDDEN] = std::array::from_fn(|j| 1.0 + j as f32 * 0.01);
+        let beta: [f32; HIDDEN] = std::array::from_fn(|j| j as f32 * -0.02);
+        let (mut a, mut b) = (x.clone(), x.clone());
+        residual_layer_norm(&mut a, &o, &gamma, &beta);
+        residual_layer_norm_body(&mut b, &o, &gamma, &beta);
+        assert_eq!(a, b);
+        assert_eq!(zscore_columns(&x, 11), zscore_columns_body(&x, 11));
+        assert_ne!(a, x, "the pass changed something");
     }
 
     #[test]

@@ -224,11 +224,11 @@ pub struct ShortScratch {
 /// one to a dozen columns, and per-row loops over them were mispredicted at every exit, which
 /// cost more than the arithmetic. Three passes: every entry's score, as in [`sparse_row`]
 /// (flat over all entries); per row, from its one vector of scores, the maximum, the
-/// exponentials, their sum and the probabilities (one vector division); every entry's
+/// exponentials, their sum and the probabilities (times one reciprocal); every entry's
 /// probability times its value row, accumulated into its row's output (flat, the accumulator
 /// reset by a lane select when the row changes, the running sum stored each time). Unlike
-/// [`sparse_row`] the probabilities are normalised before the weighted sum (the same
-/// rounding as dividing each term, not the sum). Rows that are not short are left alone.
+/// [`sparse_row`] the probabilities are normalised before the weighted sum, by a reciprocal
+/// (a 16-lane division per row cost more than the rest of the row's softmax). Rows that are not short are left alone.
 #[inline(always)]
 pub fn short_rows<L: Lanes>(l: L, h: &HeadRows<'_>, rows: &SparseRows, scratch: &mut ShortScratch, out: &mut [f32]) {
     let d = h.d;
@@ -266,7 +266,7 @@ pub fn short_rows<L: Lanes>(l: L, h: &HeadRows<'_>, rows: &SparseRows, scratch: 
         let den = l.reduce_add(l.add(zero, e));
         // The zero lanes past `count` land on the next rows' slots, which those rows
         // overwrite next (rows ascend); a long row's slots are never read from here.
-        l.store(&mut probs[start..], l.div(e, l.splat(den)));
+        l.store(&mut probs[start..], l.mul(e, l.splat(1.0 / den)));
     }
     let mut acc = zero;
     let mut prev = u32::MAX;
