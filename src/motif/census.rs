@@ -1,9 +1,8 @@
 //! Motif census: counts of classified subgraph instances per motif.
 //!
 //! The unlabelled census ([`census()`], [`CensusCounter`]) counts each instance into a dense
-//! slot per isomorphism class (one `u16` table read, one increment) and remembers which slots
-//! it touched, so reading the counts out costs the number of motifs seen, not the 9,842 classes
-//! of sizes 3–5. [`census()`] reuses one counter per thread, so a census allocates only its
+//! slot per isomorphism class (one `u16` table read, one increment, nothing else) and reads the
+//! counts out by one scan that skips blocks of 32 zero counts after a single OR each. [`census()`] reuses one counter per thread, so a census allocates only its
 //! result.
 
 use std::cell::RefCell;
@@ -177,49 +176,60 @@ pub struct CensusCounter {
     max_k: usize,
     /// Counts per class, one vector per size `3..=max_k` (index = size − 3).
     dense: [Vec<u64>; 3],
-    /// `(size − 3, class)` of every slot that is non-zero, each once.
-    touched: Vec<(u8, u16)>,
 }
+
+/// Classes per block of [`CensusCounter::counted`]'s scan: a block of zero counts is skipped
+/// after one OR over it.
+const SCAN_BLOCK: usize = 32;
 
 impl CensusCounter {
     /// Counters for motifs of `3..=max_k` nodes.
     pub fn new(max_k: usize) -> Self {
         assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
         let slots = |k: usize| if k <= max_k { vec![0u64; table(k).classes()] } else { Vec::new() };
-        Self { max_k, dense: [slots(3), slots(4), slots(5)], touched: Vec::new() }
+        Self { max_k, dense: [slots(3), slots(4), slots(5)] }
     }
 
-    /// Adds the census of `graph` to the counters.
+    /// Adds the census of `graph` to the counters: one table read and one increment per
+    /// instance, nothing else (remembering which classes were hit, by a branch or a bitmap
+    /// store per instance, cost more than scanning the counts once at the end).
     pub fn count(&mut self, graph: &MotifGraph) {
         let tables = [table(3), table(if self.max_k >= 4 { 4 } else { 3 }), table(self.max_k)];
-        let (dense, touched) = (&mut self.dense, &mut self.touched);
+        let dense = &mut self.dense;
         for_each_subgraph(graph, self.max_k, |size, pattern, _| {
             let i = size - MIN_K;
-            let class = tables[i].class_of_size(pattern, size);
-            let slot = &mut dense[i][class];
-            if *slot == 0 {
-                touched.push((i as u8, class as u16));
-            }
-            *slot += 1;
+            dense[i][tables[i].class_of_size(pattern, size)] += 1;
         });
+    }
+
+    /// `(size − 3, class)` of every class with a non-zero count, ascending.
+    fn counted(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.dense.iter().enumerate().flat_map(|(i, counts)| {
+            counts
+                .chunks(SCAN_BLOCK)
+                .enumerate()
+                .filter(|(_, block)| block.iter().fold(0, |any, &n| any | n) != 0)
+                .flat_map(move |(b, block)| {
+                    block.iter().enumerate().filter(|(_, &n)| n != 0).map(move |(c, _)| (i, b * SCAN_BLOCK + c))
+                })
+        })
     }
 
     /// Classified instances counted so far.
     pub fn instances(&self) -> u64 {
-        self.touched.iter().map(|&(i, class)| self.dense[i as usize][class as usize]).sum()
+        self.counted().map(|(i, class)| self.dense[i][class]).sum()
     }
 
-    /// Moves the counts out as a [`Census`] and zeroes the counters (only the touched slots).
+    /// Moves the counts out as a [`Census`] and zeroes the counters.
     pub fn finish(&mut self) -> Census {
         // Class index = rank of the canonical pattern, so (size, class) order is MotifId order.
-        self.touched.sort_unstable();
-        let counts = self
-            .touched
-            .drain(..)
+        let counted: Vec<(usize, usize)> = self.counted().collect();
+        let counts = counted
+            .into_iter()
             .map(|(i, class)| {
-                let k = MIN_K + i as usize;
-                let n = std::mem::take(&mut self.dense[i as usize][class as usize]);
-                (MotifId { size: k as u8, pattern: table(k).canonical(class as usize), labels: None }, n)
+                let k = MIN_K + i;
+                let n = std::mem::take(&mut self.dense[i][class]);
+                (MotifId { size: k as u8, pattern: table(k).canonical(class), labels: None }, n)
             })
             .collect();
         Census { counts }
