@@ -144,7 +144,16 @@ fn rows_of<L: Lanes, const DP: usize>(l: L, job: &HeadJob<'_>, out: &mut [f32]) 
     // Short sparse rows all at once (D ≤ 16); the loop below then skips them.
     let short = job.sparse.filter(|_| d <= LANES);
     if let Some(rows) = short {
-        short_rows(l, &job.rows, rows, &mut ShortScratch::default(), out);
+        thread_local! {
+            /// Reused by every head this thread computes (heads of one call may run on
+            /// several threads, so one per thread).
+            static SHORT: std::cell::RefCell<ShortScratch> = Default::default();
+        }
+        // Taken out and put back, so the kernel runs outside the closure (a closure would not
+        // inherit this function's target features).
+        let mut scratch = SHORT.with(|cell| cell.take());
+        short_rows(l, &job.rows, rows, &mut scratch, out);
+        SHORT.with(|cell| cell.replace(scratch));
     }
     for i in 0..n {
         if short.is_some_and(|s| s.is_short(i)) {
