@@ -225,21 +225,28 @@ impl<'g, const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<'g, W, F> {
     /// level, so the pattern's bit positions and the size are constants.
     #[inline(always)]
     fn level<const SIZE: usize>(&mut self, pattern: u32, mut ext: Bits<W>, closed: Bits<W>, deeper: Level<'g, W, F>) {
+        // Loop invariants read once (the visit's stores could alias them for the compiler).
+        let (last_out, last_in) = if SIZE == PLACED + 1 {
+            let u = self.nodes[PLACED] as usize;
+            (self.out[u], self.inn[u])
+        } else {
+            (Bits::EMPTY, Bits::EMPTY)
+        };
+        let go_deeper = SIZE + 1 < self.max_k;
         while let Some(w) = ext.pop_lowest() {
             // `links[w]` holds w's edges to positions 0..min(SIZE, 3), in the order of its new
             // bits; position 3 (only when SIZE = 4) is read from its masks.
             let mut bits = u32::from(self.links[w as usize]);
             if SIZE == PLACED + 1 {
-                let u = self.nodes[PLACED] as usize;
-                bits |= (self.out[u].contains(w) as u32) << (2 * PLACED)
-                    | (self.inn[u].contains(w) as u32) << (2 * PLACED + 1);
+                bits |=
+                    (last_out.contains(w) as u32) << (2 * PLACED) | (last_in.contains(w) as u32) << (2 * PLACED + 1);
             }
             let grown = pattern | bits << pattern_bits(SIZE);
             self.nodes[SIZE] = w;
             if SIZE + 1 >= MIN_K {
                 (self.visit)(SIZE + 1, grown, &self.nodes[..SIZE + 1]);
             }
-            if SIZE + 1 < self.max_k {
+            if go_deeper {
                 let adj_w = self.adj[w as usize];
                 let next = ext.or(adj_w.and_and_not(self.above_root, closed));
                 if SIZE < PLACED {
