@@ -8,6 +8,7 @@
 //! table (band masks of width w, `sdpa` with every row sparse vs no row sparse).
 //! Speed is reported, never asserted; on a shared machine the numbers are noisy.
 
+use ironforge::gate::stats::median;
 use std::time::Instant;
 
 use ironforge::attention::kernels::bench::Samples;
@@ -43,16 +44,6 @@ fn bucket_bias(times_ms: &[i64]) -> Array2<f32> {
         let dt = (times_ms[v] - times_ms[u]).abs() as f64 / 60_000.0;
         B.iter().filter(|b| dt >= b.0 && dt <= b.1).map(|b| b.2).sum()
     })
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
 }
 
 fn time_once(kernel: Kernel, inp: &AttnInputs<'_>, parallel: bool) -> f64 {
@@ -167,9 +158,9 @@ fn main() {
                 } else {
                     (0..n_rounds).for_each(|r| run_round(r, &mut math_t, &mut kt, &mut ratios));
                 }
-                let math_ms = median(math_t) * 1e3;
+                let math_ms = median(&math_t) * 1e3;
                 for (i, kernel) in fast.iter().enumerate() {
-                    let ms = median(kt[i].clone()) * 1e3;
+                    let ms = median(&kt[i]) * 1e3;
                     let anchor = TORCH_1T.iter().find(|a| a.0 == l).map(|a| a.1);
                     let vs_torch = match (anchor, threads) {
                         (Some(a), 1) => format!("{:.2}", a / ms),
@@ -183,7 +174,7 @@ fn main() {
                     println!(
                         "| {mask_kind} | {l} | {threads} | {math_ms:.3} | {} | {ms:.4} | {:.1} | {vs_torch} | {heap} |",
                         kernel.name(),
-                        median(ratios[i].clone())
+                        median(&ratios[i])
                     );
                 }
             }

@@ -7,6 +7,7 @@
 //! a few events per 5-minute bar) and `ties` (8 bursts of n/8 events sharing one timestamp,
 //! 5 minutes apart: the reference must scan each burst to skip gaps under dt_min).
 
+use ironforge::gate::stats::median;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -34,11 +35,6 @@ fn time<R>(reps: usize, mut f: impl FnMut() -> R) -> f64 {
     start.elapsed().as_secs_f64() / reps as f64
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// Medians of interleaved A/B timings; reps per sample sized so the slower side takes ~5 ms.
 fn compare<A, B>(mut a: impl FnMut() -> A, mut b: impl FnMut() -> B) -> (f64, f64) {
     let one = time(1, &mut a).max(time(1, &mut b)).max(1e-7);
@@ -48,7 +44,7 @@ fn compare<A, B>(mut a: impl FnMut() -> A, mut b: impl FnMut() -> B) -> (f64, f6
         ta.push(time(reps, &mut a));
         tb.push(time(reps, &mut b));
     }
-    (median(ta), median(tb))
+    (median(&ta), median(&tb))
 }
 
 fn ties_times(n: usize) -> Vec<i64> {

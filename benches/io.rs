@@ -4,6 +4,7 @@
 //! Run: `cargo bench --bench io` (optional arg: number of rounds, default 5). Configurations are
 //! interleaved round by round; medians are reported. Speed is never asserted.
 
+use ironforge::gate::stats::median;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -20,16 +21,6 @@ struct Config {
     read_s: Vec<f64>,
     pyarrow_s: Vec<f64>,
     bytes: u64,
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        f64::NAN
-    } else {
-        v[v.len() / 2]
-    }
 }
 
 fn dir_bytes(dir: &Path) -> u64 {

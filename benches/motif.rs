@@ -3,6 +3,7 @@
 //! `cargo bench --bench motif` (set `MOTIF_BENCH_QUICK=1` for a short run). Numbers from a
 //! shared, busy machine are noisy; the tables in docs/motif.md say which run they came from.
 
+use ironforge::gate::stats::median;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -17,11 +18,6 @@ use ironforge::motif::{analysis::observed_censuses, census, CensusCounter, EdgeS
 use ironforge::synth::{canary_specs, generate, golden_specs, SessionSpec};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rand::{Rng, SeedableRng};
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 fn time<T>(f: impl FnOnce() -> T) -> (T, f64) {
     let t = Instant::now();
@@ -142,7 +138,7 @@ fn sections_1_to_5(
         te.push(time(|| small.iter().map(|g| census(g, 5).instances()).sum::<u64>()).1);
         tb.push(time(|| small.iter().map(|g| census_brute(g, 5).instances()).sum::<u64>()).1);
     }
-    let (me, mb) = (median(te), median(tb));
+    let (me, mb) = (median(&te), median(&tb));
     println!("\n## ESU vs brute force (20 random DAGs, 14 nodes, p = 0.2)");
     println!(
         "| ESU (ms) | brute force (ms) | ratio |\n|---|---|---|\n| {:.3} | {:.1} | {:.0}x |",
@@ -167,7 +163,7 @@ fn sections_1_to_5(
         rates.push(instances as f64 / s);
     }
     println!("\n## Census throughput (one core, 120 canary sessions, rebuilt edges)");
-    println!("| instances | median rate (instances/s) |\n|---|---|\n| {} | {:.2e} |", instances, median(rates));
+    println!("| instances | median rate (instances/s) |\n|---|---|\n| {} | {:.2e} |", instances, median(&rates));
 
     // 3. Census of the 40 real sessions (imported edges), or 40 synth sessions of 16–68 events.
     let real = real_sessions();
@@ -189,7 +185,7 @@ fn sections_1_to_5(
         times.push(s);
     }
     println!("\n## Census of {label} (one core, graph build included)");
-    println!("| instances | median time (ms) |\n|---|---|\n| {} | {:.3} |", total, median(times) * 1e3);
+    println!("| instances | median time (ms) |\n|---|---|\n| {} | {:.3} |", total, median(&times) * 1e3);
 
     // 4. Null-model cost per session-iteration (one core).
     let iters = if quick { 5 } else { 20 };
@@ -206,7 +202,7 @@ fn sections_1_to_5(
         for _ in 0..reps.min(3) {
             samples.push(one.install(|| time(|| run_null(&times, &params, 1).unwrap()).1));
         }
-        let per_iter = median(samples) / iters as f64;
+        let per_iter = median(&samples) / iters as f64;
         let events: usize = times.iter().map(Vec::len).sum();
         println!(
             "| {name} | {} | {events} | {:.2} | {:.1} |",

@@ -2,9 +2,9 @@
 //! baseline pipeline ([`ironforge::pipeline`]) on the 40 real NQ shards (skipped when
 //! `../shared/data/nq-m5` is absent) and on the 120 canary sessions, one thread.
 //!
-//! `cargo bench --bench pipeline [-- --rounds 7]`. Each round processes the whole set once with
-//! each pipeline, the order alternating (A B, B A, …) after one warm-up pass that also builds the
-//! motif class tables. Reported: sessions per second from the median round, by wall clock and by
+//! `cargo bench --bench pipeline [-- --rounds 7]`. Each round processes the whole set with each
+//! pipeline, repeated so that a pass lasts at least 0.25 s, the order alternating (A B, B A, …)
+//! after one warm-up pass that also builds the motif class tables and sizes the passes. Reported: sessions per second from the median round, by wall clock and by
 //! the thread's CPU time (`/proc/thread-self/schedstat`, robust to time slices lost on a shared
 //! machine), and the median of the per-round ratios. Speed is reported, never asserted.
 
@@ -29,28 +29,40 @@ fn thread_cpu_s() -> f64 {
         .map_or(0.0, |ns| ns as f64 / 1e9)
 }
 
-/// (wall s, cpu s) of one pass of `p` over `sessions`.
-fn pass(p: &Pipeline, sessions: &[Session]) -> (f64, f64) {
+/// (wall s, cpu s) per run over `sessions` of one pass of `repeat` runs of `p`.
+fn pass(p: &Pipeline, sessions: &[Session], repeat: usize) -> (f64, f64) {
     let (t, c) = (Instant::now(), thread_cpu_s());
-    for s in sessions {
-        black_box(p.process(s).expect("bench sessions are valid"));
+    for _ in 0..repeat {
+        for s in sessions {
+            black_box(p.process(s).expect("bench sessions are valid"));
+        }
     }
-    (t.elapsed().as_secs_f64(), thread_cpu_s() - c)
+    let r = repeat as f64;
+    (t.elapsed().as_secs_f64() / r, (thread_cpu_s() - c) / r)
 }
+
+/// Runs per pass so that a pass lasts at least [`MIN_PASS_S`]: the thread's CPU time advances
+/// only at scheduler ticks (4 ms here), so shorter passes would read it in steps.
+fn repeats_for(p: &Pipeline, sessions: &[Session]) -> usize {
+    let once = pass(p, sessions, 1).0.max(1e-6);
+    (MIN_PASS_S / once).ceil().max(1.0) as usize
+}
+
+/// Shortest pass timed.
+const MIN_PASS_S: f64 = 0.25;
 
 fn bench(name: &str, sessions: &[Session], rounds: usize) {
     let opt = Pipeline::new(7, PipelineConfig::optimized(Default::default()));
     let base = Pipeline::new(7, PipelineConfig::baseline());
-    pass(&opt, sessions);
-    pass(&base, sessions);
+    let (ro_n, rb_n) = (repeats_for(&opt, sessions), repeats_for(&base, sessions));
     let (mut o, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         let (ro, rb) = if round % 2 == 0 {
-            let ro = pass(&opt, sessions);
-            (ro, pass(&base, sessions))
+            let ro = pass(&opt, sessions, ro_n);
+            (ro, pass(&base, sessions, rb_n))
         } else {
-            let rb = pass(&base, sessions);
-            (pass(&opt, sessions), rb)
+            let rb = pass(&base, sessions, rb_n);
+            (pass(&opt, sessions, ro_n), rb)
         };
         ratios.push(rb.0 / ro.0);
         o.push(ro);

@@ -129,16 +129,21 @@ fn cargo_test(args: &Args) -> Vec<String> {
     cmd
 }
 
+/// `cargo <cargo_args>` in `root` with the extra (torch) environment: the one way every
+/// harness command is made.
+fn cargo_command(root: &Path, cargo_args: Vec<String>, extra: &ExtraEnv) -> Command {
+    let mut command = Command::new(cargo());
+    command.args(cargo_args).envs(extra.iter().cloned()).current_dir(root);
+    command
+}
+
 /// Builds the harness in release mode (`cargo test --release --test gates --no-run`).
 fn build_harness(root: &Path, out: &Path, args: &Args, extra: &ExtraEnv) -> anyhow::Result<()> {
     let log_path = out.join("build.log");
     let log = std::fs::File::create(&log_path).with_context(|| format!("create {}", log_path.display()))?;
     let pb = spinner("building the gate harness in release mode");
-    let status = Command::new(cargo())
-        .args(cargo_test(args))
+    let status = cargo_command(root, cargo_test(args), extra)
         .arg("--no-run")
-        .envs(extra.iter().cloned())
-        .current_dir(root)
         .stdout(Stdio::from(log.try_clone()?))
         .stderr(Stdio::from(log))
         .status()
@@ -175,13 +180,7 @@ fn harness_command(args: &Args, list: bool) -> Vec<String> {
 
 /// Counts the trials the harness would run (for the progress bar), `None` if it cannot tell.
 fn count_trials(root: &Path, args: &Args, env: &BTreeMap<String, String>, extra: &ExtraEnv) -> Option<u64> {
-    let out = Command::new(cargo())
-        .args(harness_command(args, true))
-        .envs(env)
-        .envs(extra.iter().cloned())
-        .current_dir(root)
-        .output()
-        .ok()?;
+    let out = cargo_command(root, harness_command(args, true), extra).envs(env).output().ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.ends_with(": test")).count() as u64)
@@ -217,12 +216,9 @@ fn run_harness(
     let err_path = dir.join("harness.stderr.log");
     let err = std::fs::File::create(&err_path).with_context(|| format!("create {}", err_path.display()))?;
     let start = Instant::now();
-    let mut child = Command::new(cargo())
-        .args(harness_command(args, false))
+    let mut child = cargo_command(root, harness_command(args, false), extra)
         .env_remove("IRONFORGE_PROVE")
         .envs(env)
-        .envs(extra.iter().cloned())
-        .current_dir(root)
         .stdout(Stdio::piped())
         .stderr(Stdio::from(err))
         .spawn()

@@ -244,22 +244,23 @@ fn run_block<L: Lanes, const DP: usize>(
         bias_rows: job.bias.map(|b| idx.map(|i| &b[i * n..(i + 1) * n])),
         scale: job.scale,
     };
-    let mut outs: Vec<&mut [f32]> = Vec::with_capacity(R);
+    let mut outs: [&mut [f32]; R] = Default::default();
     // Rows ascend, so the output splits into disjoint row slices in order.
     let mut rest = out;
     let mut at = 0;
-    for &i in rows {
+    for (slot, &i) in outs.iter_mut().zip(rows) {
         let (_, tail) = std::mem::take(&mut rest).split_at_mut((i - at) * d);
         let (row, tail) = tail.split_at_mut(d);
-        outs.push(row);
+        *slot = row;
         rest = tail;
         at = i + 1;
     }
+    let outs = &mut outs[..rows.len()];
     match job.algo {
-        RowAlgo::Online => online::<L, DP>(l, &ctx, sc, &mut outs),
+        RowAlgo::Online => online::<L, DP>(l, &ctx, sc, outs),
         _ => {
             let list = tiles.collect(job, rows, p.lp / LANES);
-            two_pass::<L, DP>(l, &ctx, list, sc, &mut outs)
+            two_pass::<L, DP>(l, &ctx, list, sc, outs)
         }
     }
 }
