@@ -4,9 +4,10 @@
 //!
 //! `cargo bench --bench pipeline [-- --rounds 7]`. Each round processes the whole set with each
 //! pipeline, repeated so that a pass lasts at least 0.25 s, the order alternating (A B, B A, …)
-//! after one warm-up pass that also builds the motif class tables and sizes the passes. Reported: sessions per second from the median round, by wall clock and by
-//! the thread's CPU time (`/proc/thread-self/schedstat`, robust to time slices lost on a shared
-//! machine), and the median of the per-round ratios. Speed is reported, never asserted.
+//! after one warm-up pass that also builds the motif class tables and sizes the passes.
+//! Reported: sessions per second from the median round, by wall clock and by the thread's CPU
+//! time (`CLOCK_THREAD_CPUTIME_ID`, robust to time slices lost on a shared machine), and the
+//! median of the per-round ratios. Speed is reported, never asserted.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -21,12 +22,17 @@ fn arg(name: &str, default: usize) -> usize {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// This thread's CPU time in seconds (0 where the kernel does not expose it).
+/// This thread's CPU time in seconds (`CLOCK_THREAD_CPUTIME_ID`: exact to the nanosecond, unlike
+/// `/proc/thread-self/schedstat`, which advances only at scheduler ticks); 0 if unavailable.
 fn thread_cpu_s() -> f64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
-        .map_or(0.0, |ns| ns as f64 / 1e9)
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; the call only writes it.
+    let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0;
+    if ok {
+        ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+    } else {
+        0.0
+    }
 }
 
 /// (wall s, cpu s) per run over `sessions` of one pass of `repeat` runs of `p`.
@@ -41,8 +47,8 @@ fn pass(p: &Pipeline, sessions: &[Session], repeat: usize) -> (f64, f64) {
     (t.elapsed().as_secs_f64() / r, (thread_cpu_s() - c) / r)
 }
 
-/// Runs per pass so that a pass lasts at least [`MIN_PASS_S`]: the thread's CPU time advances
-/// only at scheduler ticks (4 ms here), so shorter passes would read it in steps.
+/// Runs per pass so that a pass lasts at least [`MIN_PASS_S`] (a pass of the 40 real sessions
+/// alone takes about 4 ms: timer and scheduling noise would dominate it).
 fn repeats_for(p: &Pipeline, sessions: &[Session]) -> usize {
     let once = pass(p, sessions, 1).0.max(1e-6);
     (MIN_PASS_S / once).ceil().max(1.0) as usize
