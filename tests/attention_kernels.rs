@@ -207,6 +207,20 @@ fn sparse_rows_list_exactly_the_rows_within_the_threshold() {
     assert_eq!(SparseRows::from_mask(&empty_row, 0).row(9), Some(&[][..]), "an empty row is sparse with no columns");
 }
 
+/// The row-major operands of a single-head `[1, L, D]` q, k, v.
+fn head_rows<'a>([q, k, v]: [&'a Array3<f32>; 3], bias: Option<&'a [f32]>) -> HeadRows<'a> {
+    let (_, l, d) = q.dim();
+    HeadRows {
+        q: q.as_slice().unwrap(),
+        k: k.as_slice().unwrap(),
+        v: v.as_slice().unwrap(),
+        bias,
+        l,
+        d,
+        scale: 1.0 / (d as f32).sqrt(),
+    }
+}
+
 /// `short_rows` (every instruction set, all rows of a head at once) against the scalar twin
 /// of each short row, on masks whose rows allow 0 to 24 columns; rows that are not short
 /// (more than 16 entries, or dense) are not written; every instruction set gives the same bits.
@@ -226,15 +240,7 @@ fn short_rows_match_the_scalar_twin_and_leave_other_rows_alone() {
         }
         let rows = SparseRows::from_mask(&mask, 32);
         for with_bias in [false, true] {
-            let h = HeadRows {
-                q: q.as_slice().unwrap(),
-                k: k.as_slice().unwrap(),
-                v: v.as_slice().unwrap(),
-                bias: with_bias.then_some(bias.as_slice()),
-                l,
-                d,
-                scale: 1.0 / (d as f32).sqrt(),
-            };
+            let h = head_rows([&q, &k, &v], with_bias.then_some(bias.as_slice()));
             let mut runs = Vec::new();
             let mut out = vec![f32::NAN; l * d];
             short_rows(Portable, &h, &rows, &mut ShortScratch::default(), &mut out);
@@ -303,15 +309,7 @@ fn sparse_row_matches_its_scalar_twin() {
             cols.truncate(n_cols);
             cols.sort_unstable();
             for with_bias in [false, true] {
-                let h = HeadRows {
-                    q: q.as_slice().unwrap(),
-                    k: k.as_slice().unwrap(),
-                    v: v.as_slice().unwrap(),
-                    bias: with_bias.then_some(bias.as_slice()),
-                    l,
-                    d,
-                    scale: 1.0 / (d as f32).sqrt(),
-                };
+                let h = head_rows([&q, &k, &v], with_bias.then_some(bias.as_slice()));
                 let i = n_cols % l;
                 let mut want = vec![f32::NAN; d];
                 sparse_row_scalar(&h, i, &cols, &mut want);
