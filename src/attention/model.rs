@@ -513,7 +513,8 @@ impl Model {
             KernelChoice::Fixed(k) => k,
             KernelChoice::Dispatch(d) => d.choose_for(&mask),
         };
-        let raw: Vec<f32> = session.events().iter().flat_map(|e| e.features).collect();
+        let mut raw = Vec::with_capacity(l * NODE_FEATURES);
+        session.events().iter().for_each(|e| raw.extend_from_slice(&e.features));
         let mut x = zscore_columns(&raw, NODE_FEATURES);
         if let Some(te) = &self.time {
             let z = Array2::from_shape_vec((l, NODE_FEATURES), x).expect("L × 45 z-scores");

@@ -202,36 +202,37 @@ impl CensusCounter {
         });
     }
 
-    /// `(size − 3, class)` of every class with a non-zero count, ascending.
-    fn counted(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        self.dense.iter().enumerate().flat_map(|(i, counts)| {
-            counts
-                .chunks(SCAN_BLOCK)
-                .enumerate()
-                .filter(|(_, block)| block.iter().fold(0, |any, &n| any | n) != 0)
-                .flat_map(move |(b, block)| {
-                    block.iter().enumerate().filter(|(_, &n)| n != 0).map(move |(c, _)| (i, b * SCAN_BLOCK + c))
-                })
-        })
+    /// Calls `f(size − 3, class, count)` for every class with a non-zero count, ascending
+    /// (plain loops: an iterator chain here cost more than the scan itself).
+    fn for_each_counted(&mut self, mut f: impl FnMut(usize, usize, &mut u64)) {
+        for (i, counts) in self.dense.iter_mut().enumerate() {
+            for (b, block) in counts.chunks_mut(SCAN_BLOCK).enumerate() {
+                if block.iter().fold(0, |any, &n| any | n) == 0 {
+                    continue;
+                }
+                for (c, n) in block.iter_mut().enumerate() {
+                    if *n != 0 {
+                        f(i, b * SCAN_BLOCK + c, n);
+                    }
+                }
+            }
+        }
     }
 
     /// Classified instances counted so far.
     pub fn instances(&self) -> u64 {
-        self.counted().map(|(i, class)| self.dense[i][class]).sum()
+        self.dense.iter().flatten().sum()
     }
 
     /// Moves the counts out as a [`Census`] and zeroes the counters.
     pub fn finish(&mut self) -> Census {
         // Class index = rank of the canonical pattern, so (size, class) order is MotifId order.
-        let counted: Vec<(usize, usize)> = self.counted().collect();
-        let counts = counted
-            .into_iter()
-            .map(|(i, class)| {
-                let k = MIN_K + i;
-                let n = std::mem::take(&mut self.dense[i][class]);
-                (MotifId { size: k as u8, pattern: table(k).canonical(class), labels: None }, n)
-            })
-            .collect();
+        let mut counts = Vec::new();
+        self.for_each_counted(|i, class, n| {
+            let k = MIN_K + i;
+            counts
+                .push((MotifId { size: k as u8, pattern: table(k).canonical(class), labels: None }, std::mem::take(n)));
+        });
         Census { counts }
     }
 }
