@@ -11,8 +11,8 @@
 //! 4. Per layer: `Q = H·W_q + b_q`, same for K and V; split into 4 heads of 11 (columns
 //!    `11h..11h+11`); attention through the guarded [`attend`](super::attend) seam with the mask
 //!    and time bias; heads concatenated; `O = A·W_o + b_o`; `H = LayerNorm(H + O)` (ε = 1e−5,
-//!    statistics in f64 summed in four interleaved partial sums, learned γ/β). This is the original's attention block; TGAT's extra
-//!    feed-forward merge layer is not part of it.
+//!    statistics in f64 summed in four interleaved partial sums, learned γ/β). This is the
+//!    original's attention block; TGAT's extra feed-forward merge layer is not part of it.
 //! 5. Output: per-event embeddings `H` (L × 44) and the session embedding, the mean over events.
 //!
 //! Weights are `x·W` matrices (`[in, out]`) from a seed (Xavier-uniform, biases 0, γ = 1,

@@ -2,8 +2,8 @@
 //!
 //! The unlabelled census ([`census()`], [`CensusCounter`]) counts each instance into a dense
 //! slot per isomorphism class (one `u16` table read, one increment, nothing else) and reads the
-//! counts out by one scan that skips blocks of 32 zero counts after a single OR each. [`census()`] reuses one counter per thread, so a census allocates only its
-//! result.
+//! counts out by one scan that skips blocks of 32 zero counts after a single OR each.
+//! [`census()`] reuses one counter per thread, so a census allocates only its result.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
