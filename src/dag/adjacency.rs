@@ -34,15 +34,33 @@ impl Adjacency {
             *c += 1;
         }
         for i in 0..nodes {
-            targets[offsets[i] as usize..offsets[i + 1] as usize].sort_unstable();
+            let row = &mut targets[offsets[i] as usize..offsets[i + 1] as usize];
+            if !row.is_sorted() {
+                row.sort_unstable();
+            }
         }
         Self { offsets, targets }
     }
 
-    /// The reverse graph (every `(s, d)` becomes `(d, s)`), rows sorted.
+    /// The reverse graph (every `(s, d)` becomes `(d, s)`), rows sorted: a counting sort over
+    /// the targets; sources are visited in ascending order, so every row comes out sorted.
     pub fn transposed(&self) -> Self {
-        let pairs: Vec<(u32, u32)> = self.edges().map(|(s, d)| (d, s)).collect();
-        Self::from_edges(self.nodes(), &pairs)
+        let nodes = self.nodes();
+        let mut offsets = vec![0u32; nodes + 1];
+        for &d in &self.targets {
+            offsets[d as usize + 1] += 1;
+        }
+        for i in 0..nodes {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut cursor = offsets.clone();
+        let mut targets = vec![0u32; self.targets.len()];
+        for (s, d) in self.edges() {
+            let c = &mut cursor[d as usize];
+            targets[*c as usize] = s;
+            *c += 1;
+        }
+        Self { offsets, targets }
     }
 
     /// Number of nodes (rows).

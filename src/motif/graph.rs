@@ -1,6 +1,7 @@
 //! The directed graph the census walks: deduplicated neighbour lists with edge directions.
 
 use super::error::MotifError;
+use crate::dag::Adjacency;
 
 /// Direction bit: the edge goes from the list's owner to the neighbour.
 pub const OUT: u8 = 1;
@@ -35,73 +36,37 @@ impl MotifGraph {
                 return Err(MotifError::SelfLoop { edge: i, node: src });
             }
         }
-        if edges.windows(2).all(|w| w[0] < w[1]) {
-            return Ok(Self::from_sorted_edges(n, edges));
-        }
-        let mut pairs: Vec<(u32, u32, u8)> = edges.iter().flat_map(|&(s, d)| [(s, d, OUT), (d, s, IN)]).collect();
-        pairs.sort_unstable();
-        let mut offsets = vec![0u32; n + 1];
-        let mut neighbours: Vec<(u32, u8)> = Vec::with_capacity(pairs.len());
-        let mut last: Option<(u32, u32)> = None;
-        for (a, b, d) in pairs {
-            if last == Some((a, b)) {
-                neighbours.last_mut().expect("a previous pair exists").1 |= d;
-                continue;
-            }
-            last = Some((a, b));
-            neighbours.push((b, d));
-            offsets[a as usize + 1] += 1;
-        }
-        for i in 0..n {
-            offsets[i + 1] += offsets[i];
-        }
-        Ok(Self { offsets, neighbours })
+        let out = Adjacency::from_edges(n, edges);
+        Ok(Self::from_adjacency(&out, &out.transposed()))
     }
 
-    /// The graph of edges sorted by `(src, dst)` without repeats (as a [`crate::dag::Dag`]
-    /// lists them), in O(n + edges) without a sort: out-rows and in-rows by counting (both come
-    /// out ascending), then merged per node. The same graph as the general path (tested).
-    fn from_sorted_edges(n: usize, edges: &[(u32, u32)]) -> Self {
-        let (mut out_at, mut in_at) = (vec![0u32; n + 1], vec![0u32; n + 1]);
-        for &(s, d) in edges {
-            out_at[s as usize + 1] += 1;
-            in_at[d as usize + 1] += 1;
-        }
-        for i in 0..n {
-            out_at[i + 1] += out_at[i];
-            in_at[i + 1] += in_at[i];
-        }
-        let (mut out_rows, mut in_rows) = (vec![0u32; edges.len()], vec![0u32; edges.len()]);
-        let (mut out_next, mut in_next) = (out_at.clone(), in_at.clone());
-        for &(s, d) in edges {
-            out_rows[out_next[s as usize] as usize] = d;
-            out_next[s as usize] += 1;
-            in_rows[in_next[d as usize] as usize] = s;
-            in_next[d as usize] += 1;
-        }
-        let mut offsets = Vec::with_capacity(n + 1);
-        let mut neighbours = Vec::with_capacity(2 * edges.len());
+    /// The graph of a DAG's out-rows and in-rows (for instance [`crate::dag::Dag::forward`]
+    /// and [`crate::dag::Dag::reverse`], which the pipeline has already built): each node's
+    /// two ascending rows merged, a neighbour met twice (both directions, or a repeated edge)
+    /// kept once. `inn` must be the transpose of `out`; the DAG has no self loops.
+    ///
+    /// # Panics
+    /// When the two have different numbers of nodes.
+    pub fn from_adjacency(out: &Adjacency, inn: &Adjacency) -> Self {
+        assert_eq!(out.nodes(), inn.nodes(), "out- and in-rows of different graphs");
+        let mut offsets = Vec::with_capacity(out.nodes() + 1);
+        let mut neighbours: Vec<(u32, u8)> = Vec::with_capacity(out.edge_count() + inn.edge_count());
         offsets.push(0);
-        for v in 0..n {
-            let outs = &out_rows[out_at[v] as usize..out_at[v + 1] as usize];
-            let ins = &in_rows[in_at[v] as usize..in_at[v + 1] as usize];
+        for v in 0..out.nodes() as u32 {
+            let row_start = neighbours.len();
+            let (outs, ins) = (out.neighbors(v), inn.neighbors(v));
             let (mut a, mut b) = (0, 0);
             while a < outs.len() || b < ins.len() {
-                let (o, i) = (outs.get(a).copied().unwrap_or(u32::MAX), ins.get(b).copied().unwrap_or(u32::MAX));
-                match o.cmp(&i) {
-                    std::cmp::Ordering::Less => {
-                        neighbours.push((o, OUT));
-                        a += 1;
-                    }
-                    std::cmp::Ordering::Greater => {
-                        neighbours.push((i, IN));
-                        b += 1;
-                    }
-                    std::cmp::Ordering::Equal => {
-                        neighbours.push((o, OUT | IN));
-                        a += 1;
-                        b += 1;
-                    }
+                let (u, dir) = if b == ins.len() || (a < outs.len() && outs[a] <= ins[b]) {
+                    a += 1;
+                    (outs[a - 1], OUT)
+                } else {
+                    b += 1;
+                    (ins[b - 1], IN)
+                };
+                match neighbours[row_start..].last_mut() {
+                    Some(last) if last.0 == u => last.1 |= dir,
+                    _ => neighbours.push((u, dir)),
                 }
             }
             offsets.push(neighbours.len() as u32);
@@ -143,7 +108,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     #[test]
-    fn sorted_and_unsorted_edge_lists_give_the_same_graph() {
+    fn edge_order_and_repeats_do_not_change_the_graph() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         for n in [1usize, 2, 7, 40, 130] {
             let mut edges: Vec<(u32, u32)> = (0..n * 3)
@@ -154,12 +119,19 @@ mod tests {
             let mut sorted = edges.clone();
             sorted.sort_unstable();
             sorted.dedup();
-            // Reversed with a repeat: the general path (sort and merge).
+            // Reversed, with a repeated edge.
             let mut shuffled: Vec<(u32, u32)> = sorted.iter().rev().copied().collect();
             shuffled.extend(sorted.first().copied());
             let (fast, general) = (MotifGraph::new(n, &sorted).unwrap(), MotifGraph::new(n, &shuffled).unwrap());
             assert_eq!(fast, general, "{n} nodes");
             assert_eq!(fast.edge_count(), sorted.len());
+            let adj = Adjacency::from_edges(n, &shuffled);
+            assert_eq!(MotifGraph::from_adjacency(&adj, &adj.transposed()), fast, "{n} nodes, from rows");
+            for a in 0..n as u32 {
+                for b in 0..n as u32 {
+                    assert_eq!(fast.has_edge(a, b), sorted.binary_search(&(a, b)).is_ok(), "{n} nodes: {a} → {b}");
+                }
+            }
         }
     }
 }

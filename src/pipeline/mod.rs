@@ -30,7 +30,7 @@ use crate::attention::model::{EmbedOptions, KernelChoice, MaskVariant, ModelErro
 use crate::attention::{AttentionConfig, Embeddings, Kernel, Model};
 use crate::dag::{causal_pairs, BuildParams, Builder, Dag, DagError};
 use crate::motif::brute::census_reference;
-use crate::motif::{census, Census, MotifError, MotifGraph};
+use crate::motif::{census, Census, MotifGraph};
 use crate::session::Session;
 
 /// Bytes the optimized pipeline's time-bias cache may hold.
@@ -95,9 +95,6 @@ pub enum PipelineError {
     /// The attention stage failed.
     #[error(transparent)]
     Model(#[from] ModelError),
-    /// The motif stage failed.
-    #[error(transparent)]
-    Motif(#[from] MotifError),
 }
 
 /// What the pipeline produced for one session.
@@ -160,7 +157,7 @@ impl Pipeline {
             breaker: self.breaker,
         };
         let embeddings = self.model.embed(session, dag.local_edges(), &opts)?;
-        let graph = MotifGraph::new(session.len(), dag.local_edges())?;
+        let graph = MotifGraph::from_adjacency(dag.forward(), dag.reverse());
         let census = if self.config.motif_tables {
             census(&graph, self.config.max_motif)
         } else {
