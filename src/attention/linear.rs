@@ -7,6 +7,8 @@
 //! `acc[j] + b[j]`, each step one fused multiply-add in that fixed order, so every instruction
 //! set (AVX-512, AVX2 + FMA, portable `f32::mul_add`) gives the same bits.
 
+use super::kernels::simd::{self, Isa, Lanes, Portable, LANES};
+
 /// Rows of `x·W + b` for a whole matrix: `x` is `[rows, in]` row-major (`in = x.len() / rows`),
 /// `w` is `[in, OUT]` row-major; `emit(i, y_i)` receives each output row once, in order.
 /// Four rows are computed together, so each row of `W` is loaded once per four rows and the
@@ -165,9 +167,8 @@ fn finish_row<L: Lanes, const OUT: usize>(
     emit(i, out[..OUT].try_into().expect("OUT lanes"));
 }
 
-/// The obvious loop, the twin the vector kernel is tested against (and the path for outputs
-/// wider than 64).
-#[inline(always)]
+/// The obvious loop, row by row, the twin the vector kernel is tested against (and the path
+/// for outputs wider than 64): the same fused multiply-adds in the same order.
 fn affine_rows_body<const OUT: usize>(
     x: &[f32],
     inputs: usize,
@@ -178,45 +179,19 @@ fn affine_rows_body<const OUT: usize>(
     if inputs == 0 {
         return;
     }
-    let mut blocks = x.chunks_exact(4 * inputs);
-    let mut i = 0;
-    for block in &mut blocks {
-        let mut acc = [[0.0f32; OUT]; 4];
-        for (c, row) in w.chunks_exact(OUT).enumerate() {
-            for (r, a) in acc.iter_mut().enumerate() {
-                let xc = block[r * inputs + c];
-                for (a, &wj) in a.iter_mut().zip(row) {
-                    *a = xc.mul_add(wj, *a);
-                }
-            }
-        }
-        for a in &mut acc {
-            add_bias(a, b);
-            emit(i, a);
-            i += 1;
-        }
-    }
-    for x in blocks.remainder().chunks_exact(inputs) {
+    for (i, x) in x.chunks_exact(inputs).enumerate() {
         let mut acc = [0.0f32; OUT];
         for (&xc, row) in x.iter().zip(w.chunks_exact(OUT)) {
             for (a, &wj) in acc.iter_mut().zip(row) {
                 *a = xc.mul_add(wj, *a);
             }
         }
-        add_bias(&mut acc, b);
+        for (a, &bj) in acc.iter_mut().zip(b) {
+            *a += bj;
+        }
         emit(i, &acc);
-        i += 1;
     }
 }
-
-#[inline(always)]
-fn add_bias<const OUT: usize>(acc: &mut [f32; OUT], b: &[f32; OUT]) {
-    for (a, &bj) in acc.iter_mut().zip(b) {
-        *a += bj;
-    }
-}
-
-use super::kernels::simd::{self, Isa, Lanes, Portable, LANES};
 
 #[cfg(test)]
 mod tests {

@@ -178,7 +178,7 @@ pub struct CensusCounter {
     dense: [Vec<u64>; 3],
 }
 
-/// Classes per block of [`CensusCounter::counted`]'s scan: a block of zero counts is skipped
+/// Classes per block of [`CensusCounter::for_each_counted`]'s scan: a block of zero counts is skipped
 /// after one OR over it.
 const SCAN_BLOCK: usize = 32;
 

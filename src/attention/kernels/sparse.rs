@@ -228,7 +228,8 @@ pub struct ShortScratch {
 /// probability times its value row, accumulated into its row's output (flat, the accumulator
 /// reset by a lane select when the row changes, the running sum stored each time). Unlike
 /// [`sparse_row`] the probabilities are normalised before the weighted sum, by a reciprocal
-/// (a 16-lane division per row cost more than the rest of the row's softmax). Rows that are not short are left alone.
+/// (a 16-lane division per row cost more than the rest of the row's softmax). Rows that are
+/// not short are left alone.
 #[inline(always)]
 pub fn short_rows<L: Lanes>(l: L, h: &HeadRows<'_>, rows: &SparseRows, scratch: &mut ShortScratch, out: &mut [f32]) {
     let d = h.d;
