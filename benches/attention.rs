@@ -6,6 +6,9 @@
 //! `cargo bench --bench attention [-- --max-l 4096 --dense-max-l 1024 --rounds 7]`. Prints Markdown tables.
 //! `cargo bench --bench attention -- --threshold 1` prints only the sparse-path threshold
 //! table (band masks of width w, `sdpa` with every row sparse vs no row sparse).
+//! `cargo bench --bench attention -- --anchors 1` prints only the dense table against the
+//! PyTorch anchors: `flash` and `sdpa` with one row per lane vs four rows at a time,
+//! interleaved, without and with the bucket bias.
 //! Speed is reported, never asserted; on a shared machine the numbers are noisy.
 
 use ironforge::gate::stats::median;
@@ -92,9 +95,51 @@ fn threshold_table(rounds: usize) {
     }
 }
 
+/// Dense mask, H = 4, D = 11, one thread: `flash` and `sdpa` with one row per lane (the
+/// default) against the same kernel four rows at a time, interleaved pairs, and both against
+/// the PyTorch anchors (which have no bias).
+fn anchor_table(rounds: usize) {
+    use ironforge::attention::kernels::{flash, sdpa, FastParams};
+    println!("\n## Dense, H = 4, D = 11, 1 thread: one row per lane vs four rows at a time (interleaved pairs)\n");
+    println!("| L | bias | kernel | lanes ms | × anchor | four-row ms | × anchor | lanes speed-up |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let lanes = FastParams::default();
+    let rows4 = FastParams { row_lanes: false, ..FastParams::default() };
+    for (l, anchor) in TORCH_1T {
+        let spec = ironforge::synth::SessionSpec::new(format!("anchor_{l}"), 0xA7C + l as u64, l);
+        let bias = bucket_bias(&ironforge::synth::generate(&spec).times_ms());
+        let [q, k, v] = qkv(l as u64, l, 11);
+        let mask = Mask::full(l);
+        for with_bias in [false, true] {
+            let b = with_bias.then(|| bias.view());
+            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: b };
+            for kernel in [Kernel::Flash, Kernel::Sdpa] {
+                let run = |p: &FastParams| match kernel {
+                    Kernel::Flash => flash::forward_with(&inp, p),
+                    _ => sdpa::forward_with(&inp, p),
+                };
+                let s = measure(rounds, || run(&lanes), || run(&rows4));
+                let (a, b) = (s.median_a() * 1e3, s.median_b() * 1e3);
+                println!(
+                    "| {l} | {} | {} | {a:.3} | {:.2} | {b:.3} | {:.2} | {:.2} |",
+                    if with_bias { "bucket" } else { "none" },
+                    kernel.name(),
+                    anchor / a,
+                    anchor / b,
+                    s.median_ratio()
+                );
+            }
+        }
+    }
+}
+
 fn main() {
     if arg("--threshold", 0) > 0 {
         threshold_table(arg("--rounds", 9));
+        return;
+    }
+    if arg("--anchors", 0) > 0 {
+        anchor_table(arg("--rounds", 9));
         return;
     }
     let max_l = arg("--max-l", 4096);

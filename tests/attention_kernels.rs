@@ -43,9 +43,12 @@ fn fast_runs(inp: &AttnInputs<'_>) -> Vec<(String, Array3<f32>)> {
     let mut runs = Vec::new();
     for isa in Isa::available() {
         for (label, sparse_max) in SPARSE_SETTINGS {
-            let p = FastParams { isa, parallel: false, sparse_max };
-            runs.push((format!("sdpa/{}/{label}", isa.name()), sdpa::forward_with(inp, &p).unwrap()));
-            runs.push((format!("flash/{}/{label}", isa.name()), flash::forward_with(inp, &p).unwrap()));
+            for row_lanes in [true, false] {
+                let p = FastParams { isa, parallel: false, sparse_max, row_lanes };
+                let tag = if row_lanes { "lanes" } else { "rows4" };
+                runs.push((format!("sdpa/{}/{label}/{tag}", isa.name()), sdpa::forward_with(inp, &p).unwrap()));
+                runs.push((format!("flash/{}/{label}/{tag}", isa.name()), flash::forward_with(inp, &p).unwrap()));
+            }
             let bp = BlockSparseParams { isa, sparse_max, ..BlockSparseParams::default() };
             runs.push((format!("block_sparse/{}/{label}", isa.name()), block_sparse::forward_with(inp, &bp).unwrap()));
         }
@@ -146,7 +149,9 @@ fn block_sparse_is_bit_identical_to_sdpa_for_any_row_block() {
     let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view()) };
     for isa in Isa::available() {
         for (label, sparse_max) in SPARSE_SETTINGS {
-            let dense = sdpa::forward_with(&inp, &FastParams { isa, parallel: false, sparse_max }).unwrap();
+            // Four rows at a time: the row routines block_sparse shares.
+            let p = FastParams { isa, parallel: false, sparse_max, row_lanes: false };
+            let dense = sdpa::forward_with(&inp, &p).unwrap();
             for rows_per_block in [1, 3, 8, 64] {
                 let p = BlockSparseParams { isa, rows_per_block, parallel: false, sparse_max };
                 let out = block_sparse::forward_with(&inp, &p).unwrap();

@@ -7,6 +7,7 @@ use ndarray::{Array3, ArrayView2};
 use rayon::prelude::*;
 
 use super::block_sparse::TileMap;
+use super::lane_rows::{online_lanes, two_pass_lanes, LaneBlock, LaneScratch};
 use super::panels::{tile_bits, HeadPanels};
 use super::rows::{online, two_pass, BlockCtx, Scratch, R};
 use super::simd::{Isa, Lanes, Portable, LANES};
@@ -17,10 +18,18 @@ use crate::attention::Mask;
 /// Which row routine a kernel runs.
 #[derive(Debug, Clone, Copy)]
 pub enum RowAlgo<'a> {
-    /// Two passes over every tile with an allowed entry in the block's rows (`sdpa`).
-    Dense,
-    /// Online softmax over every 64-column block with an allowed entry in the block's rows (`flash`).
-    Online,
+    /// Two passes over every tile with an allowed entry in the block's rows (`sdpa`); with
+    /// `lanes`, sixteen rows per block when D ≤ 16 ([`super::lane_rows`]).
+    Dense {
+        /// One row per lane when D ≤ 16.
+        lanes: bool,
+    },
+    /// Online softmax over every 64-column block with an allowed entry in the block's rows
+    /// (`flash`); `lanes` as for `Dense`.
+    Online {
+        /// One row per lane when D ≤ 16.
+        lanes: bool,
+    },
     /// Two passes over the tiles a tile map lists for the block's rows (`block_sparse`).
     Tiles(&'a TileMap),
 }
@@ -138,7 +147,7 @@ fn head<L: Lanes>(l: L, job: &HeadJob<'_>, out: &mut [f32]) {
 fn rows_of<L: Lanes, const DP: usize>(l: L, job: &HeadJob<'_>, out: &mut [f32]) {
     let (n, d) = (job.rows.l, job.rows.d);
     let mut scratch = vec![0.0f32; job.sparse.map_or(0, |s| s.scratch_len())];
-    let mut block = Vec::with_capacity(R);
+    let mut block = Vec::with_capacity(LANES);
     let mut tiles = BlockTiles::default();
     let mut sc = job.panels.as_ref().map(|p| Scratch::new(p, l.splat(0.0)));
     // Short sparse rows all at once (D ≤ 16); the loop below then skips them.
@@ -155,6 +164,10 @@ fn rows_of<L: Lanes, const DP: usize>(l: L, job: &HeadJob<'_>, out: &mut [f32]) 
         short_rows(l, &job.rows, rows, &mut scratch, out);
         SHORT.with(|cell| cell.replace(scratch));
     }
+    // `flash` and `sdpa` with D ≤ 16 run their dense rows sixteen to a block, one per lane.
+    let by_lanes = matches!(job.algo, RowAlgo::Online { lanes: true } | RowAlgo::Dense { lanes: true }) && DP != 0;
+    let block_len = if by_lanes { LANES } else { R };
+    let mut lane_sc = LaneScratch::default();
     for i in 0..n {
         if short.is_some_and(|s| s.is_short(i)) {
             continue;
@@ -164,16 +177,48 @@ fn rows_of<L: Lanes, const DP: usize>(l: L, job: &HeadJob<'_>, out: &mut [f32]) 
             continue;
         }
         block.push(i);
-        if block.len() == R {
-            let sc = sc.as_mut().expect("panels are built whenever a row is dense");
-            run_block::<L, DP>(l, job, &block, &mut tiles, sc, out);
-            block.clear();
+        if block.len() == block_len {
+            run_dense::<L, DP>(l, job, &mut block, by_lanes, &mut tiles, &mut sc, &mut lane_sc, out);
         }
     }
     if !block.is_empty() {
-        let sc = sc.as_mut().expect("panels are built whenever a row is dense");
-        run_block::<L, DP>(l, job, &block, &mut tiles, sc, out);
+        run_dense::<L, DP>(l, job, &mut block, by_lanes, &mut tiles, &mut sc, &mut lane_sc, out);
     }
+}
+
+/// Runs a block of dense rows (sixteen to a block, one per lane, when `by_lanes`; else
+/// [`R`]) and empties it. A function, not a closure: closures do not inherit the entry
+/// point's target features.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn run_dense<L: Lanes, const DP: usize>(
+    l: L,
+    job: &HeadJob<'_>,
+    block: &mut Vec<usize>,
+    by_lanes: bool,
+    tiles: &mut BlockTiles,
+    sc: &mut Option<Scratch<L::V>>,
+    lane_sc: &mut LaneScratch,
+    out: &mut [f32],
+) {
+    let p = job.panels.as_ref().expect("panels are built whenever a row is dense");
+    if by_lanes {
+        let blk = LaneBlock {
+            p,
+            rows: block,
+            mask_rows: std::array::from_fn(|r| job.mask.row_words(block[r.min(block.len() - 1)])),
+            bias: job.bias,
+            scale: job.scale,
+        };
+        match job.algo {
+            RowAlgo::Online { .. } => online_lanes::<L, DP>(l, &blk, lane_sc, out),
+            _ => two_pass_lanes::<L, DP>(l, &blk, lane_sc, out),
+        }
+    } else {
+        let sc = sc.as_mut().expect("panels are built whenever a row is dense");
+        run_block::<L, DP>(l, job, block, tiles, sc, out);
+    }
+    block.clear();
 }
 
 /// The tiles a block of rows visits, as a bitset over tiles (reused across blocks).
@@ -257,7 +302,7 @@ fn run_block<L: Lanes, const DP: usize>(
     }
     let outs = &mut outs[..rows.len()];
     match job.algo {
-        RowAlgo::Online => online::<L, DP>(l, &ctx, sc, outs),
+        RowAlgo::Online { .. } => online::<L, DP>(l, &ctx, sc, outs),
         _ => {
             let list = tiles.collect(job, rows, p.lp / LANES);
             two_pass::<L, DP>(l, &ctx, list, sc, outs)

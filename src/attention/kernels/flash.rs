@@ -1,7 +1,10 @@
 //! `flash`: tiled online softmax (FlashAttention) that never materialises L × L — not even one
 //! row of it.
 //!
-//! Four query rows at a time ([`super::rows::online`]), the columns are visited in blocks of
+//! With D ≤ 16 (and `FastParams::row_lanes`, the default) the dense rows go sixteen to a block,
+//! one row per lane, eight keys per step (`lane_rows::online_lanes`: element-wise maxima, sums
+//! and accumulators; see docs/attention-kernels.md). Otherwise:
+//! four query rows at a time (`rows::online`), the columns are visited in blocks of
 //! 64 (four 16-lane tiles). For each block the scores of the four rows are computed with shared
 //! key loads; each row's block maximum over allowed lanes updates its running maximum `m`, and
 //! when `m` grows the row's sum and `P·V` accumulator are rescaled by `exp(m_old − m_new)`. The
@@ -31,5 +34,5 @@ pub fn forward(inputs: &AttnInputs<'_>) -> Result<Array3<f32>, AttnError> {
 /// `flash` with explicit parameters.
 pub fn forward_with(inputs: &AttnInputs<'_>, params: &FastParams) -> Result<Array3<f32>, AttnError> {
     let sparse = params.sparse_max.map(|t| SparseRows::from_mask(inputs.mask, t));
-    run(inputs, params.isa, RowAlgo::Online, params.parallel, sparse.as_ref())
+    run(inputs, params.isa, RowAlgo::Online { lanes: params.row_lanes }, params.parallel, sparse.as_ref())
 }

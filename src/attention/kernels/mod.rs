@@ -4,8 +4,9 @@
 //! `out[h, i] = Σ_j p_j v[h, j]` with `p = softmax_j(q[h,i]·k[h,j] / √D + bias[i, j])` over the
 //! columns `j` the [`Mask`] allows in row `i`. A row with nothing allowed gives a zero row.
 //!
-//! Kernels: [`math`] (the f64 reference), [`sdpa`] (fused f32, two passes per 4-row block), [`flash`]
-//! (online softmax, no L × L and no row buffer), [`block_sparse`] (skips wholly blocked
+//! Kernels: [`math`] (the f64 reference), [`sdpa`] (fused f32, two passes), [`flash`] (online
+//! softmax, no L × L and no row buffer) — both with sixteen query rows per block, one per lane,
+//! when D ≤ 16, four rows per block otherwise — [`block_sparse`] (skips wholly blocked
 //! 16-column tiles), [`bf16`] (bf16 storage, AVX-512 BF16 dot products). The f32 fast kernels
 //! share [`simd`] (16-lane vectors on AVX-512 / AVX2 / portable, a polynomial exp) and run one
 //! thread unless asked ([`attend_parallel`]). [`parity`] holds the comparison rules and
@@ -20,6 +21,7 @@ pub mod bf16;
 pub mod block_sparse;
 mod driver;
 pub mod flash;
+mod lane_rows;
 pub mod math;
 mod panels;
 pub mod parity;
@@ -76,11 +78,15 @@ pub struct FastParams {
     /// Rows with at most this many allowed entries take the sparse path ([`sparse`]);
     /// `None` = never (default: [`sparse::SPARSE_ROW_MAX`]).
     pub sparse_max: Option<usize>,
+    /// Dense rows with D ≤ 16 go sixteen to a block, one row per lane (`lane_rows.rs`, the
+    /// default); `false` runs them four rows at a time (`rows.rs`, the routines `block_sparse`
+    /// shares, which it then matches bit for bit).
+    pub row_lanes: bool,
 }
 
 impl Default for FastParams {
     fn default() -> Self {
-        Self { isa: Isa::detect(), parallel: false, sparse_max: Some(sparse::SPARSE_ROW_MAX) }
+        Self { isa: Isa::detect(), parallel: false, sparse_max: Some(sparse::SPARSE_ROW_MAX), row_lanes: true }
     }
 }
 

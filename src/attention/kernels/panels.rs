@@ -24,12 +24,14 @@ pub struct HeadPanels {
     pub q: Vec<f32>,
     /// Keys transposed, `dp × lp` (row `c` holds dimension `c` of every key).
     pub kt: Vec<f32>,
+    /// Keys row-major, `lp × dp` (read by [`super::lane_rows`]).
+    pub kr: Vec<f32>,
     /// Values row-major, `lp × dv`.
     pub vr: Vec<f32>,
 }
 
 impl HeadPanels {
-    /// Copies head `head` of the inputs into panels (extra memory `(l + lp)·dp + lp·dv` floats).
+    /// Copies head `head` of the inputs into panels (extra memory `(l + 2·lp)·dp + lp·dv` floats).
     pub fn new(inputs: &AttnInputs<'_>, head: usize) -> Self {
         let (_, l, d) = inputs.q.dim();
         let dp = d.div_ceil(4) * 4;
@@ -37,6 +39,7 @@ impl HeadPanels {
         let lp = l.div_ceil(LANES) * LANES;
         let mut q = vec![0.0f32; l * dp];
         let mut kt = vec![0.0f32; dp * lp];
+        let mut kr = vec![0.0f32; lp * dp];
         let mut vr = vec![0.0f32; lp * dv];
         let head_rows =
             |a: &ndarray::ArrayView3<'_, f32>| a.index_axis(ndarray::Axis(0), head).as_standard_layout().into_owned();
@@ -52,11 +55,12 @@ impl HeadPanels {
                 *dst = x;
             }
             vr[i * dv..i * dv + d].copy_from_slice(&vh[row.clone()]);
+            kr[i * dp..i * dp + d].copy_from_slice(&kh[row.clone()]);
             for (c, &x) in kh[row].iter().enumerate() {
                 kt[c * lp + i] = x;
             }
         }
-        Self { d, dp, dv, lp, q, kt, vr }
+        Self { d, dp, dv, lp, q, kt, kr, vr }
     }
 }
 

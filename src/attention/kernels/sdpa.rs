@@ -1,6 +1,11 @@
-//! `sdpa`: fused f32 attention, four query rows at a time over every 16-column tile they allow.
+//! `sdpa`: fused f32 attention in two passes.
 //!
-//! Per block of rows ([`super::rows::two_pass`]): `s = q·Kᵀ/√D + bias` as sixteen-lane FMAs
+//! With D ≤ 16 (and `FastParams::row_lanes`, the default) the dense rows go sixteen to a block,
+//! one row per lane (`lane_rows::two_pass_lanes`: the block's scores as L vectors with their
+//! element-wise maximum, then probabilities, sums and `P·V`). Otherwise four query rows at a
+//! time over every 16-column tile they allow:
+//!
+//! Per block of rows (`rows::two_pass`): `s = q·Kᵀ/√D + bias` as sixteen-lane FMAs
 //! against the transposed key panel (matrix-product style: one broadcast query element times
 //! sixteen keys per instruction, the key vector shared by the four rows), stored in a block
 //! buffer of 4 × L floats; the row maxima over allowed lanes; then, tile by tile,
@@ -30,5 +35,5 @@ pub fn forward(inputs: &AttnInputs<'_>) -> Result<Array3<f32>, AttnError> {
 /// `sdpa` with explicit parameters.
 pub fn forward_with(inputs: &AttnInputs<'_>, params: &FastParams) -> Result<Array3<f32>, AttnError> {
     let sparse = params.sparse_max.map(|t| SparseRows::from_mask(inputs.mask, t));
-    run(inputs, params.isa, RowAlgo::Dense, params.parallel, sparse.as_ref())
+    run(inputs, params.isa, RowAlgo::Dense { lanes: params.row_lanes }, params.parallel, sparse.as_ref())
 }

@@ -2,7 +2,7 @@
 //!
 //! Three implementations: [`Avx512`] (one `__m512`), [`Avx2`] (two `__m256` with FMA) and
 //! [`Portable`] (`[f32; 16]`). A value of `Avx512` or `Avx2` is a *token*: it can only be made
-//! by [`Isa::token`]-style detection (`Avx512::new()` returns `None` on CPUs without the
+//! by runtime detection (`Avx512::new()` returns `None` on CPUs without the
 //! features), so holding one proves the instructions exist. Kernels are written once, generic
 //! over [`Lanes`], with every method `#[inline(always)]`, and instantiated inside a
 //! `#[target_feature]` entry point so the intrinsics inline.
@@ -106,12 +106,28 @@ pub trait Lanes: Copy {
     fn max(self, a: Self::V, b: Self::V) -> Self::V;
     /// Lanes of `a` whose bit is set, `b` elsewhere.
     fn select(self, mask: u16, a: Self::V, b: Self::V) -> Self::V;
+    /// The lanes where `a > b` (ordered: false when either is NaN), as a lane mask.
+    fn gt_mask(self, a: Self::V, b: Self::V) -> u16;
     /// Horizontal maximum.
     fn reduce_max(self, a: Self::V) -> f32;
     /// Horizontal sum in a fixed order (pairwise halves).
     fn reduce_add(self, a: Self::V) -> f32;
     /// The polynomial exponential of every lane (see [`exp_portable`]).
     fn exp(self, x: Self::V) -> Self::V;
+    /// The 16 × 16 transpose: lane `r` of vector `c` of the result is lane `c` of vector `r`
+    /// of `m`. The default goes through memory; AVX-512 shuffles in registers.
+    #[inline(always)]
+    fn transpose16(self, m: [Self::V; 16]) -> [Self::V; 16] {
+        let mut rows = [[0.0f32; 16]; 16];
+        for (row, &v) in rows.iter_mut().zip(&m) {
+            self.store(row, v);
+        }
+        let mut out = m;
+        for (c, o) in out.iter_mut().enumerate() {
+            *o = self.load(&std::array::from_fn::<f32, 16, _>(|r| rows[r][c]));
+        }
+        out
+    }
 }
 
 /// Upper clamp: keeps `n ≤ 127`, so `2ⁿ` is a normal float in every implementation.
@@ -220,6 +236,10 @@ impl Lanes for Portable {
         std::array::from_fn(|i| if mask >> i & 1 == 1 { a[i] } else { b[i] })
     }
     #[inline(always)]
+    fn gt_mask(self, a: Self::V, b: Self::V) -> u16 {
+        (0..16).fold(0, |m, i| m | u16::from(a[i] > b[i]) << i)
+    }
+    #[inline(always)]
     fn reduce_max(self, a: Self::V) -> f32 {
         a.iter().copied().fold(f32::NEG_INFINITY, |m, x| if x > m { x } else { m })
     }
@@ -287,6 +307,43 @@ mod x86 {
     // lanes are inside the slice — checked by the debug assertion).
     impl Lanes for Avx512 {
         type V = __m512;
+        #[inline(always)]
+        fn transpose16(self, m: [__m512; 16]) -> [__m512; 16] {
+            // SAFETY: token proves avx512f.
+            unsafe {
+                // Pairs of rows interleaved by element, then by element pair: u[4i + c'] holds,
+                // in its 128-bit lane k, rows 4i .. 4i + 4 of column 4k + c'.
+                let mut t = m;
+                for i in 0..8 {
+                    t[2 * i] = _mm512_unpacklo_ps(m[2 * i], m[2 * i + 1]);
+                    t[2 * i + 1] = _mm512_unpackhi_ps(m[2 * i], m[2 * i + 1]);
+                }
+                let mut u = t;
+                for i in 0..4 {
+                    // No closure for the casts: closures do not inherit target features.
+                    let (a, b) = (_mm512_castps_pd(t[4 * i]), _mm512_castps_pd(t[4 * i + 2]));
+                    let (c, d) = (_mm512_castps_pd(t[4 * i + 1]), _mm512_castps_pd(t[4 * i + 3]));
+                    u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+                    u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+                    u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+                    u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+                }
+                // Per column offset c', a 4 × 4 transpose of 128-bit lanes.
+                let mut out = m;
+                for c in 0..4 {
+                    let (u0, u1, u2, u3) = (u[c], u[4 + c], u[8 + c], u[12 + c]);
+                    let x0 = _mm512_shuffle_f32x4::<0x88>(u0, u1);
+                    let x1 = _mm512_shuffle_f32x4::<0xdd>(u0, u1);
+                    let x2 = _mm512_shuffle_f32x4::<0x88>(u2, u3);
+                    let x3 = _mm512_shuffle_f32x4::<0xdd>(u2, u3);
+                    out[c] = _mm512_shuffle_f32x4::<0x88>(x0, x2);
+                    out[4 + c] = _mm512_shuffle_f32x4::<0x88>(x1, x3);
+                    out[8 + c] = _mm512_shuffle_f32x4::<0xdd>(x0, x2);
+                    out[12 + c] = _mm512_shuffle_f32x4::<0xdd>(x1, x3);
+                }
+                out
+            }
+        }
         #[inline(always)]
         fn splat(self, x: f32) -> __m512 {
             // SAFETY: see the impl comment (token proves avx512f).
@@ -356,6 +413,11 @@ mod x86 {
         fn select(self, mask: u16, a: __m512, b: __m512) -> __m512 {
             // SAFETY: token proves avx512f.
             unsafe { _mm512_mask_blend_ps(mask, b, a) }
+        }
+        #[inline(always)]
+        fn gt_mask(self, a: __m512, b: __m512) -> u16 {
+            // SAFETY: token proves avx512f.
+            unsafe { _mm512_cmp_ps_mask::<_CMP_GT_OQ>(a, b) }
         }
         #[inline(always)]
         fn reduce_max(self, a: __m512) -> f32 {
@@ -527,6 +589,15 @@ mod x86 {
             unsafe { [_mm256_blendv_ps(b[0], a[0], mask8(mask)), _mm256_blendv_ps(b[1], a[1], mask8(mask >> 8))] }
         }
         #[inline(always)]
+        fn gt_mask(self, a: Self::V, b: Self::V) -> u16 {
+            // SAFETY: token proves AVX.
+            unsafe {
+                let lo = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(a[0], b[0])) as u16;
+                let hi = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(a[1], b[1])) as u16;
+                lo | hi << 8
+            }
+        }
+        #[inline(always)]
         fn reduce_max(self, a: Self::V) -> f32 {
             // SAFETY: token proves AVX.
             unsafe {
@@ -603,6 +674,9 @@ mod not_x86 {
                 fn select(self, m: u16, a: Self::V, b: Self::V) -> Self::V {
                     Portable.select(m, a, b)
                 }
+                fn gt_mask(self, a: Self::V, b: Self::V) -> u16 {
+                    Portable.gt_mask(a, b)
+                }
                 fn reduce_max(self, a: Self::V) -> f32 {
                     Portable.reduce_max(a)
                 }
@@ -622,6 +696,33 @@ mod not_x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn transposed<L: Lanes>(lanes: L) -> Vec<f32> {
+        let mut m = [lanes.splat(0.0); 16];
+        for (r, v) in m.iter_mut().enumerate() {
+            *v = lanes.load(&std::array::from_fn::<f32, 16, _>(|c| (r * 16 + c) as f32));
+        }
+        let mut out = vec![0.0; 256];
+        for (c, v) in lanes.transpose16(m).into_iter().enumerate() {
+            lanes.store(&mut out[c * 16..], v);
+        }
+        out
+    }
+
+    #[test]
+    fn transpose16_is_the_transpose_on_every_instruction_set() {
+        let expected: Vec<f32> = (0..256).map(|i| ((i % 16) * 16 + i / 16) as f32).collect();
+        assert_eq!(transposed(Portable), expected);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(t) = Avx512::new() {
+                assert_eq!(transposed(t), expected);
+            }
+            if let Some(t) = Avx2::new() {
+                assert_eq!(transposed(t), expected);
+            }
+        }
+    }
 
     fn check_exp_agrees<L: Lanes>(lanes: L)
     where

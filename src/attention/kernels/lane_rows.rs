@@ -1,0 +1,401 @@
+//! The dense rows of `flash` and `sdpa` for head dimensions up to 16: sixteen query rows per
+//! block, **one row per lane**.
+//!
+//! With D ≤ 16 the row-major layout of [`super::rows`] wastes lanes in `P·V` (D = 11 fills 11
+//! of 16). Here lane `r` of every vector belongs to query row `r` of the block, so for key `j`:
+//!
+//! * the score vector is `Σ_c qᵀ[c] · k[j, c]` — D fused multiply-adds, the queries transposed
+//!   once per block (`qᵀ[c]` = dimension `c` of the sixteen rows), the key element broadcast;
+//! * maxima and sums are element-wise, one per lane, never reduced across lanes;
+//! * `P·V` is D fused multiply-adds of the probability vector with the broadcast `v[j, c]`
+//!   into D accumulators (`acc[c]` = dimension `c` of the sixteen outputs).
+//!
+//! Keys go [`STEP`] at a time (their scores in registers, STEP independent FMA chains). A
+//! 64-key chunk no row of the block allows is skipped; a chunk every row allows wholly needs no
+//! mask; otherwise each key's sixteen row bits are gathered from the mask words and masked
+//! lanes are selected away (score −∞, probability 0). A time bias is read per chunk as 16 × 16
+//! tiles of the block's bias rows, transposed in registers ([`Lanes::transpose16`]) into a
+//! key-major scratch, so a key's bias for the sixteen rows is one vector.
+//!
+//! * [`online_lanes`] (`flash`): FlashAttention's online softmax — per step the running
+//!   maximum grows and `ℓ`, `acc` are rescaled by `exp(m_old − m_new)` (skipped when no lane's
+//!   maximum grew: the factor would be exactly 1). No buffer of scores.
+//! * [`two_pass_lanes`] (`sdpa`): every score into a buffer of L vectors with the maximum, then
+//!   `exp(s − max)`, the sums and `P·V` — no rescaling.
+//!
+//! Every lane does the same operations in the same order whichever rows share its block, so a
+//! row's result does not depend on the blocking or the thread count (tested). The extra memory
+//! is the padded key rows of the panels (O(L·D)), a chunk of bias (64 vectors), plus L vectors
+//! for `sdpa`.
+
+use super::panels::HeadPanels;
+use super::simd::{Lanes, LANES};
+
+/// Keys per step (a rescaling per step in [`online_lanes`]; their scores stay in registers).
+pub const STEP: usize = 8;
+
+/// Keys per mask word.
+const CHUNK: usize = 64;
+
+/// A block of up to sixteen query rows of one head.
+pub struct LaneBlock<'a> {
+    /// The head's panels (`q`, `kr`, `vr` are read).
+    pub p: &'a HeadPanels,
+    /// Row indices, `1..=16` of them.
+    pub rows: &'a [usize],
+    /// The rows' mask bitset words (entries past `rows.len()` are ignored).
+    pub mask_rows: [&'a [u64]; LANES],
+    /// The whole L × L bias, row-major, if any.
+    pub bias: Option<&'a [f32]>,
+    /// 1 / √D.
+    pub scale: f32,
+}
+
+/// Scratch reused across blocks: [`two_pass_lanes`]' scores (`lp × 16` floats) and a chunk's
+/// bias, key-major (`64 × 16`).
+#[derive(Default)]
+pub struct LaneScratch {
+    scores: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+/// One 64-key chunk of a block: its first key, how many keys it has, whether every row of the
+/// block allows all of them, and (when not) each key's sixteen row bits.
+struct Chunk {
+    j0: usize,
+    keys: usize,
+    full: bool,
+    bits: [u16; CHUNK],
+}
+
+impl LaneBlock<'_> {
+    /// Number of keys (L).
+    fn keys(&self) -> usize {
+        self.p.q.len() / self.p.dp
+    }
+
+    /// Checks the panel layout the routines index without further checks.
+    fn check<const DP: usize>(&self) {
+        let p = self.p;
+        let (n, l_keys) = (self.rows.len(), self.keys());
+        assert!((1..=LANES).contains(&n) && DP == p.dp && p.dv == LANES && p.lp.is_multiple_of(LANES));
+        assert!(p.kr.len() == p.lp * DP && p.vr.len() == p.lp * LANES && self.rows.iter().all(|&i| i < l_keys));
+    }
+
+    /// Chunk `w`, or `None` when no row of the block allows anything in it.
+    #[inline(always)]
+    fn chunk(&self, w: usize) -> Option<Chunk> {
+        let n = self.rows.len();
+        let mut words = [0u64; LANES];
+        for (word, row) in words.iter_mut().zip(&self.mask_rows[..n]) {
+            *word = row[w];
+        }
+        if words.iter().all(|&x| x == 0) {
+            return None;
+        }
+        let j0 = w * CHUNK;
+        let keys = CHUNK.min(self.keys() - j0);
+        // Unused lanes (n < 16) compute harmless zeros from their zero queries and are never
+        // written back, so they need no mask.
+        let full = keys == CHUNK && words[..n].iter().all(|&x| x == u64::MAX);
+        let mut bits = [u16::MAX; CHUNK];
+        if !full {
+            for (jj, b) in bits.iter_mut().enumerate() {
+                *b = (0..n).fold(0u16, |acc, r| acc | (((words[r] >> jj) & 1) as u16) << r);
+            }
+        }
+        Some(Chunk { j0, keys, full, bits })
+    }
+}
+
+/// The block's queries transposed: lane `r` of vector `c` is `q[rows[r], c]` (zero past the rows).
+#[inline(always)]
+fn transposed_queries<L: Lanes, const DP: usize>(l: L, blk: &LaneBlock<'_>) -> [L::V; DP] {
+    let mut rows = [[0.0f32; LANES]; DP];
+    for (r, &i) in blk.rows.iter().enumerate() {
+        for (c, row) in rows.iter_mut().enumerate() {
+            row[r] = blk.p.q[i * DP + c];
+        }
+    }
+    // A loop, not `array::from_fn`: closures do not inherit the entry's target features.
+    let mut qt = [l.splat(0.0); DP];
+    for c in 0..DP {
+        qt[c] = l.load(&rows[c]);
+    }
+    qt
+}
+
+/// Fills `dst` (`64 × 16` floats) with chunk `ch`'s bias, key-major: vector `jj` holds
+/// `bias[rows[r], j0 + jj]` in lane `r` (rows past the block repeat its last row; keys past L
+/// are zero).
+#[inline(always)]
+fn bias_chunk<L: Lanes>(l: L, blk: &LaneBlock<'_>, bias: &[f32], ch: &Chunk, dst: &mut [f32]) {
+    let (n, l_keys) = (blk.rows.len(), blk.keys());
+    for tile in (0..ch.keys).step_by(LANES) {
+        let j = ch.j0 + tile;
+        let valid = LANES.min(l_keys - j);
+        let bits = if valid == LANES { u16::MAX } else { (1u16 << valid) - 1 };
+        let mut m = [l.splat(0.0); LANES];
+        for (r, v) in m.iter_mut().enumerate() {
+            let row = blk.rows[r.min(n - 1)];
+            *v = l.load_masked(&bias[row * l_keys + j..(row + 1) * l_keys], bits);
+        }
+        for (x, v) in l.transpose16(m).into_iter().enumerate() {
+            l.store(&mut dst[(tile + x) * LANES..], v);
+        }
+    }
+}
+
+/// Scaled scores of keys `j0 + jj .. + STEP` of chunk `ch` plus their bias (`bias_t` from
+/// [`bias_chunk`]), masked lanes −∞. A step may run
+/// past the chunk's keys into the zero-padded panel rows (`lp` is a multiple of 16); their
+/// bits are clear.
+#[inline(always)]
+fn step_scores<L: Lanes, const DP: usize>(
+    l: L,
+    blk: &LaneBlock<'_>,
+    qt: &[L::V; DP],
+    ch: &Chunk,
+    jj: usize,
+    bias_t: Option<&[f32]>,
+) -> [L::V; STEP] {
+    let k_rows = &blk.p.kr[(ch.j0 + jj) * DP..][..STEP * DP];
+    let mut s = [l.splat(0.0); STEP];
+    for c in 0..DP {
+        for t in 0..STEP {
+            s[t] = l.fmadd(qt[c], l.splat(k_rows[t * DP + c]), s[t]);
+        }
+    }
+    let (scale, neg_inf) = (l.splat(blk.scale), l.splat(f32::NEG_INFINITY));
+    for t in 0..STEP {
+        // Scale and bias in one rounding.
+        s[t] = match bias_t {
+            Some(b) => l.fmadd(s[t], scale, l.load(&b[(jj + t) * LANES..])),
+            None => l.mul(s[t], scale),
+        };
+        if !ch.full {
+            s[t] = l.select(ch.bits[jj + t], s[t], neg_inf);
+        }
+    }
+    s
+}
+
+/// The sixteen rows' running sums of probabilities and `P·V` accumulators (`acc[c]` = output
+/// dimension `c`).
+struct Accum<V, const DP: usize> {
+    sum: V,
+    acc: [V; DP],
+}
+
+/// Probabilities `exp(s − base)` of one step (masked lanes 0), added to the sums, and their
+/// `P·V` to the accumulators.
+#[inline(always)]
+fn step_pv<L: Lanes, const DP: usize>(
+    l: L,
+    p: &HeadPanels,
+    (ch, jj): (&Chunk, usize),
+    s: &[L::V; STEP],
+    base: L::V,
+    a: &mut Accum<L::V, DP>,
+) {
+    let v_rows = &p.vr[(ch.j0 + jj) * LANES..][..STEP * LANES];
+    for t in 0..STEP {
+        let mut e = l.exp(l.sub(s[t], base));
+        if !ch.full {
+            e = l.select(ch.bits[jj + t], e, l.splat(0.0));
+        }
+        a.sum = l.add(a.sum, e);
+        for c in 0..DP {
+            a.acc[c] = l.fmadd(e, l.splat(v_rows[t * LANES + c]), a.acc[c]);
+        }
+    }
+}
+
+/// Online-softmax (`flash`) attention of `blk`'s rows over every key; row `blk.rows[r]`'s
+/// result goes to `out[rows[r]·d ..][..d]` (`out` is the head's L × D output). `DP` is the
+/// padded head dimension (4, 8, 12 or 16).
+#[inline(always)]
+pub fn online_lanes<L: Lanes, const DP: usize>(l: L, blk: &LaneBlock<'_>, sc: &mut LaneScratch, out: &mut [f32]) {
+    blk.check::<DP>();
+    sc.bias.resize(CHUNK * LANES, 0.0);
+    let (zero, neg_inf) = (l.splat(0.0), l.splat(f32::NEG_INFINITY));
+    let qt = transposed_queries::<L, DP>(l, blk);
+    let (mut m, mut a) = (neg_inf, Accum { sum: zero, acc: [zero; DP] });
+    for w in 0..blk.keys().div_ceil(CHUNK) {
+        let Some(ch) = blk.chunk(w) else { continue };
+        if let Some(b) = blk.bias {
+            bias_chunk(l, blk, b, &ch, &mut sc.bias);
+        }
+        let bias_t = blk.bias.map(|_| &sc.bias[..]);
+        for jj in (0..ch.keys).step_by(STEP) {
+            let s = step_scores::<L, DP>(l, blk, &qt, &ch, jj, bias_t);
+            // The step's maximum as a tree (depth 3, not a chain of 8).
+            let mut t = s;
+            let mut width = STEP;
+            while width > 1 {
+                width /= 2;
+                for i in 0..width {
+                    t[i] = l.max(t[i], t[i + width]);
+                }
+            }
+            let m_new = l.max(m, t[0]);
+            // Lanes still at −∞ have nothing allowed so far: they stay zero.
+            let live = l.gt_mask(m_new, neg_inf);
+            if live == 0 {
+                continue;
+            }
+            // Rescale only when some lane's maximum grew (elsewhere the factor is exactly 1).
+            if l.gt_mask(m_new, m) != 0 {
+                let corr = l.select(live, l.exp(l.sub(m, m_new)), l.splat(1.0));
+                a.sum = l.mul(a.sum, corr);
+                for x in &mut a.acc {
+                    *x = l.mul(*x, corr);
+                }
+                m = m_new;
+            }
+            step_pv::<L, DP>(l, blk.p, (&ch, jj), &s, l.select(live, m, zero), &mut a);
+        }
+    }
+    write_rows::<L, DP>(l, blk, &a, out);
+}
+
+/// Two-pass (`sdpa`) attention of `blk`'s rows over every key: all scores into
+/// `sc.scores` with the maximum, then probabilities, sums and `P·V`. Same output contract as
+/// [`online_lanes`].
+#[inline(always)]
+pub fn two_pass_lanes<L: Lanes, const DP: usize>(l: L, blk: &LaneBlock<'_>, sc: &mut LaneScratch, out: &mut [f32]) {
+    blk.check::<DP>();
+    sc.bias.resize(CHUNK * LANES, 0.0);
+    let (zero, neg_inf) = (l.splat(0.0), l.splat(f32::NEG_INFINITY));
+    let qt = transposed_queries::<L, DP>(l, blk);
+    let lp = blk.p.lp;
+    if sc.scores.len() < lp * LANES {
+        sc.scores.resize(lp * LANES, 0.0);
+    }
+    let mut m = neg_inf;
+    for w in 0..blk.keys().div_ceil(CHUNK) {
+        let Some(ch) = blk.chunk(w) else { continue };
+        if let Some(b) = blk.bias {
+            bias_chunk(l, blk, b, &ch, &mut sc.bias);
+        }
+        let bias_t = blk.bias.map(|_| &sc.bias[..]);
+        for jj in (0..ch.keys).step_by(STEP) {
+            let s = step_scores::<L, DP>(l, blk, &qt, &ch, jj, bias_t);
+            for (t, x) in s.iter().enumerate() {
+                m = l.max(m, *x);
+                l.store(&mut sc.scores[(ch.j0 + jj + t) * LANES..], *x);
+            }
+        }
+    }
+    let live = l.gt_mask(m, neg_inf);
+    let mut a = Accum { sum: zero, acc: [zero; DP] };
+    if live != 0 {
+        let base = l.select(live, m, zero);
+        for w in 0..blk.keys().div_ceil(CHUNK) {
+            let Some(ch) = blk.chunk(w) else { continue };
+            for jj in (0..ch.keys).step_by(STEP) {
+                let mut s = [zero; STEP];
+                for (t, x) in s.iter_mut().enumerate() {
+                    *x = l.load(&sc.scores[(ch.j0 + jj + t) * LANES..]);
+                }
+                step_pv::<L, DP>(l, blk.p, (&ch, jj), &s, base, &mut a);
+            }
+        }
+    }
+    write_rows::<L, DP>(l, blk, &a, out);
+}
+
+/// Writes `acc / sum` lane by lane to the block's output rows; a row with nothing allowed
+/// (sum 0) is written as zeros.
+#[inline(always)]
+fn write_rows<L: Lanes, const DP: usize>(l: L, blk: &LaneBlock<'_>, a: &Accum<L::V, DP>, out: &mut [f32]) {
+    let d = blk.p.d;
+    let mut res = [[0.0f32; LANES]; DP];
+    for (row, &x) in res.iter_mut().zip(&a.acc).take(d) {
+        l.store(row, l.div(x, a.sum));
+    }
+    let mut sums = [0.0f32; LANES];
+    l.store(&mut sums, a.sum);
+    for (r, &i) in blk.rows.iter().enumerate() {
+        for (c, x) in out[i * d..(i + 1) * d].iter_mut().enumerate() {
+            *x = if sums[r] == 0.0 { 0.0 } else { res[c][r] };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attention::kernels::{math, simd::Portable, AttnInputs};
+    use crate::attention::Mask;
+    use ndarray::{Array2, Array3};
+    use rand::{Rng, SeedableRng};
+
+    /// Runs every row of head 0 through `online_lanes` (`two_pass` false) or `two_pass_lanes`,
+    /// in blocks given by `groups`.
+    fn run<L: Lanes>(l: L, inp: &AttnInputs<'_>, groups: &[Vec<usize>], two_pass: bool) -> Vec<f32> {
+        let (_, n, d) = inp.q.dim();
+        let p = HeadPanels::new(inp, 0);
+        let bias = inp.bias.map(|b| b.to_owned().into_raw_vec_and_offset().0);
+        let mut out = vec![f32::NAN; n * d];
+        let mut sc = LaneScratch::default();
+        for rows in groups {
+            let blk = LaneBlock {
+                p: &p,
+                rows,
+                mask_rows: std::array::from_fn(|r| inp.mask.row_words(rows[r.min(rows.len() - 1)])),
+                bias: bias.as_deref(),
+                scale: 1.0 / (d as f32).sqrt(),
+            };
+            if two_pass {
+                two_pass_lanes::<L, 12>(l, &blk, &mut sc, &mut out);
+            } else {
+                online_lanes::<L, 12>(l, &blk, &mut sc, &mut out);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_rows_result_does_not_depend_on_its_block_or_the_instruction_set() {
+        let (n, d) = (150, 11);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut arr = |shape| Array3::from_shape_fn(shape, |_| rng.random_range(-2.0f32..2.0));
+        let (q, k, v) = (arr((1, n, d)), arr((1, n, d)), arr((1, n, d)));
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+        let mut mask = Mask::empty(n);
+        for i in 0..n {
+            // Row 5 allows nothing; rows below 64 allow everything (whole chunks); others ~70%.
+            for j in 0..n {
+                if i != 5 && (i < 64 || rng.random_bool(0.7)) {
+                    mask.allow(i, j);
+                }
+            }
+        }
+        let consecutive: Vec<Vec<usize>> = (0..n).collect::<Vec<_>>().chunks(16).map(<[usize]>::to_vec).collect();
+        let scattered: Vec<Vec<usize>> = (0..5)
+            .flat_map(|g| (g..n).step_by(5).collect::<Vec<_>>().chunks(7).map(<[usize]>::to_vec).collect::<Vec<_>>())
+            .collect();
+        let bias = Array2::from_shape_fn((n, n), |(i, j)| ((i * 7 + j * 3) % 11) as f32 * 0.1);
+        for (with_bias, two_pass) in [(false, false), (false, true), (true, false), (true, true)] {
+            let case = format!("bias {with_bias}, two-pass {two_pass}");
+            let b = with_bias.then(|| bias.view());
+            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: b };
+            let reference = math::forward(&inp);
+            let base = run(Portable, &inp, &consecutive, two_pass);
+            assert_eq!(base, run(Portable, &inp, &scattered, two_pass), "blocking changed a row ({case})");
+            #[cfg(target_arch = "x86_64")]
+            {
+                if let Some(t) = crate::attention::kernels::simd::Avx512::new() {
+                    assert_eq!(base, run(t, &inp, &scattered, two_pass), "AVX-512 differs ({case})");
+                }
+                if let Some(t) = crate::attention::kernels::simd::Avx2::new() {
+                    assert_eq!(base, run(t, &inp, &consecutive, two_pass), "AVX2 differs ({case})");
+                }
+            }
+            assert!(base[5 * d..6 * d].iter().all(|&x| x == 0.0), "an empty row is zero ({case})");
+            let worst = base.iter().zip(reference.iter()).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(worst < 1e-5, "max abs error vs math {worst} ({case})");
+        }
+    }
+}
