@@ -433,3 +433,35 @@ proptest! {
         prop_assert!(verdict.is_ok(), "h {} l {} d {} density {:.2}: {}", h, l, d, density, verdict.unwrap_err());
     }
 }
+
+#[test]
+fn non_finite_inputs_give_non_finite_rows_so_the_breaker_sees_them() {
+    // Row 3 allows 40 columns (dense paths) under the full mask, 4 (short sparse rows) under the
+    // lower triangle; a NaN or infinite query element must make it non-finite in every kernel.
+    let mut lower = Mask::empty(40);
+    (0..40).for_each(|i| (0..=i).for_each(|j| lower.allow(i, j)));
+    for (mask_name, mask) in [("full", Mask::full(40)), ("lower", lower)] {
+        for bad in [f32::NAN, f32::INFINITY] {
+            let [mut q, k, v] = qkv(5, 2, 40, 11, 1.0);
+            q[[1, 3, 4]] = bad;
+            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: None };
+            let mut runs = Vec::new();
+            for isa in Isa::available() {
+                for (row_lanes, sparse_max) in [(true, None), (false, None), (true, Some(usize::MAX)), (true, Some(16))]
+                {
+                    let p = FastParams { isa, parallel: false, sparse_max, row_lanes };
+                    let tag = format!("{} lanes {row_lanes} sparse {sparse_max:?}", isa.name());
+                    runs.push((format!("sdpa {tag}"), sdpa::forward_with(&inp, &p).unwrap()));
+                    runs.push((format!("flash {tag}"), flash::forward_with(&inp, &p).unwrap()));
+                }
+            }
+            for kernel in [Kernel::BlockSparse, Kernel::Bf16] {
+                runs.push((kernel.name().to_string(), ironforge::attention::attend(kernel, &inp).unwrap()));
+            }
+            for (name, out) in runs {
+                let row = out.slice(ndarray::s![1, 3, ..]);
+                assert!(row.iter().any(|x| !x.is_finite()), "{name}, {mask_name} mask, {bad}: {row}");
+            }
+        }
+    }
+}

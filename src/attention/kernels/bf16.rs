@@ -230,6 +230,10 @@ fn head_portable(job: &Bf16Job<'_>, out: &mut [f32]) {
         let (lp, np) = (p.lp, p.pairs());
         let words = job.mask.row_words(i);
         let mut m = f32::NEG_INFINITY;
+        // `score · 0` summed: NaN once an allowed score is NaN or infinite (which `f32::max`
+        // and the clamped exponential would hide); such a row is written as NaN, as `math`
+        // gives, so the circuit breaker sees it.
+        let mut poison = 0.0f32;
         for j in 0..l {
             if tile_bits(words, j / LANES) >> (j % LANES) & 1 == 0 {
                 continue;
@@ -247,6 +251,11 @@ fn head_portable(job: &Bf16Job<'_>, out: &mut [f32]) {
             }
             buf[j] = s;
             m = m.max(s);
+            poison += s * 0.0;
+        }
+        if poison != 0.0 {
+            o.fill(f32::NAN);
+            continue;
         }
         if m == f32::NEG_INFINITY {
             o.fill(0.0);
@@ -310,6 +319,7 @@ mod avx512 {
             let qp = &p.q_pairs[i * np..(i + 1) * np];
             let bias_row = job.bias.map(|b| &b[i * l..(i + 1) * l]);
             let mut mx = neg_inf;
+            let mut poison = zero;
             let mut t0 = 0;
             while t0 < n_tiles {
                 let mut bits = [0u16; GROUP];
@@ -352,8 +362,14 @@ mod avx512 {
                     }
                     lanes.store(&mut buf[j0..], v);
                     mx = _mm512_max_ps(mx, _mm512_mask_blend_ps(bits[k], neg_inf, v));
+                    poison = _mm512_add_ps(poison, _mm512_maskz_mul_ps(bits[k], v, zero));
                 }
                 t0 += GROUP;
+            }
+            // A row that met a non-finite score is NaN (see the portable path).
+            if lanes.reduce_add(poison) != 0.0 {
+                o.fill(f32::NAN);
+                continue;
             }
             let m = _mm512_reduce_max_ps(mx);
             if m == f32::NEG_INFINITY {

@@ -146,8 +146,21 @@ fn bias_chunk<L: Lanes>(l: L, blk: &LaneBlock<'_>, bias: &[f32], ch: &Chunk, dst
     }
 }
 
+/// Chunk `ch`'s bias for [`step_scores`], prepared in `scratch` by [`bias_chunk`]; `None`
+/// without a bias.
+#[inline(always)]
+fn chunk_bias<'s, L: Lanes>(l: L, blk: &LaneBlock<'_>, ch: &Chunk, scratch: &'s mut Vec<f32>) -> Option<&'s [f32]> {
+    let bias = blk.bias?;
+    scratch.resize(CHUNK * LANES, 0.0);
+    bias_chunk(l, blk, bias, ch, scratch);
+    Some(scratch)
+}
+
 /// Scaled scores of keys `j0 + jj .. + STEP` of chunk `ch` plus their bias (`bias_t` from
-/// [`bias_chunk`]), masked lanes −∞. A step may run
+/// [`bias_chunk`]), masked lanes −∞. `poison` gains `score · 0` of every allowed score: NaN in
+/// a lane whose row met a NaN or infinite score (the clamped exponential would otherwise turn
+/// it into a finite weight), 0 elsewhere; [`write_rows`] adds it to the outputs so such rows
+/// come out non-finite, as in `math`, and the circuit breaker sees them. A step may run
 /// past the chunk's keys into the zero-padded panel rows (`lp` is a multiple of 16); their
 /// bits are clear.
 #[inline(always)]
@@ -158,6 +171,7 @@ fn step_scores<L: Lanes, const DP: usize>(
     ch: &Chunk,
     jj: usize,
     bias_t: Option<&[f32]>,
+    poison: &mut L::V,
 ) -> [L::V; STEP] {
     let k_rows = &blk.p.kr[(ch.j0 + jj) * DP..][..STEP * DP];
     let mut s = [l.splat(0.0); STEP];
@@ -173,7 +187,11 @@ fn step_scores<L: Lanes, const DP: usize>(
             Some(b) => l.fmadd(s[t], scale, l.load(&b[(jj + t) * LANES..])),
             None => l.mul(s[t], scale),
         };
-        if !ch.full {
+        let zero = l.splat(0.0);
+        if ch.full {
+            *poison = l.add(*poison, l.mul(s[t], zero));
+        } else {
+            *poison = l.add(*poison, l.select(ch.bits[jj + t], l.mul(s[t], zero), zero));
             s[t] = l.select(ch.bits[jj + t], s[t], neg_inf);
         }
     }
@@ -185,6 +203,8 @@ fn step_scores<L: Lanes, const DP: usize>(
 struct Accum<V, const DP: usize> {
     sum: V,
     acc: [V; DP],
+    /// See [`step_scores`].
+    poison: V,
 }
 
 /// Probabilities `exp(s − base)` of one step (masked lanes 0), added to the sums, and their
@@ -217,18 +237,14 @@ fn step_pv<L: Lanes, const DP: usize>(
 #[inline(always)]
 pub fn online_lanes<L: Lanes, const DP: usize>(l: L, blk: &LaneBlock<'_>, sc: &mut LaneScratch, out: &mut [f32]) {
     blk.check::<DP>();
-    sc.bias.resize(CHUNK * LANES, 0.0);
     let (zero, neg_inf) = (l.splat(0.0), l.splat(f32::NEG_INFINITY));
     let qt = transposed_queries::<L, DP>(l, blk);
-    let (mut m, mut a) = (neg_inf, Accum { sum: zero, acc: [zero; DP] });
+    let (mut m, mut a) = (neg_inf, Accum { sum: zero, acc: [zero; DP], poison: zero });
     for w in 0..blk.keys().div_ceil(CHUNK) {
         let Some(ch) = blk.chunk(w) else { continue };
-        if let Some(b) = blk.bias {
-            bias_chunk(l, blk, b, &ch, &mut sc.bias);
-        }
-        let bias_t = blk.bias.map(|_| &sc.bias[..]);
+        let bias_t = chunk_bias(l, blk, &ch, &mut sc.bias);
         for jj in (0..ch.keys).step_by(STEP) {
-            let s = step_scores::<L, DP>(l, blk, &qt, &ch, jj, bias_t);
+            let s = step_scores::<L, DP>(l, blk, &qt, &ch, jj, bias_t, &mut a.poison);
             // The step's maximum as a tree (depth 3, not a chain of 8).
             let mut t = s;
             let mut width = STEP;
@@ -265,22 +281,18 @@ pub fn online_lanes<L: Lanes, const DP: usize>(l: L, blk: &LaneBlock<'_>, sc: &m
 #[inline(always)]
 pub fn two_pass_lanes<L: Lanes, const DP: usize>(l: L, blk: &LaneBlock<'_>, sc: &mut LaneScratch, out: &mut [f32]) {
     blk.check::<DP>();
-    sc.bias.resize(CHUNK * LANES, 0.0);
     let (zero, neg_inf) = (l.splat(0.0), l.splat(f32::NEG_INFINITY));
     let qt = transposed_queries::<L, DP>(l, blk);
     let lp = blk.p.lp;
     if sc.scores.len() < lp * LANES {
         sc.scores.resize(lp * LANES, 0.0);
     }
-    let mut m = neg_inf;
+    let (mut m, mut poison) = (neg_inf, zero);
     for w in 0..blk.keys().div_ceil(CHUNK) {
         let Some(ch) = blk.chunk(w) else { continue };
-        if let Some(b) = blk.bias {
-            bias_chunk(l, blk, b, &ch, &mut sc.bias);
-        }
-        let bias_t = blk.bias.map(|_| &sc.bias[..]);
+        let bias_t = chunk_bias(l, blk, &ch, &mut sc.bias);
         for jj in (0..ch.keys).step_by(STEP) {
-            let s = step_scores::<L, DP>(l, blk, &qt, &ch, jj, bias_t);
+            let s = step_scores::<L, DP>(l, blk, &qt, &ch, jj, bias_t, &mut poison);
             for (t, x) in s.iter().enumerate() {
                 m = l.max(m, *x);
                 l.store(&mut sc.scores[(ch.j0 + jj + t) * LANES..], *x);
@@ -288,7 +300,7 @@ pub fn two_pass_lanes<L: Lanes, const DP: usize>(l: L, blk: &LaneBlock<'_>, sc: 
         }
     }
     let live = l.gt_mask(m, neg_inf);
-    let mut a = Accum { sum: zero, acc: [zero; DP] };
+    let mut a = Accum { sum: zero, acc: [zero; DP], poison };
     if live != 0 {
         let base = l.select(live, m, zero);
         for w in 0..blk.keys().div_ceil(CHUNK) {
@@ -305,17 +317,18 @@ pub fn two_pass_lanes<L: Lanes, const DP: usize>(l: L, blk: &LaneBlock<'_>, sc: 
     write_rows::<L, DP>(l, blk, &a, out);
 }
 
-/// Writes `acc / sum` lane by lane to the block's output rows; a row with nothing allowed
-/// (sum 0) is written as zeros.
+/// Writes `(acc + poison) / sum` lane by lane to the block's output rows (`poison` is 0 in
+/// every row that met no non-finite score); a row with nothing allowed (sum 0) is written as
+/// zeros.
 #[inline(always)]
 fn write_rows<L: Lanes, const DP: usize>(l: L, blk: &LaneBlock<'_>, a: &Accum<L::V, DP>, out: &mut [f32]) {
     let d = blk.p.d;
     let mut res = [[0.0f32; LANES]; DP];
     for (row, &x) in res.iter_mut().zip(&a.acc).take(d) {
-        l.store(row, l.div(x, a.sum));
+        l.store(row, l.div(l.add(x, a.poison), a.sum));
     }
     let mut sums = [0.0f32; LANES];
-    l.store(&mut sums, a.sum);
+    l.store(&mut sums, l.add(a.sum, a.poison));
     for (r, &i) in blk.rows.iter().enumerate() {
         for (c, x) in out[i * d..(i + 1) * d].iter_mut().enumerate() {
             *x = if sums[r] == 0.0 { 0.0 } else { res[c][r] };

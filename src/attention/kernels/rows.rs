@@ -85,13 +85,18 @@ fn block_bits(ctx: &BlockCtx<'_>, t: usize) -> [u16; R] {
 }
 
 /// Scaled, biased scores of tiles `ts` (N of them) for the R rows, masked lanes `−∞`: N·R
-/// independent FMA chains, enough to cover the FMA latency.
+/// independent FMA chains, enough to cover the FMA latency. `poison[r]` gains `score · 0` of
+/// every allowed score of row r: NaN once the row meets a NaN or infinite score (the clamped
+/// exponential would otherwise turn it into a finite weight), 0 otherwise; the routines add
+/// its sum to the row's denominator, so such a row comes out non-finite, as in `math`, and the
+/// circuit breaker sees it.
 #[inline(always)]
 fn scores<L: Lanes, const DP: usize, const N: usize>(
     l: L,
     ctx: &BlockCtx<'_>,
     ts: [usize; N],
     bits: &[[u16; R]; N],
+    poison: &mut [L::V; R],
 ) -> [[L::V; R]; N] {
     let p = ctx.p;
     let dp = dims::<DP>(p.dp);
@@ -120,8 +125,12 @@ fn scores<L: Lanes, const DP: usize, const N: usize>(
             if let Some(b) = ctx.bias_rows {
                 s[k][r] = l.add(s[k][r], l.load_masked(&b[r][j0.min(b[r].len())..], bits[k][r]));
             }
+            let zero = l.splat(0.0);
             if bits[k][r] != u16::MAX {
+                poison[r] = l.add(poison[r], l.select(bits[k][r], l.mul(s[k][r], zero), zero));
                 s[k][r] = l.select(bits[k][r], s[k][r], neg_inf);
+            } else {
+                poison[r] = l.add(poison[r], l.mul(s[k][r], zero));
             }
         }
     }
@@ -202,11 +211,16 @@ pub fn two_pass<L: Lanes, const DP: usize>(
     let (neg_inf, zero) = (l.splat(f32::NEG_INFINITY), l.splat(0.0));
     let lp = p.lp;
     let mut mx = [neg_inf; R];
+    let mut poison = [zero; R];
     let mut it = tiles.clone();
     while let Some(t) = it.next() {
         let (pair, n) = match it.next() {
-            Some(u) => (scores::<L, DP, 2>(l, ctx, [t, u], &[block_bits(ctx, t), block_bits(ctx, u)]), [t, u]),
-            None => ([scores::<L, DP, 1>(l, ctx, [t], &[block_bits(ctx, t)])[0], [zero; R]], [t, usize::MAX]),
+            Some(u) => {
+                (scores::<L, DP, 2>(l, ctx, [t, u], &[block_bits(ctx, t), block_bits(ctx, u)], &mut poison), [t, u])
+            }
+            None => {
+                ([scores::<L, DP, 1>(l, ctx, [t], &[block_bits(ctx, t)], &mut poison)[0], [zero; R]], [t, usize::MAX])
+            }
         };
         for (s, &t) in pair.iter().zip(&n).filter(|(_, &t)| t != usize::MAX) {
             for r in 0..R {
@@ -243,9 +257,9 @@ pub fn two_pass<L: Lanes, const DP: usize>(
     }
     let mut den = [0.0; R];
     for r in 0..R {
-        if m[r] != f32::NEG_INFINITY {
-            den[r] = l.reduce_add(sum[r]);
-        }
+        // A row that met a non-finite score gets a NaN denominator even if nothing looked allowed.
+        let live = if m[r] != f32::NEG_INFINITY { l.reduce_add(sum[r]) } else { 0.0 };
+        den[r] = live + l.reduce_add(poison[r]);
     }
     finish(l, p, &sc.acc, &mut sc.res, den, out);
 }
@@ -261,6 +275,7 @@ pub fn online<L: Lanes, const DP: usize>(l: L, ctx: &BlockCtx<'_>, sc: &mut Scra
     let (neg_inf, zero) = (l.splat(f32::NEG_INFINITY), l.splat(0.0));
     sc.acc.fill(zero);
     let mut m_run = [f32::NEG_INFINITY; R];
+    let mut poison = [zero; R];
     let mut lsum = [zero; R];
     let n_tiles = p.lp / LANES;
     let mut t0 = 0;
@@ -277,10 +292,10 @@ pub fn online<L: Lanes, const DP: usize>(l: L, ctx: &BlockCtx<'_>, sc: &mut Scra
         }
         for k in (0..nt).step_by(2) {
             if k + 1 < nt {
-                let two = scores::<L, DP, 2>(l, ctx, [t0 + k, t0 + k + 1], &[bits[k], bits[k + 1]]);
+                let two = scores::<L, DP, 2>(l, ctx, [t0 + k, t0 + k + 1], &[bits[k], bits[k + 1]], &mut poison);
                 (s[k], s[k + 1]) = (two[0], two[1]);
             } else {
-                s[k] = scores::<L, DP, 1>(l, ctx, [t0 + k], &[bits[k]])[0];
+                s[k] = scores::<L, DP, 1>(l, ctx, [t0 + k], &[bits[k]], &mut poison)[0];
             }
         }
         let mut mx = [neg_inf; R];
@@ -320,9 +335,9 @@ pub fn online<L: Lanes, const DP: usize>(l: L, ctx: &BlockCtx<'_>, sc: &mut Scra
     }
     let mut den = [0.0; R];
     for r in 0..R {
-        if m_run[r] != f32::NEG_INFINITY {
-            den[r] = l.reduce_add(lsum[r]);
-        }
+        // A row that met a non-finite score gets a NaN denominator even if nothing looked allowed.
+        let live = if m_run[r] != f32::NEG_INFINITY { l.reduce_add(lsum[r]) } else { 0.0 };
+        den[r] = live + l.reduce_add(poison[r]);
     }
     finish(l, p, &sc.acc, &mut sc.res, den, out);
 }

@@ -162,6 +162,10 @@ pub fn sparse_row<L: Lanes>(l: L, h: &HeadRows<'_>, i: usize, cols: &[u32], scra
     let q = &h.q[i * d..(i + 1) * d];
     let bias_row = h.bias.map(|b| &b[i * h.l..(i + 1) * h.l]);
     let mut m = f32::NEG_INFINITY;
+    // `score · 0` summed: NaN once a score is NaN or infinite (`f32::max` and the clamped
+    // exponential would hide it), 0 otherwise; added to the denominator so the row comes out
+    // non-finite, as in `math`, and the circuit breaker sees it.
+    let mut poison = 0.0f32;
     for (n, &j) in cols.iter().enumerate() {
         let j = j as usize;
         let kr = &h.k[j * d..(j + 1) * d];
@@ -178,6 +182,7 @@ pub fn sparse_row<L: Lanes>(l: L, h: &HeadRows<'_>, i: usize, cols: &[u32], scra
         }
         scratch[n] = s;
         m = m.max(s);
+        poison += s * 0.0;
     }
     let mv = l.splat(m);
     let zero = l.splat(0.0);
@@ -190,7 +195,7 @@ pub fn sparse_row<L: Lanes>(l: L, h: &HeadRows<'_>, i: usize, cols: &[u32], scra
         l.store(&mut scratch[n0..], e);
         n0 += LANES;
     }
-    let den = l.reduce_add(sum);
+    let den = l.reduce_add(sum) + poison;
     let mut tmp = [0.0f32; LANES];
     let mut c0 = 0;
     while c0 < d {
@@ -264,7 +269,9 @@ pub fn short_rows<L: Lanes>(l: L, h: &HeadRows<'_>, rows: &SparseRows, scratch: 
         let row = l.load_masked(&scores[start..], bits);
         let m = l.reduce_max(l.select(bits, row, l.splat(f32::NEG_INFINITY)));
         let e = l.select(bits, l.exp(l.sub(row, l.splat(m))), zero);
-        let den = l.reduce_add(l.add(zero, e));
+        // Plus `score · 0` of the row's entries: NaN in the sum once a score is NaN or
+        // infinite (see `sparse_row`), an exact 0 otherwise.
+        let den = l.reduce_add(l.add(l.select(bits, l.mul(row, zero), zero), e));
         // The zero lanes past `count` land on the next rows' slots, which those rows
         // overwrite next (rows ascend); a long row's slots are never read from here.
         l.store(&mut probs[start..], l.mul(e, l.splat(1.0 / den)));
