@@ -149,7 +149,10 @@ fn rows_of<L: Lanes, const DP: usize>(l: L, job: &HeadJob<'_>, out: &mut [f32]) 
     let mut scratch = vec![0.0f32; job.sparse.map_or(0, |s| s.scratch_len())];
     let mut block = Vec::with_capacity(LANES);
     let mut tiles = BlockTiles::default();
-    let mut sc = job.panels.as_ref().map(|p| Scratch::new(p, l.splat(0.0)));
+    // `flash` and `sdpa` with D ≤ 16 run their dense rows sixteen to a block, one per lane.
+    let by_lanes = matches!(job.algo, RowAlgo::Online { lanes: true } | RowAlgo::Dense { lanes: true }) && DP != 0;
+    // The four-row scratch (R × lp scores) only when the four-row routines run.
+    let mut sc = job.panels.as_ref().filter(|_| !by_lanes).map(|p| Scratch::new(p, l.splat(0.0)));
     // Short sparse rows all at once (D ≤ 16); the loop below then skips them.
     let short = job.sparse.filter(|_| d <= LANES);
     if let Some(rows) = short {
@@ -164,8 +167,6 @@ fn rows_of<L: Lanes, const DP: usize>(l: L, job: &HeadJob<'_>, out: &mut [f32]) 
         short_rows(l, &job.rows, rows, &mut scratch, out);
         SHORT.with(|cell| cell.replace(scratch));
     }
-    // `flash` and `sdpa` with D ≤ 16 run their dense rows sixteen to a block, one per lane.
-    let by_lanes = matches!(job.algo, RowAlgo::Online { lanes: true } | RowAlgo::Dense { lanes: true }) && DP != 0;
     let block_len = if by_lanes { LANES } else { R };
     let mut lane_sc = LaneScratch::default();
     for i in 0..n {
@@ -215,7 +216,7 @@ fn run_dense<L: Lanes, const DP: usize>(
             _ => two_pass_lanes::<L, DP>(l, &blk, lane_sc, out),
         }
     } else {
-        let sc = sc.as_mut().expect("panels are built whenever a row is dense");
+        let sc = sc.as_mut().expect("four-row scratch is built whenever panels are and lanes are off");
         run_block::<L, DP>(l, job, block, tiles, sc, out);
     }
     block.clear();
