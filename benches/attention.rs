@@ -9,6 +9,7 @@
 //! `cargo bench --bench attention -- --anchors 1` prints only the dense table against the
 //! PyTorch anchors: `flash` and `sdpa` with one row per lane vs four rows at a time,
 //! interleaved, without and with the bucket bias.
+//! `cargo bench --bench attention -- --bf16 1` prints only the bf16 table (up to L = 2048).
 //! Speed is reported, never asserted; on a shared machine the numbers are noisy.
 
 use ironforge::gate::stats::median;
@@ -133,7 +134,51 @@ fn anchor_table(rounds: usize) {
     }
 }
 
+/// `bf16` against f32 `flash` (dense, no bias, 1 thread, interleaved pairs) at D = 64 and 11:
+/// the detected path (AMX where the CPU and OS offer it) and, beside it, the AVX-512 BF16 path.
+fn bf16_table(max_l: usize, rounds: usize) {
+    use ironforge::attention::kernels::bf16::{self, Bf16Params, Bf16Path};
+    let paths: Vec<Bf16Path> = [Bf16Path::Amx, Bf16Path::Avx512Bf16, Bf16Path::Portable]
+        .into_iter()
+        .filter(|p| p.is_available())
+        .take(2)
+        .collect();
+    println!("\n## bf16 vs f32 flash, dense, no bias, 1 thread (interleaved pairs; speed-up = median of flash/bf16)\n");
+    println!("| D | L | bf16 path | flash ms | bf16 ms | bf16 speed-up |");
+    println!("|---|---|---|---|---|---|");
+    for d in [64usize, 11] {
+        for &l in LS.iter().filter(|&&l| l >= 128 && l <= max_l) {
+            let [q, k, v] = qkv(99 + l as u64, l, d);
+            let mask = Mask::full(l);
+            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: None };
+            let pairs = if rounds > 0 {
+                rounds
+            } else if l >= 2048 {
+                5
+            } else {
+                9
+            };
+            for &path in &paths {
+                let params = Bf16Params { path, ..Bf16Params::default() };
+                let s: Samples =
+                    measure(pairs, || bf16::forward_with(&inp, &params).expect("bf16"), || attend(Kernel::Flash, &inp));
+                println!(
+                    "| {d} | {l} | {} | {:.3} | {:.3} | {:.2} |",
+                    path.name(),
+                    s.median_b() * 1e3,
+                    s.median_a() * 1e3,
+                    s.median_ratio()
+                );
+            }
+        }
+    }
+}
+
 fn main() {
+    if arg("--bf16", 0) > 0 {
+        bf16_table(arg("--max-l", 2048), arg("--rounds", 0));
+        return;
+    }
     if arg("--threshold", 0) > 0 {
         threshold_table(arg("--rounds", 9));
         return;
@@ -225,23 +270,5 @@ fn main() {
             }
         }
     }
-    println!("\n## bf16 vs f32 flash, dense, no bias, 1 thread (interleaved pairs; speed-up = flash/bf16)\n");
-    println!("| D | L | flash ms | bf16 ms | bf16 speed-up |");
-    println!("|---|---|---|---|---|");
-    for d in [64usize, 11] {
-        for &l in LS.iter().filter(|&&l| l >= 256 && l <= max_l) {
-            let [q, k, v] = qkv(99 + l as u64, l, d);
-            let mask = Mask::full(l);
-            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: None };
-            let pairs = if rounds > 0 {
-                rounds
-            } else if l >= 2048 {
-                5
-            } else {
-                9
-            };
-            let s: Samples = measure(pairs, || attend(Kernel::Bf16, &inp), || attend(Kernel::Flash, &inp));
-            println!("| {d} | {l} | {:.3} | {:.3} | {:.2} |", s.median_b() * 1e3, s.median_a() * 1e3, s.median_ratio());
-        }
-    }
+    bf16_table(max_l, rounds);
 }

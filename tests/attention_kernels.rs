@@ -57,7 +57,7 @@ fn fast_runs(inp: &AttnInputs<'_>) -> Vec<(String, Array3<f32>)> {
 }
 
 fn bf16_paths() -> Vec<Bf16Path> {
-    [Bf16Path::Avx512Bf16, Bf16Path::Portable].into_iter().filter(|p| p.is_available()).collect()
+    [Bf16Path::Amx, Bf16Path::Avx512Bf16, Bf16Path::Portable].into_iter().filter(|p| p.is_available()).collect()
 }
 
 /// Checks every kernel on one input; returns a description of the first failure.
@@ -461,6 +461,39 @@ fn non_finite_inputs_give_non_finite_rows_so_the_breaker_sees_them() {
             for (name, out) in runs {
                 let row = out.slice(ndarray::s![1, 3, ..]);
                 assert!(row.iter().any(|x| !x.is_finite()), "{name}, {mask_name} mask, {bad}: {row}");
+            }
+        }
+    }
+}
+
+/// The AMX tile path at every head-width regime it has (one query tile, two query tiles, one to
+/// four accumulator tiles, D > 64 handed to AVX-512 BF16), rows filling blocks of 16 partly, a
+/// lower-triangular mask with an empty row, a random sparse mask whose column groups some
+/// blocks skip, with and without a bias. Skipped (with a message) where AMX is unavailable.
+#[test]
+fn bf16_tile_path_matches_math_at_every_head_width() {
+    if !Bf16Path::Amx.is_available() {
+        eprintln!("skipped: no AMX-BF16 on this machine");
+        return;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(0xA3C5);
+    for d in [1, 2, 11, 16, 17, 31, 32, 33, 47, 48, 64, 65, 80] {
+        for l in [1, 17, 70] {
+            let [q, k, v] = qkv(0xB16 + (d * 100 + l) as u64, 2, l, d, 1.5);
+            let mut lower = Mask::empty(l);
+            (1..l).for_each(|i| (0..i).for_each(|j| lower.allow(i, j))); // row 0 allows nothing
+            let mut scattered = Mask::empty(l);
+            (0..l).for_each(|i| (0..l).filter(|_| rng.random_bool(0.1)).for_each(|j| scattered.allow(i, j)));
+            let bias = Array2::from_shape_fn((l, l), |_| rng.random_range(-0.5f32..0.5));
+            for mask in [Mask::full(l), lower, scattered] {
+                for b in [None, Some(bias.view())] {
+                    let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: b };
+                    let want = math::forward_f64(&inp).mapv(|x| x as f32);
+                    let tol = bf16_tolerance(&inp);
+                    let p = Bf16Params { path: Bf16Path::Amx, parallel: false, sparse_max: None };
+                    let err = max_abs(bf16::forward_with(&inp, &p).unwrap().view(), want.view());
+                    assert!(err <= tol, "D = {d}, L = {l}, bias {}: max abs {err:e} > {tol:e}", b.is_some());
+                }
             }
         }
     }

@@ -30,21 +30,26 @@ use crate::attention::Mask;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Bf16Path {
-    /// `VDPBF16PS` / `VCVTNE2PS2BF16` (AVX-512 BF16).
+    /// AMX tiles (`TDPBF16PS`, 16 query rows per block) for the dense rows when D ≤ 64, the
+    /// AVX-512 BF16 path beyond; needs AMX-BF16 and AVX-512 BF16 (see [`super::amx`]).
+    Amx,
+    /// `VDPBF16PS` / `VCVTNE2PS2BF16` (AVX-512 BF16), one row at a time.
     Avx512Bf16,
     /// Plain Rust with the same roundings.
     Portable,
 }
 
 impl Bf16Path {
-    /// AVX-512 BF16 when this CPU has it, else portable.
+    /// AMX when this CPU and OS offer it, else AVX-512 BF16 when the CPU has it, else portable.
     ///
     /// ```
     /// use ironforge::attention::kernels::bf16::Bf16Path;
     /// assert!(Bf16Path::detect().is_available());
     /// ```
     pub fn detect() -> Self {
-        if Self::Avx512Bf16.is_available() {
+        if Self::Amx.is_available() {
+            Self::Amx
+        } else if Self::Avx512Bf16.is_available() {
             Self::Avx512Bf16
         } else {
             Self::Portable
@@ -57,14 +62,19 @@ impl Bf16Path {
             Self::Portable => true,
             #[cfg(target_arch = "x86_64")]
             Self::Avx512Bf16 => is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bf16"),
+            #[cfg(target_arch = "x86_64")]
+            Self::Amx => {
+                Self::Avx512Bf16.is_available() && is_x86_feature_detected!("avx512bw") && super::amx::bf16_available()
+            }
             #[cfg(not(target_arch = "x86_64"))]
-            Self::Avx512Bf16 => false,
+            Self::Avx512Bf16 | Self::Amx => false,
         }
     }
 
     /// Lower-case name for reports.
     pub fn name(self) -> &'static str {
         match self {
+            Self::Amx => "amx",
             Self::Avx512Bf16 => "avx512bf16",
             Self::Portable => "portable",
         }
@@ -91,59 +101,82 @@ impl Default for Bf16Params {
 }
 
 /// One head in bf16 panels. `lp` is L rounded up to 32; `dp` is D rounded up to 2.
-struct Bf16Panels {
+pub(super) struct Bf16Panels {
     l: usize,
-    lp: usize,
+    pub(super) lp: usize,
     /// Query pairs per row: `l × dp/2` words, low half = even dimension.
-    q_pairs: Vec<u32>,
+    pub(super) q_pairs: Vec<u32>,
     /// Keys, pair-interleaved: `(dp/2) × lp × 2` bf16 bits.
-    k_pairs: Vec<u16>,
-    /// Values transposed: `d × lp` bf16 bits.
+    pub(super) k_pairs: Vec<u16>,
+    /// Values transposed: `d × lp` bf16 bits (not for [`Bf16Path::Amx`]).
     vt: Vec<u16>,
+    /// D rounded up to 16.
+    pub(super) dv: usize,
+    /// Values in key pairs, for [`Bf16Path::Amx`] only: `(lp/2) × dv × 2` bf16 bits, element
+    /// `((j/2) · dv + c) · 2 + j % 2` = `v[j][c]` (0 in the padding).
+    pub(super) v_pairs: Vec<u16>,
 }
 
 impl Bf16Panels {
-    fn new(inputs: &AttnInputs<'_>, head: usize) -> Self {
-        let (_, l, d) = inputs.q.dim();
+    /// The panels of one head (`rows` holds it row-major); values in pairs for the tile path,
+    /// transposed otherwise.
+    fn new(rows: &HeadRows<'_>, value_pairs: bool) -> Self {
+        let (l, d) = (rows.l, rows.d);
         let dp = d.div_ceil(2) * 2;
+        let np = dp / 2;
         let lp = l.div_ceil(32) * 32;
-        let head_rows = |a: &ndarray::ArrayView3<'_, f32>| {
-            a.index_axis(ndarray::Axis(0), head).as_standard_layout().into_owned().into_raw_vec_and_offset().0
-        };
-        let (qh, kh, vh) = (head_rows(&inputs.q), head_rows(&inputs.k), head_rows(&inputs.v));
-        let b = |x: f32| bf16::from_f32(x).to_bits();
-        // Element `c` of row `i` (0 in the padding dimension).
-        let at = |a: &[f32], i: usize, c: usize| if c < d { a[i * d + c] } else { 0.0 };
-        let mut q_pairs = vec![0u32; l * dp / 2];
-        let mut k_pairs = vec![0u16; dp / 2 * lp * 2];
-        let mut vt = vec![0u16; d * lp];
-        for i in 0..l {
-            for c2 in 0..dp / 2 {
-                let (c0, c1) = (2 * c2, 2 * c2 + 1);
-                q_pairs[i * dp / 2 + c2] = b(at(&qh, i, c0)) as u32 | (b(at(&qh, i, c1)) as u32) << 16;
-                k_pairs[(c2 * lp + i) * 2] = b(at(&kh, i, c0));
-                k_pairs[(c2 * lp + i) * 2 + 1] = b(at(&kh, i, c1));
+        let dv = d.div_ceil(16) * 16;
+        let mut q_pairs = vec![0u32; l * np];
+        let mut k_pairs = vec![0u16; np * lp * 2];
+        let mut vt = vec![0u16; if value_pairs { 0 } else { d * lp }];
+        let mut v_pairs = vec![0u16; if value_pairs { lp * dv } else { 0 }];
+        // One row rounded, padded to dp with 0.
+        let mut row = vec![0u16; dp];
+        let round_row = |row: &mut [u16], a: &[f32], i: usize| {
+            for (r, &x) in row.iter_mut().zip(&a[i * d..(i + 1) * d]) {
+                *r = bf16_bits(x);
             }
-            for (c, &x) in vh[i * d..(i + 1) * d].iter().enumerate() {
-                vt[c * lp + i] = b(x);
+        };
+        for i in 0..l {
+            round_row(&mut row, rows.q, i);
+            for (qp, pair) in q_pairs[i * np..(i + 1) * np].iter_mut().zip(row.chunks_exact(2)) {
+                *qp = pair[0] as u32 | (pair[1] as u32) << 16;
+            }
+            round_row(&mut row, rows.k, i);
+            for (c2, pair) in row.chunks_exact(2).enumerate() {
+                k_pairs[(c2 * lp + i) * 2..(c2 * lp + i) * 2 + 2].copy_from_slice(pair);
+            }
+            round_row(&mut row, rows.v, i);
+            if value_pairs {
+                let base = (i / 2) * dv * 2 + i % 2;
+                for (c, &x) in row[..d].iter().enumerate() {
+                    v_pairs[base + 2 * c] = x;
+                }
+            } else {
+                for (c, &x) in row[..d].iter().enumerate() {
+                    vt[c * lp + i] = x;
+                }
             }
         }
-        Self { l, lp, q_pairs, k_pairs, vt }
+        Self { l, lp, q_pairs, k_pairs, vt, dv, v_pairs }
     }
 
-    fn pairs(&self) -> usize {
+    pub(super) fn pairs(&self) -> usize {
         self.q_pairs.len() / self.l.max(1)
     }
 }
 
-struct Bf16Job<'a> {
+pub(super) struct Bf16Job<'a> {
     /// bf16 panels; `None` when every row is sparse.
     panels: Option<Bf16Panels>,
-    rows: HeadRows<'a>,
+    pub(super) rows: HeadRows<'a>,
     sparse: Option<&'a SparseRows>,
-    mask: &'a Mask,
-    bias: Option<&'a [f32]>,
-    scale: f32,
+    pub(super) mask: &'a Mask,
+    pub(super) bias: Option<&'a [f32]>,
+    /// max |bias| (∞ if some entry is not finite), for the tile path's finiteness proof; 0
+    /// without a bias or on other paths.
+    pub(super) bias_bound: f32,
+    pub(super) scale: f32,
 }
 
 /// `bf16` with the default parameters.
@@ -174,6 +207,11 @@ pub fn forward_with(inputs: &AttnInputs<'_>, params: &Bf16Params) -> Result<Arra
     if l == 0 || d == 0 {
         return Ok(out);
     }
+    // The tile path takes D ≤ 64 (four accumulator tiles); wider heads take AVX-512 BF16.
+    #[cfg(target_arch = "x86_64")]
+    let path =
+        if params.path == Bf16Path::Amx && d > super::bf16_amx::MAX_D { Bf16Path::Avx512Bf16 } else { params.path };
+    #[cfg(not(target_arch = "x86_64"))]
     let path = params.path;
     let sparse = params.sparse_max.map(|t| SparseRows::from_mask(inputs.mask, t));
     let sparse = sparse.as_ref();
@@ -185,12 +223,24 @@ pub fn forward_with(inputs: &AttnInputs<'_>, params: &Bf16Params) -> Result<Arra
         k_std.as_slice().expect("standard layout is contiguous"),
         v_std.as_slice().expect("standard layout is contiguous"),
     );
+    #[cfg(target_arch = "x86_64")]
+    let bias_bound = match bias {
+        Some(b) if path == Bf16Path::Amx && need_panels => super::bf16_amx::finite_bound(b),
+        _ => 0.0,
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let bias_bound = 0.0;
     let one_head = |head: usize, o: &mut [f32]| {
         let r = head * l * d..(head + 1) * l * d;
         let rows = HeadRows { q: &qs[r.clone()], k: &ks[r.clone()], v: &vs[r], bias, l, d, scale };
-        let panels = need_panels.then(|| Bf16Panels::new(inputs, head));
-        let job = Bf16Job { panels, rows, sparse, mask: inputs.mask, bias, scale };
+        let panels = need_panels.then(|| Bf16Panels::new(&rows, path == Bf16Path::Amx));
+        let job = Bf16Job { panels, rows, sparse, mask: inputs.mask, bias, bias_bound, scale };
         match path {
+            #[cfg(target_arch = "x86_64")]
+            Bf16Path::Amx => {
+                // SAFETY: `is_available` checked avx512f, avx512bw, avx512bf16 and AMX above.
+                unsafe { amx_head(&job, o) }
+            }
             #[cfg(target_arch = "x86_64")]
             Bf16Path::Avx512Bf16 => {
                 // SAFETY: `is_available` checked avx512f and avx512bf16 above.
@@ -207,6 +257,42 @@ pub fn forward_with(inputs: &AttnInputs<'_>, params: &Bf16Params) -> Result<Arra
         slices.enumerate().for_each(|(hd, o)| one_head(hd, o));
     }
     Ok(out)
+}
+
+/// One head on [`Bf16Path::Amx`]: sparse rows on the f32 sparse path, dense rows in blocks of
+/// sixteen on tiles ([`super::bf16_amx`]).
+///
+/// # Safety
+/// [`Bf16Path::Amx`] must be available.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+unsafe fn amx_head(job: &Bf16Job<'_>, out: &mut [f32]) {
+    let lanes = super::simd::Avx512::new().expect("caller checked avx512f");
+    let (l, d) = (job.rows.l, job.rows.d);
+    let mut scratch = vec![0.0f32; job.sparse.map_or(0, |s| s.scratch_len())];
+    let mut dense = Vec::with_capacity(l);
+    for i in 0..l {
+        match job.sparse.and_then(|s| s.row(i)) {
+            Some(cols) => sparse_row(lanes, &job.rows, i, cols, &mut scratch, &mut out[i * d..(i + 1) * d]),
+            None => dense.push(i),
+        }
+    }
+    if let Some(p) = job.panels.as_ref().filter(|_| !dense.is_empty()) {
+        // SAFETY: caller's contract.
+        unsafe { super::bf16_amx::dense_rows(job, p, &dense, out) }
+    }
+}
+
+/// `x` rounded to bf16 (nearest, ties to even; a NaN stays a quiet NaN): the bits of
+/// `half::bf16::from_f32(x)` without its branches on the rounding bits.
+#[inline]
+fn bf16_bits(x: f32) -> u16 {
+    let b = x.to_bits();
+    if x.is_nan() {
+        (b >> 16) as u16 | 0x40
+    } else {
+        ((b + 0x7fff + (b >> 16 & 1)) >> 16) as u16
+    }
 }
 
 fn to_f32(bits: u16) -> f32 {
@@ -424,6 +510,35 @@ mod avx512 {
                 }
                 c0 += w;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The branch-free rounding gives `half`'s bits: ties both ways, the largest finite values
+    /// (rounding to ∞), subnormals, signed zeros, infinities and NaNs.
+    #[test]
+    fn bf16_bits_round_like_half() {
+        let mut xs: Vec<f32> = vec![0.0, -0.0, 1.0, -1.5, f32::MAX, f32::MIN, f32::MIN_POSITIVE, 1e-45, -1e-40];
+        xs.extend([f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN, f32::from_bits(0x7f80_0001)]);
+        // Exact ties (low half 0x8000) with even and odd upper halves, and their neighbours.
+        for hi in [0x3f80u32, 0x3f81, 0x7f7f, 0x0000, 0x8001] {
+            for lo in [0x7fffu32, 0x8000, 0x8001, 0xffff] {
+                xs.push(f32::from_bits(hi << 16 | lo));
+            }
+        }
+        let mut state = 0x9E37_79B9u32;
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            xs.push(f32::from_bits(state));
+        }
+        for x in xs {
+            assert_eq!(bf16_bits(x), bf16::from_f32(x).to_bits(), "{x:e} = {:#010x}", x.to_bits());
         }
     }
 }

@@ -16,8 +16,12 @@ use ndarray::{Array3, ArrayView2, ArrayView3};
 
 use super::Mask;
 
+#[cfg(target_arch = "x86_64")]
+pub mod amx;
 pub mod bench;
 pub mod bf16;
+#[cfg(target_arch = "x86_64")]
+mod bf16_amx;
 pub mod block_sparse;
 mod driver;
 pub mod flash;
