@@ -9,7 +9,9 @@
 //!
 //! Linux hands the 8 KiB tile state to a process only on request
 //! (`arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)`); [`bf16_available`] checks CPUID and
-//! makes that request once.
+//! makes that request once. The grant is process-wide and permanent: from then on the kernel
+//! saves the tile state with every thread's context (it refuses the request while some thread's
+//! signal stack is too small for it, and the path then reports itself unavailable).
 
 use std::arch::asm;
 use std::sync::OnceLock;
