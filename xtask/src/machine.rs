@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// CPU features the kernels care about, as `/proc/cpuinfo` spells them.
-pub const RELEVANT_CPU_FLAGS: [&str; 5] = ["avx2", "fma", "avx512f", "avx512_bf16", "avx512vl"];
+pub const RELEVANT_CPU_FLAGS: [&str; 7] = ["avx2", "fma", "avx512f", "avx512_bf16", "avx512vl", "amx_tile", "amx_bf16"];
 
 /// Reads the machine from `/proc/cpuinfo`, `/proc/meminfo` and the OS.
 pub fn probe_machine() -> Machine {
@@ -77,6 +77,7 @@ flags\t\t: fpu sse avx2 fma avx512f avx512_bf16\n\nprocessor\t: 1\nmodel name\t:
         assert!(flags["avx2"]);
         assert!(flags["avx512_bf16"]);
         assert!(!flags["avx512vl"]);
+        assert!(!flags["amx_bf16"]);
         let (model, flags) = parse_cpuinfo("");
         assert_eq!(model, "unknown");
         assert!(flags.values().all(|present| !present));

@@ -109,8 +109,9 @@ pub fn measurements(prove: bool) -> Measurements {
 
 /// A fixed machine, so rendered reports do not depend on where tests run.
 pub fn machine() -> Machine {
-    let (cpu_model, cpu_flags) =
-        crate::machine::parse_cpuinfo("model name\t: Test CPU 9000\nflags\t: avx2 fma avx512f avx512_bf16 avx512vl\n");
+    let (cpu_model, cpu_flags) = crate::machine::parse_cpuinfo(
+        "model name\t: Test CPU 9000\nflags\t: avx2 fma avx512f avx512_bf16 avx512vl amx_tile amx_bf16\n",
+    );
     Machine { cpu_model, logical_cores: 2, ram_bytes: 8 << 30, cpu_flags, os: "linux/x86_64".into() }
 }
 
