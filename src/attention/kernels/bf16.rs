@@ -1,7 +1,10 @@
 //! `bf16`: bf16 storage, f32 accumulation; AVX-512 BF16 dot products where the CPU has them.
 //!
-//! q, k and v are rounded to bf16 (round to nearest even, the `half` crate) into panels laid
-//! out for `VDPBF16PS`, which adds two bf16 products per f32 lane:
+//! Three paths, chosen at run time by [`Bf16Path::detect`]: AMX tiles (`bf16_amx.rs`,
+//! the fastest where the CPU and OS offer them), AVX-512 BF16 (below) and portable code.
+//!
+//! q, k and v are rounded to bf16 (round to nearest even, bit-equal to the `half` crate) into
+//! panels laid out for `VDPBF16PS`, which adds two bf16 products per f32 lane:
 //!
 //! * scores: the keys are stored pair-interleaved, `(k[j][2c], k[j][2c+1])` for sixteen
 //!   columns `j` in one 64-byte load; the query pair `(q[2c], q[2c+1])` is broadcast; `⌈D/2⌉`

@@ -7,7 +7,7 @@
 //! Kernels: [`math`] (the f64 reference), [`sdpa`] (fused f32, two passes), [`flash`] (online
 //! softmax, no L × L and no row buffer) — both with sixteen query rows per block, one per lane,
 //! when D ≤ 16, four rows per block otherwise — [`block_sparse`] (skips wholly blocked
-//! 16-column tiles), [`bf16`] (bf16 storage, AVX-512 BF16 dot products). The f32 fast kernels
+//! 16-column tiles), [`bf16`] (bf16 storage; AMX tile products, or AVX-512 BF16 dot products). The f32 fast kernels
 //! share [`simd`] (16-lane vectors on AVX-512 / AVX2 / portable, a polynomial exp) and run one
 //! thread unless asked ([`attend_parallel`]). [`parity`] holds the comparison rules and
 //! [`bench`] the interleaved timer.
