@@ -370,11 +370,21 @@ fn head_portable(job: &Bf16Job<'_>, out: &mut [f32]) {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
+pub(super) mod avx512 {
     use std::arch::x86_64::*;
 
     use super::{sparse_row, tile_bits, Bf16Job, LANES};
     use crate::attention::kernels::simd::{Avx512, Lanes};
+
+    /// Rounds `lo` and `hi` to bf16 (`VCVTNE2PS2BF16`) into `dst[..16]` and `dst[16..32]`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    pub(in crate::attention::kernels) fn store_bf16_pair(dst: &mut [u16], lo: __m512, hi: __m512) {
+        assert!(dst.len() >= 32, "32 bf16 slots");
+        let pb = _mm512_cvtne2ps_pbh(hi, lo);
+        // SAFETY: 32 u16 = 64 bytes in bounds (checked); same-size transmute.
+        unsafe { _mm512_storeu_si512(dst.as_mut_ptr().cast(), std::mem::transmute::<__m512bh, __m512i>(pb)) };
+    }
 
     /// Tiles whose scores are computed together (independent `VDPBF16PS` chains).
     const GROUP: usize = 4;
@@ -477,14 +487,7 @@ mod avx512 {
                         sum = _mm512_add_ps(sum, *eh);
                     }
                 }
-                let pb = _mm512_cvtne2ps_pbh(e[1], e[0]);
-                // SAFETY: 32 u16 = 64 bytes in bounds (lp is a multiple of 32); same-size transmute.
-                unsafe {
-                    _mm512_storeu_si512(
-                        pbuf[t2 * 32..t2 * 32 + 32].as_mut_ptr().cast(),
-                        std::mem::transmute::<__m512bh, __m512i>(pb),
-                    )
-                };
+                store_bf16_pair(&mut pbuf[t2 * 32..t2 * 32 + 32], e[0], e[1]);
             }
             let den = lanes.reduce_add(sum);
             // P·V, sixteen head dimensions at a time with their accumulators in registers.

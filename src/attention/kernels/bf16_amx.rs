@@ -18,7 +18,7 @@
 //! maximum is final before any exponential, no accumulator is ever rescaled.
 
 use super::amx::{self, TileConfig};
-use super::bf16::{Bf16Job, Bf16Panels};
+use super::bf16::{avx512::store_bf16_pair, Bf16Job, Bf16Panels};
 use super::panels::tile_bits;
 use super::simd::{Avx512, Lanes, LANES};
 use std::arch::x86_64::*;
@@ -393,14 +393,7 @@ fn softmax_row<const CHECK: bool>(
                 sum = _mm512_add_ps(sum, *eh);
             }
         }
-        let pb = _mm512_cvtne2ps_pbh(e[1], e[0]);
-        // SAFETY: 32 u16 = 64 bytes in bounds (lp is a multiple of 32); same-size transmute.
-        unsafe {
-            _mm512_storeu_si512(
-                probs[t2 * 32..t2 * 32 + 32].as_mut_ptr().cast(),
-                std::mem::transmute::<__m512bh, __m512i>(pb),
-            )
-        };
+        store_bf16_pair(&mut probs[t2 * 32..t2 * 32 + 32], e[0], e[1]);
     }
     RowState::Sum(lanes.reduce_add(sum))
 }
