@@ -58,7 +58,9 @@ pub(super) unsafe fn dense_rows(job: &Bf16Job<'_>, p: &Bf16Panels, rows: &[usize
     // scores of pass 1 and the probabilities and values of pass 3. Wider heads load one
     // configuration per pass: pass 1 scores 0, 1, queries 2, 3, keys 4–7; pass 3
     // accumulators 0–3, probabilities 4, values 5–7.
-    let narrow = np1 == 0 && nv <= 2;
+    // One query tile means D ≤ 32, hence at most two accumulator tiles.
+    let narrow = np1 == 0;
+    debug_assert!(!narrow || nv <= 2);
     let (narrow_cfg, score_cfg, pv_cfg) = {
         let sq = |c: TileConfig, t: usize| c.tile(t, 16, 64);
         let mut narrow_cfg = [0, 1, 5, 6, 7].into_iter().fold(TileConfig::new(), sq);
@@ -102,17 +104,16 @@ pub(super) unsafe fn dense_rows(job: &Bf16Job<'_>, p: &Bf16Panels, rows: &[usize
         // SAFETY: AMX and the features are the caller's contract; the A tiles read 16 rows of
         // 4·np_t bytes of `q_block` (16 × np words); `ScorePass::run` states the rest.
         unsafe {
+            if !narrow {
+                score_cfg.load();
+            }
+            amx::load::<2>(q_block.as_ptr().cast(), 4 * np);
             if narrow {
-                amx::load::<2>(q_block.as_ptr().cast(), 4 * np);
                 amx::zero::<0>();
                 amx::zero::<1>();
                 score_job.run::<5, 6, 2, 2, 3, 3, 4, 4>();
             } else {
-                score_cfg.load();
-                amx::load::<2>(q_block.as_ptr().cast(), 4 * np);
-                if np1 > 0 {
-                    amx::load::<3>(q_block[16..].as_ptr().cast(), 4 * np);
-                }
+                amx::load::<3>(q_block[16..].as_ptr().cast(), 4 * np);
                 score_job.run::<0, 1, 2, 3, 4, 5, 6, 7>();
             }
         }
