@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::block_sparse::TileMap;
 use super::lane_rows::{online_lanes, two_pass_lanes, LaneBlock, LaneScratch};
-use super::panels::{tile_bits, HeadPanels};
+use super::panels::{tile_bits, HeadPanels, KeyLayout};
 use super::rows::{online, two_pass, BlockCtx, Scratch, R};
 use super::simd::{Isa, Lanes, Portable, LANES};
 use super::sparse::{short_rows, sparse_row, HeadRows, ShortScratch, SparseRows};
@@ -89,7 +89,8 @@ pub fn run(
     let one_head = |head: usize, out_h: &mut [f32]| {
         let r = head * l * d..(head + 1) * l * d;
         let rows = HeadRows { q: &qs[r.clone()], k: &ks[r.clone()], v: &vs[r], bias, l, d, scale };
-        let panels = need_panels.then(|| HeadPanels::new(inputs, head));
+        let keys = if lanes_apply(algo, d) { KeyLayout::RowMajor } else { KeyLayout::Transposed };
+        let panels = need_panels.then(|| HeadPanels::new(&rows, keys));
         let job = HeadJob { panels, dp: d.div_ceil(4) * 4, rows, sparse, mask: inputs.mask, bias, scale, algo };
         run_head(isa, &job, out_h);
     };
@@ -100,6 +101,12 @@ pub fn run(
         slices.enumerate().for_each(|(head, o)| one_head(head, o));
     }
     Ok(out)
+}
+
+/// Whether `algo` runs its dense rows sixteen to a block, one per lane: `flash` and `sdpa`
+/// with lanes on and D ≤ 16.
+fn lanes_apply(algo: RowAlgo<'_>, d: usize) -> bool {
+    matches!(algo, RowAlgo::Online { lanes: true } | RowAlgo::Dense { lanes: true }) && d <= LANES
 }
 
 fn run_head(isa: Isa, job: &HeadJob<'_>, out: &mut [f32]) {
@@ -149,8 +156,8 @@ fn rows_of<L: Lanes, const DP: usize>(l: L, job: &HeadJob<'_>, out: &mut [f32]) 
     let mut scratch = vec![0.0f32; job.sparse.map_or(0, |s| s.scratch_len())];
     let mut block = Vec::with_capacity(LANES);
     let mut tiles = BlockTiles::default();
-    // `flash` and `sdpa` with D ≤ 16 run their dense rows sixteen to a block, one per lane.
-    let by_lanes = matches!(job.algo, RowAlgo::Online { lanes: true } | RowAlgo::Dense { lanes: true }) && DP != 0;
+    let by_lanes = lanes_apply(job.algo, d);
+    debug_assert!(!by_lanes || DP != 0);
     // The four-row scratch (R × lp scores) only when the four-row routines run.
     let mut sc = job.panels.as_ref().filter(|_| !by_lanes).map(|p| Scratch::new(p, l.splat(0.0)));
     // Short sparse rows all at once (D ≤ 16); the loop below then skips them.

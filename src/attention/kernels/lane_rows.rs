@@ -17,21 +17,23 @@
 //! tiles of the block's bias rows, transposed in registers ([`Lanes::transpose16`]) into a
 //! key-major scratch, so a key's bias for the sixteen rows is one vector.
 //!
-//! * [`online_lanes`] (`flash`): FlashAttention's online softmax — per step the running
-//!   maximum grows and `ℓ`, `acc` are rescaled by `exp(m_old − m_new)` (skipped when no lane's
-//!   maximum grew: the factor would be exactly 1). No buffer of scores.
+//! * [`online_lanes`] (`flash`): FlashAttention's online softmax over 64-key chunks — a
+//!   chunk's scores into a buffer of 64 vectors with their maximum, the chunk's `exp` and
+//!   `P·V` against the grown running maximum, merged into the running `ℓ` and `acc` after
+//!   rescaling them by `exp(m_old − m_new)` (skipped when no lane's maximum grew: the factor
+//!   would be exactly 1).
 //! * [`two_pass_lanes`] (`sdpa`): every score into a buffer of L vectors with the maximum, then
 //!   `exp(s − max)`, the sums and `P·V` — no rescaling.
 //!
 //! Every lane does the same operations in the same order whichever rows share its block, so a
 //! row's result does not depend on the blocking or the thread count (tested). The extra memory
-//! is the padded key rows of the panels (O(L·D)), a chunk of bias (64 vectors), plus L vectors
-//! for `sdpa`.
+//! is the padded key rows of the panels (O(L·D)), a chunk of bias (64 vectors), plus 64
+//! vectors of scores for `flash` and L for `sdpa`.
 
 use super::panels::HeadPanels;
 use super::simd::{Lanes, LANES};
 
-/// Keys per step (a rescaling per step in [`online_lanes`]; their scores stay in registers).
+/// Keys per step (their scores computed together, STEP independent FMA chains).
 pub const STEP: usize = 8;
 
 /// Keys per mask word.
@@ -51,7 +53,7 @@ pub struct LaneBlock<'a> {
     pub scale: f32,
 }
 
-/// Scratch reused across blocks: [`two_pass_lanes`]' scores (`lp × 16` floats) and a chunk's
+/// Scratch reused across blocks: the scores of [`two_pass_lanes`] (`lp × 16` floats) or of one chunk of [`online_lanes`] (`64 × 16`), and a chunk's
 /// bias, key-major (`64 × 16`).
 #[derive(Default)]
 pub struct LaneScratch {
@@ -239,48 +241,109 @@ fn step_pv<L: Lanes, const DP: usize>(
     }
 }
 
-/// Online-softmax (`flash`) attention of `blk`'s rows over every key; row `blk.rows[r]`'s
-/// result goes to `out[rows[r]·d ..][..d]` (`out` is the head's L × D output). `DP` is the
-/// padded head dimension (4, 8, 12 or 16).
+/// The scores of chunk `ch` ([`step_scores`], [`STEP`] keys at a time) stored key-major in
+/// `dst` (vector `jj` = the chunk's key `jj` for the sixteen rows); returns their maximum.
+#[inline(always)]
+fn chunk_scores<L: Lanes, const DP: usize>(
+    l: L,
+    blk: &LaneBlock<'_>,
+    qt: &[L::V; DP],
+    ch: &Chunk,
+    bias_t: Option<&[f32]>,
+    poison: &mut L::V,
+    dst: &mut [f32],
+) -> L::V {
+    let mut m = l.splat(f32::NEG_INFINITY);
+    for jj in (0..ch.keys).step_by(STEP) {
+        let s = step_scores::<L, DP>(l, blk, qt, ch, jj, bias_t, poison);
+        for (t, x) in s.iter().enumerate() {
+            m = l.max(m, *x);
+            l.store(&mut dst[(jj + t) * LANES..], *x);
+        }
+    }
+    m
+}
+
+/// Probabilities `exp(s − base)` of chunk `ch` from its scores in `src` (as [`chunk_scores`]
+/// stored them), added to `a`'s sums and their `P·V` to its accumulators.
+#[inline(always)]
+fn chunk_pv<L: Lanes, const DP: usize>(
+    l: L,
+    p: &HeadPanels,
+    ch: &Chunk,
+    src: &[f32],
+    base: L::V,
+    a: &mut Accum<L::V, DP>,
+) {
+    for jj in (0..ch.keys).step_by(STEP) {
+        let mut s = [l.splat(0.0); STEP];
+        for (t, x) in s.iter_mut().enumerate() {
+            *x = l.load(&src[(jj + t) * LANES..]);
+        }
+        step_pv::<L, DP>(l, p, (ch, jj), &s, base, a);
+    }
+}
+
+/// Online-softmax (`flash`) attention of `blk`'s rows over every key, one 64-key chunk at a
+/// time as FlashAttention tiles it: the chunk's scores into `sc.scores` (64 vectors, in L1)
+/// with their maximum; the chunk's probabilities `exp(s − m)` against the running maximum `m`,
+/// their sums and `P·V` into fresh accumulators; then these merged into the running totals,
+/// which are first rescaled by `exp(m_old − m_new)` when some lane's maximum grew (elsewhere
+/// the factor is exactly 1 and the merge is a plain add). Row `blk.rows[r]`'s result goes to
+/// `out[rows[r]·d ..][..d]` (`out` is the head's L × D output). `DP` is the padded head
+/// dimension (4, 8, 12 or 16).
+///
+/// Two layouts it replaced were slower: rescaling every eight keys with their scores in
+/// registers (scores, transposed queries and accumulators together need more than 32
+/// vectors), and per-chunk rescaling of accumulators that stay live across chunks (the
+/// compiler kept them in memory: a load and a store around every `P·V` multiply-add).
 #[inline(always)]
 pub fn online_lanes<L: Lanes, const DP: usize>(l: L, blk: &LaneBlock<'_>, sc: &mut LaneScratch, out: &mut [f32]) {
     blk.check::<DP>();
     let (zero, neg_inf) = (l.splat(0.0), l.splat(f32::NEG_INFINITY));
     let qt = transposed_queries::<L, DP>(l, blk);
-    let (mut m, mut a) = (neg_inf, Accum { sum: zero, acc: [zero; DP], poison: zero });
+    sc.scores.resize(CHUNK * LANES, 0.0);
+    let (mut m, mut poison) = (neg_inf, zero);
+    let mut total = Accum { sum: zero, acc: [zero; DP], poison: zero };
     for w in 0..blk.keys().div_ceil(CHUNK) {
         let Some(ch) = blk.chunk(w) else { continue };
         let bias_t = chunk_bias(l, blk, &ch, &mut sc.bias);
-        for jj in (0..ch.keys).step_by(STEP) {
-            let s = step_scores::<L, DP>(l, blk, &qt, &ch, jj, bias_t, &mut a.poison);
-            // The step's maximum as a tree (depth 3, not a chain of 8).
-            let mut t = s;
-            let mut width = STEP;
-            while width > 1 {
-                width /= 2;
-                for i in 0..width {
-                    t[i] = l.max(t[i], t[i + width]);
+        let m_chunk = chunk_scores::<L, DP>(l, blk, &qt, &ch, bias_t, &mut poison, &mut sc.scores);
+        let m_new = l.max(m, m_chunk);
+        // Lanes still at −∞ have nothing allowed so far: they stay zero.
+        let live = l.gt_mask(m_new, neg_inf);
+        if live == 0 {
+            continue;
+        }
+        // The running totals' factor exp(m_old − m_new), exactly 1 where no lane's maximum grew.
+        let corr = if l.gt_mask(m_new, m) != 0 {
+            let corr = l.select(live, l.exp(l.sub(m, m_new)), l.splat(1.0));
+            m = m_new;
+            Some(corr)
+        } else {
+            None
+        };
+        // The chunk's `P·V` into fresh accumulators (they stay in registers), merged once.
+        let base = l.select(live, m, zero);
+        let mut part = Accum { sum: zero, acc: [zero; DP], poison: zero };
+        chunk_pv::<L, DP>(l, blk.p, &ch, &sc.scores, base, &mut part);
+        match corr {
+            Some(f) => {
+                total.sum = l.fmadd(total.sum, f, part.sum);
+                for c in 0..DP {
+                    total.acc[c] = l.fmadd(total.acc[c], f, part.acc[c]);
                 }
             }
-            let m_new = l.max(m, t[0]);
-            // Lanes still at −∞ have nothing allowed so far: they stay zero.
-            let live = l.gt_mask(m_new, neg_inf);
-            if live == 0 {
-                continue;
-            }
-            // Rescale only when some lane's maximum grew (elsewhere the factor is exactly 1).
-            if l.gt_mask(m_new, m) != 0 {
-                let corr = l.select(live, l.exp(l.sub(m, m_new)), l.splat(1.0));
-                a.sum = l.mul(a.sum, corr);
-                for x in &mut a.acc {
-                    *x = l.mul(*x, corr);
+            None => {
+                total.sum = l.add(total.sum, part.sum);
+                for c in 0..DP {
+                    total.acc[c] = l.add(total.acc[c], part.acc[c]);
                 }
-                m = m_new;
             }
-            step_pv::<L, DP>(l, blk.p, (&ch, jj), &s, l.select(live, m, zero), &mut a);
         }
     }
-    write_rows::<L, DP>(l, blk, &a, out);
+    total.poison = poison;
+    write_rows::<L, DP>(l, blk, &total, out);
 }
 
 /// Two-pass (`sdpa`) attention of `blk`'s rows over every key: all scores into
@@ -299,13 +362,8 @@ pub fn two_pass_lanes<L: Lanes, const DP: usize>(l: L, blk: &LaneBlock<'_>, sc: 
     for w in 0..blk.keys().div_ceil(CHUNK) {
         let Some(ch) = blk.chunk(w) else { continue };
         let bias_t = chunk_bias(l, blk, &ch, &mut sc.bias);
-        for jj in (0..ch.keys).step_by(STEP) {
-            let s = step_scores::<L, DP>(l, blk, &qt, &ch, jj, bias_t, &mut poison);
-            for (t, x) in s.iter().enumerate() {
-                m = l.max(m, *x);
-                l.store(&mut sc.scores[(ch.j0 + jj + t) * LANES..], *x);
-            }
-        }
+        let dst = &mut sc.scores[ch.j0 * LANES..];
+        m = l.max(m, chunk_scores::<L, DP>(l, blk, &qt, &ch, bias_t, &mut poison, dst));
     }
     let live = l.gt_mask(m, neg_inf);
     let mut a = Accum { sum: zero, acc: [zero; DP], poison };
@@ -313,13 +371,7 @@ pub fn two_pass_lanes<L: Lanes, const DP: usize>(l: L, blk: &LaneBlock<'_>, sc: 
         let base = l.select(live, m, zero);
         for w in 0..blk.keys().div_ceil(CHUNK) {
             let Some(ch) = blk.chunk(w) else { continue };
-            for jj in (0..ch.keys).step_by(STEP) {
-                let mut s = [zero; STEP];
-                for (t, x) in s.iter_mut().enumerate() {
-                    *x = l.load(&sc.scores[(ch.j0 + jj + t) * LANES..]);
-                }
-                step_pv::<L, DP>(l, blk.p, (&ch, jj), &s, base, &mut a);
-            }
+            chunk_pv::<L, DP>(l, blk.p, &ch, &sc.scores[ch.j0 * LANES..], base, &mut a);
         }
     }
     write_rows::<L, DP>(l, blk, &a, out);
@@ -347,6 +399,8 @@ fn write_rows<L: Lanes, const DP: usize>(l: L, blk: &LaneBlock<'_>, a: &Accum<L:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attention::kernels::panels::KeyLayout;
+    use crate::attention::kernels::sparse::HeadRows;
     use crate::attention::kernels::{math, simd::Portable, AttnInputs};
     use crate::attention::Mask;
     use ndarray::{Array2, Array3};
@@ -356,7 +410,9 @@ mod tests {
     /// in blocks given by `groups`.
     fn run<L: Lanes>(l: L, inp: &AttnInputs<'_>, groups: &[Vec<usize>], two_pass: bool) -> Vec<f32> {
         let (_, n, d) = inp.q.dim();
-        let p = HeadPanels::new(inp, 0);
+        let (q, k, v) = (inp.q.as_slice().unwrap(), inp.k.as_slice().unwrap(), inp.v.as_slice().unwrap());
+        let rows = HeadRows { q: &q[..n * d], k: &k[..n * d], v: &v[..n * d], bias: None, l: n, d, scale: 0.0 };
+        let p = HeadPanels::new(&rows, KeyLayout::RowMajor);
         let bias = inp.bias.map(|b| b.to_owned().into_raw_vec_and_offset().0);
         let mut out = vec![f32::NAN; n * d];
         let mut sc = LaneScratch::default();

@@ -1,9 +1,19 @@
-//! Per-head operand panels shared by the f32 fast kernels: queries row-major, keys transposed
-//! (`D × L`) so one 16-lane load covers sixteen columns, values row-major in whole vectors (one
-//! 16-lane load per key and 16 dimensions); everything padded with zeros.
+//! Per-head operand panels shared by the f32 fast kernels: queries row-major, keys either
+//! transposed (`D × L`, so one 16-lane load covers sixteen columns) or row-major (one key per
+//! `dp` floats), values row-major in whole vectors (one 16-lane load per key and 16
+//! dimensions); everything padded with zeros.
 
 use super::simd::LANES;
-use super::AttnInputs;
+use super::sparse::HeadRows;
+
+/// Which key layout a row routine reads (only that one is built).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyLayout {
+    /// `dp × lp`, for the four-row routines of [`super::rows`].
+    Transposed,
+    /// `lp × dp`, for the one-row-per-lane routines of [`super::lane_rows`].
+    RowMajor,
+}
 
 /// One head's operands, laid out for 16-column tiles.
 ///
@@ -22,42 +32,40 @@ pub struct HeadPanels {
     pub lp: usize,
     /// Queries, `l × dp` row-major.
     pub q: Vec<f32>,
-    /// Keys transposed, `dp × lp` (row `c` holds dimension `c` of every key).
+    /// Keys transposed, `dp × lp` (row `c` holds dimension `c` of every key); empty unless
+    /// built with [`KeyLayout::Transposed`].
     pub kt: Vec<f32>,
-    /// Keys row-major, `lp × dp` (read by [`super::lane_rows`]).
+    /// Keys row-major, `lp × dp`; empty unless built with [`KeyLayout::RowMajor`].
     pub kr: Vec<f32>,
     /// Values row-major, `lp × dv`.
     pub vr: Vec<f32>,
 }
 
 impl HeadPanels {
-    /// Copies head `head` of the inputs into panels (extra memory `(l + 2·lp)·dp + lp·dv` floats).
-    pub fn new(inputs: &AttnInputs<'_>, head: usize) -> Self {
-        let (_, l, d) = inputs.q.dim();
+    /// Copies one head (`rows`, row-major) into panels with the keys in `keys` layout (extra
+    /// memory `(l + lp)·dp + lp·dv` floats).
+    pub fn new(rows: &HeadRows<'_>, keys: KeyLayout) -> Self {
+        let (l, d) = (rows.l, rows.d);
         let dp = d.div_ceil(4) * 4;
         let dv = d.div_ceil(LANES) * LANES;
         let lp = l.div_ceil(LANES) * LANES;
         let mut q = vec![0.0f32; l * dp];
-        let mut kt = vec![0.0f32; dp * lp];
-        let mut kr = vec![0.0f32; lp * dp];
         let mut vr = vec![0.0f32; lp * dv];
-        let head_rows =
-            |a: &ndarray::ArrayView3<'_, f32>| a.index_axis(ndarray::Axis(0), head).as_standard_layout().into_owned();
-        let (qh, kh, vh) = (head_rows(&inputs.q), head_rows(&inputs.k), head_rows(&inputs.v));
-        let (qh, kh, vh) = (
-            qh.as_slice().expect("owned standard layout"),
-            kh.as_slice().expect("owned standard layout"),
-            vh.as_slice().expect("owned standard layout"),
-        );
+        let (mut kt, mut kr) = match keys {
+            KeyLayout::Transposed => (vec![0.0f32; dp * lp], Vec::new()),
+            KeyLayout::RowMajor => (Vec::new(), vec![0.0f32; lp * dp]),
+        };
         for i in 0..l {
             let row = i * d..(i + 1) * d;
-            for (dst, &x) in q[i * dp..i * dp + d].iter_mut().zip(&qh[row.clone()]) {
-                *dst = x;
-            }
-            vr[i * dv..i * dv + d].copy_from_slice(&vh[row.clone()]);
-            kr[i * dp..i * dp + d].copy_from_slice(&kh[row.clone()]);
-            for (c, &x) in kh[row].iter().enumerate() {
-                kt[c * lp + i] = x;
+            q[i * dp..i * dp + d].copy_from_slice(&rows.q[row.clone()]);
+            vr[i * dv..i * dv + d].copy_from_slice(&rows.v[row.clone()]);
+            match keys {
+                KeyLayout::RowMajor => kr[i * dp..i * dp + d].copy_from_slice(&rows.k[row]),
+                KeyLayout::Transposed => {
+                    for (c, &x) in rows.k[row].iter().enumerate() {
+                        kt[c * lp + i] = x;
+                    }
+                }
             }
         }
         Self { d, dp, dv, lp, q, kt, kr, vr }
