@@ -53,8 +53,8 @@ pub struct LaneBlock<'a> {
     pub scale: f32,
 }
 
-/// Scratch reused across blocks: the scores of [`two_pass_lanes`] (`lp × 16` floats) or of one chunk of [`online_lanes`] (`64 × 16`), and a chunk's
-/// bias, key-major (`64 × 16`).
+/// Scratch reused across blocks: the scores of [`two_pass_lanes`] (`lp × 16` floats) or of one
+/// chunk of [`online_lanes`] (`64 × 16`), and a chunk's bias, key-major (`64 × 16`).
 #[derive(Default)]
 pub struct LaneScratch {
     scores: Vec<f32>,
