@@ -315,31 +315,23 @@ pub fn online_lanes<L: Lanes, const DP: usize>(l: L, blk: &LaneBlock<'_>, sc: &m
         if live == 0 {
             continue;
         }
-        // The running totals' factor exp(m_old − m_new), exactly 1 where no lane's maximum grew.
+        // The running totals' factor exp(m_old − m_new), exactly 1 where no lane's maximum grew
+        // (no exponential at all when none did); `fmadd(total, 1, part)` rounds once, as an add.
+        let one = l.splat(1.0);
         let corr = if l.gt_mask(m_new, m) != 0 {
-            let corr = l.select(live, l.exp(l.sub(m, m_new)), l.splat(1.0));
+            let corr = l.select(live, l.exp(l.sub(m, m_new)), one);
             m = m_new;
-            Some(corr)
+            corr
         } else {
-            None
+            one
         };
         // The chunk's `P·V` into fresh accumulators (they stay in registers), merged once.
         let base = l.select(live, m, zero);
         let mut part = Accum { sum: zero, acc: [zero; DP], poison: zero };
         chunk_pv::<L, DP>(l, blk.p, &ch, &sc.scores, base, &mut part);
-        match corr {
-            Some(f) => {
-                total.sum = l.fmadd(total.sum, f, part.sum);
-                for c in 0..DP {
-                    total.acc[c] = l.fmadd(total.acc[c], f, part.acc[c]);
-                }
-            }
-            None => {
-                total.sum = l.add(total.sum, part.sum);
-                for c in 0..DP {
-                    total.acc[c] = l.add(total.acc[c], part.acc[c]);
-                }
-            }
+        total.sum = l.fmadd(total.sum, corr, part.sum);
+        for c in 0..DP {
+            total.acc[c] = l.fmadd(total.acc[c], corr, part.acc[c]);
         }
     }
     total.poison = poison;
