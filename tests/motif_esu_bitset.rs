@@ -1,10 +1,14 @@
 //! The bitset ESU walk against its twin, the list walk: same node sets, same motif classes,
 //! same censuses — on graphs up to and across the 64-node word boundary, and beyond the
-//! bitset walk's limit.
+//! bitset walk's limit. The pattern-only walk (`for_each_pattern`, whose last level goes in
+//! bulk on CPUs with AVX-512 VBMI2) against the list walk too.
 
 use ironforge::motif::brute::induced_pattern;
 use ironforge::motif::canon::table;
-use ironforge::motif::esu::{for_each_subgraph, for_each_subgraph_bitset, for_each_subgraph_walk, BITSET_MAX_NODES};
+use ironforge::motif::esu::{
+    for_each_pattern, for_each_subgraph, for_each_subgraph_bitset, for_each_subgraph_walk, PatternSink,
+    BITSET_MAX_NODES,
+};
 use ironforge::motif::{census, Census, CensusCounter, MotifError, MotifGraph, MotifId};
 use proptest::prelude::*;
 
@@ -35,6 +39,49 @@ fn bitset_visits(g: &MotifGraph, max_k: usize) -> Visits {
     .expect("graph fits the bitset walk");
     v.sort_unstable();
     v
+}
+
+/// Every instance of the pattern-only walk as (size, canonical pattern), sorted, and how many
+/// came in bulk.
+fn pattern_visits(g: &MotifGraph, max_k: usize) -> (Vec<(usize, u32)>, usize) {
+    struct Sink(Vec<(usize, u32)>, usize);
+    impl PatternSink for Sink {
+        fn one(&mut self, size: usize, pattern: u32) {
+            let t = table(size);
+            self.0.push((size, t.canonical(t.class_of(pattern))));
+        }
+        fn many(&mut self, size: usize, patterns: &[u32]) {
+            assert!(!patterns.is_empty(), "an empty batch");
+            self.1 += patterns.len();
+            patterns.iter().for_each(|&p| self.one(size, p));
+        }
+    }
+    let mut sink = Sink(Vec::new(), 0);
+    for_each_pattern(g, max_k, &mut sink);
+    sink.0.sort_unstable();
+    (sink.0, sink.1)
+}
+
+/// The list walk's instances as [`pattern_visits`] lists them.
+fn walk_patterns(g: &MotifGraph, max_k: usize) -> Vec<(usize, u32)> {
+    let mut v: Vec<(usize, u32)> =
+        walk_visits(g, max_k).into_iter().map(|(_, size, pattern)| (size, pattern)).collect();
+    v.sort_unstable();
+    v
+}
+
+/// Whether this CPU runs the bulk last level (AVX-512 F, BW and VBMI2).
+fn bulk_expected() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vbmi2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// The census the list walk gives (the twin of the counter path).
@@ -123,6 +170,23 @@ proptest! {
     }
 
     #[test]
+    fn pattern_walk_equals_list_walk(
+        (n, edges) in prop_oneof![
+            sparse_graph(0usize..=130, 2),
+            local_dag(prop_oneof![Just(64usize), Just(65usize), 3usize..=300]),
+            dense_graph(),
+        ],
+        max_k in 3usize..=5,
+    ) {
+        let g = MotifGraph::new(n, &edges).unwrap();
+        let (patterns, bulk) = pattern_visits(&g, max_k);
+        let walked = walk_patterns(&g, max_k);
+        let last_level = walked.iter().filter(|(size, _)| *size == max_k).count();
+        prop_assert_eq!(patterns, walked);
+        prop_assert_eq!(bulk, if bulk_expected() { last_level } else { 0 });
+    }
+
+    #[test]
     fn reused_counter_equals_fresh_censuses(
         graphs in proptest::collection::vec(local_dag(3usize..=80), 1..4),
     ) {
@@ -154,6 +218,28 @@ fn graphs_over_the_bitset_limit_use_the_list_walk() {
     let walked = walk_visits(&g, 5);
     assert!(!walked.is_empty());
     assert_eq!(dispatched, walked);
+    assert_eq!(census(&g, 5), walk_census(&g, 5));
+}
+
+#[test]
+fn the_bulk_buffer_is_handed_over_whole_many_times() {
+    // Every node with edges to its next four: ~5,000 five-node instances, several buffers, and
+    // extension sets of more than 16 nodes in the word-spanning middle.
+    for n in [60, 200] {
+        let edges: Vec<(u32, u32)> =
+            (0..n as u32).flat_map(|v| (1..=4).map(move |j| (v, v + j))).filter(|&(_, u)| (u as usize) < n).collect();
+        let g = MotifGraph::new(n, &edges).unwrap();
+        let (patterns, bulk) = pattern_visits(&g, 5);
+        let walked = walk_patterns(&g, 5);
+        assert!(walked.len() > 3000, "{} instances", walked.len());
+        assert_eq!(bulk, if bulk_expected() { walked.iter().filter(|(s, _)| *s == 5).count() } else { 0 });
+        assert_eq!(patterns, walked);
+        assert_eq!(census(&g, 5), walk_census(&g, 5));
+    }
+    // A hub: one node linked to 40 others, so a 4-node subgraph through it extends by ~37.
+    let edges: Vec<(u32, u32)> = (1..=40).map(|u| (0, u)).chain((1..40).map(|u| (u, u + 1))).collect();
+    let g = MotifGraph::new(41, &edges).unwrap();
+    assert_eq!(pattern_visits(&g, 5).0, walk_patterns(&g, 5));
     assert_eq!(census(&g, 5), walk_census(&g, 5));
 }
 

@@ -221,6 +221,18 @@ impl ClassTable {
         self.class[last_node_minor(pattern, k)] as usize
     }
 
+    /// Adds one to `counts[class]` for the class of each of `patterns` (all of `k` nodes, this
+    /// table's size; a constant where this is inlined).
+    #[inline(always)]
+    pub fn count_classes(&self, k: usize, patterns: &[u32], counts: &mut [u64]) {
+        debug_assert_eq!(k, self.k);
+        // A local slice: the increments cannot make the compiler reload the table's pointer.
+        let class = &self.class[..];
+        for &p in patterns {
+            counts[class[last_node_minor(p, k)] as usize] += 1;
+        }
+    }
+
     /// Canonical pattern of a class.
     pub fn canonical(&self, class: usize) -> u32 {
         self.canonical[class]

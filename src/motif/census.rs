@@ -11,9 +11,9 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-use super::canon::{table, MAX_K, MIN_K};
+use super::canon::{table, ClassTable, MAX_K, MIN_K};
 use super::error::MotifError;
-use super::esu::for_each_subgraph;
+use super::esu::{for_each_pattern, for_each_subgraph, PatternSink};
 use super::graph::MotifGraph;
 
 /// A motif: size, canonical adjacency pattern and, when labelled, the canonical label word
@@ -178,6 +178,37 @@ pub struct CensusCounter {
     dense: [Vec<u64>; 3],
 }
 
+/// Counts patterns into [`CensusCounter`]'s dense slots.
+struct DenseSink<'a> {
+    tables: [&'static ClassTable; 3],
+    dense: &'a mut [Vec<u64>; 3],
+}
+
+impl DenseSink<'_> {
+    /// `size` a constant at each call, so the table index folds to a few shifts.
+    #[inline(always)]
+    fn add(&mut self, size: usize, patterns: &[u32]) {
+        let i = size - MIN_K;
+        self.tables[i].count_classes(size, patterns, &mut self.dense[i]);
+    }
+}
+
+impl PatternSink for DenseSink<'_> {
+    #[inline(always)]
+    fn one(&mut self, size: usize, pattern: u32) {
+        let i = size - MIN_K;
+        self.dense[i][self.tables[i].class_of_size(pattern, size)] += 1;
+    }
+
+    fn many(&mut self, size: usize, patterns: &[u32]) {
+        match size {
+            3 => self.add(3, patterns),
+            4 => self.add(4, patterns),
+            _ => self.add(5, patterns),
+        }
+    }
+}
+
 /// Classes per block of [`CensusCounter::for_each_counted`]'s scan: a block of zero counts is skipped
 /// after one OR over it.
 const SCAN_BLOCK: usize = 32;
@@ -195,11 +226,7 @@ impl CensusCounter {
     /// store per instance, cost more than scanning the counts once at the end).
     pub fn count(&mut self, graph: &MotifGraph) {
         let tables = [table(3), table(if self.max_k >= 4 { 4 } else { 3 }), table(self.max_k)];
-        let dense = &mut self.dense;
-        for_each_subgraph(graph, self.max_k, |size, pattern, _| {
-            let i = size - MIN_K;
-            dense[i][tables[i].class_of_size(pattern, size)] += 1;
-        });
+        for_each_pattern(graph, self.max_k, &mut DenseSink { tables, dense: &mut self.dense });
     }
 
     /// Calls `f(size − 3, class, count)` for every class with a non-zero count, ascending

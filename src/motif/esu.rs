@@ -42,7 +42,7 @@ pub const BITSET_MAX_NODES: usize = 512;
 pub fn for_each_subgraph<F: FnMut(usize, u32, &[u32])>(graph: &MotifGraph, max_k: usize, visit: F) {
     assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
     if graph.len() <= BITSET_MAX_NODES {
-        bitset_dispatch(graph, max_k, visit);
+        bitset_dispatch(graph, max_k, Nodes(visit));
     } else {
         for_each_subgraph_walk(graph, max_k, visit);
     }
@@ -71,17 +71,97 @@ pub fn for_each_subgraph_bitset<F: FnMut(usize, u32, &[u32])>(
     if graph.len() > BITSET_MAX_NODES {
         return Err(MotifError::TooLargeForBitset { nodes: graph.len(), max: BITSET_MAX_NODES });
     }
-    bitset_dispatch(graph, max_k, visit);
+    bitset_dispatch(graph, max_k, Nodes(visit));
     Ok(())
 }
 
+/// Calls `sink` once for every weakly connected induced subgraph of `MIN_K..=max_k` nodes, with
+/// its size and pattern but not its nodes — the same instances as [`for_each_subgraph`]. On
+/// graphs of at most [`BITSET_MAX_NODES`] nodes, when the CPU has AVX-512 VBMI2, the last
+/// level of the walk (the `max_k`-node instances, most of them) comes in bulk: all extensions
+/// of a `(max_k − 1)`-node subgraph at once (their pattern bytes compressed into one vector
+/// and widened into patterns with no branch per instance), passed to [`PatternSink::many`] a
+/// buffer at a time. Otherwise every instance comes through [`PatternSink::one`].
+///
+/// ```
+/// use ironforge::motif::{esu::{for_each_pattern, PatternSink}, MotifGraph};
+/// struct Count(u64);
+/// impl PatternSink for Count {
+///     fn one(&mut self, _size: usize, _pattern: u32) {
+///         self.0 += 1;
+///     }
+///     fn many(&mut self, _size: usize, patterns: &[u32]) {
+///         self.0 += patterns.len() as u64;
+///     }
+/// }
+/// let g = MotifGraph::new(4, &[(0, 1), (1, 2), (2, 3)])?;
+/// let mut count = Count(0);
+/// for_each_pattern(&g, 4, &mut count);
+/// assert_eq!(count.0, 3);
+/// # Ok::<(), ironforge::motif::MotifError>(())
+/// ```
+pub fn for_each_pattern<S: PatternSink>(graph: &MotifGraph, max_k: usize, sink: &mut S) {
+    assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
+    let visitor = Patterns(sink);
+    if graph.len() <= BITSET_MAX_NODES {
+        bitset_dispatch(graph, max_k, visitor);
+    } else {
+        for_each_subgraph_walk(graph, max_k, |size, pattern, _| visitor.0.one(size, pattern));
+    }
+}
+
+/// Receives the instances of [`for_each_pattern`]: one at a time, or in bulk.
+pub trait PatternSink {
+    /// One instance of `size` nodes.
+    fn one(&mut self, size: usize, pattern: u32);
+    /// Several instances of `size` nodes.
+    fn many(&mut self, size: usize, patterns: &[u32]);
+}
+
+/// What the bitset walk hands its instances to.
+trait Visitor {
+    /// Whether only patterns are wanted, so the last level may go in bulk.
+    const PATTERNS_ONLY: bool;
+    fn visit(&mut self, size: usize, pattern: u32, nodes: &[u32]);
+    fn many(&mut self, size: usize, patterns: &[u32]);
+}
+
+/// A closure that wants every instance with its nodes.
+struct Nodes<F>(F);
+
+impl<F: FnMut(usize, u32, &[u32])> Visitor for Nodes<F> {
+    const PATTERNS_ONLY: bool = false;
+    #[inline(always)]
+    fn visit(&mut self, size: usize, pattern: u32, nodes: &[u32]) {
+        (self.0)(size, pattern, nodes)
+    }
+    fn many(&mut self, _: usize, _: &[u32]) {
+        unreachable!("a walk for nodes never batches")
+    }
+}
+
+/// A [`PatternSink`].
+struct Patterns<'s, S>(&'s mut S);
+
+impl<S: PatternSink> Visitor for Patterns<'_, S> {
+    const PATTERNS_ONLY: bool = true;
+    #[inline(always)]
+    fn visit(&mut self, size: usize, pattern: u32, _: &[u32]) {
+        self.0.one(size, pattern)
+    }
+    #[inline(always)]
+    fn many(&mut self, size: usize, patterns: &[u32]) {
+        self.0.many(size, patterns)
+    }
+}
+
 /// Runs the bitset walk with the smallest word count that holds the graph (≤ 512 nodes).
-fn bitset_dispatch<F: FnMut(usize, u32, &[u32])>(graph: &MotifGraph, max_k: usize, visit: F) {
+fn bitset_dispatch<V: Visitor>(graph: &MotifGraph, max_k: usize, visit: V) {
     match graph.len().div_ceil(64) {
-        0 | 1 => BitsetWalk::<1, F>::run(graph, max_k, visit),
-        2 => BitsetWalk::<2, F>::run(graph, max_k, visit),
-        3 | 4 => BitsetWalk::<4, F>::run(graph, max_k, visit),
-        _ => BitsetWalk::<8, F>::run(graph, max_k, visit),
+        0 | 1 => BitsetWalk::<1, V>::run(graph, max_k, visit),
+        2 => BitsetWalk::<2, V>::run(graph, max_k, visit),
+        3 | 4 => BitsetWalk::<4, V>::run(graph, max_k, visit),
+        _ => BitsetWalk::<8, V>::run(graph, max_k, visit),
     }
 }
 
@@ -153,7 +233,7 @@ impl<const W: usize> Bits<W> {
 }
 
 /// ESU over bit masks (see the module docs).
-struct BitsetWalk<'g, const W: usize, F> {
+struct BitsetWalk<'g, const W: usize, V> {
     graph: &'g MotifGraph,
     /// Undirected neighbours per node.
     adj: Vec<Bits<W>>,
@@ -171,11 +251,13 @@ struct BitsetWalk<'g, const W: usize, F> {
     /// Nodes strictly above the root of the current ESU tree.
     above_root: Bits<W>,
     nodes: [u32; MAX_K],
-    visit: F,
+    visit: V,
+    /// The last level's patterns, when they go in bulk ([`LastLevel::bulk`]).
+    bulk: LastLevel,
 }
 
-impl<'g, const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<'g, W, F> {
-    fn run(graph: &'g MotifGraph, max_k: usize, visit: F) {
+impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
+    fn run(graph: &'g MotifGraph, max_k: usize, visit: V) {
         let n = graph.len();
         debug_assert!(n <= W * 64);
         let (mut adj, mut out, mut inn) = (vec![Bits::EMPTY; n], vec![Bits::EMPTY; n], vec![Bits::EMPTY; n]);
@@ -191,16 +273,36 @@ impl<'g, const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<'g, W, F> {
                 }
             }
         }
-        let links = vec![0; n];
-        let mut walk = Self { graph, adj, out, inn, links, max_k, above_root: Bits::EMPTY, nodes: [0; MAX_K], visit };
-        for root in 0..n as u32 {
-            walk.above_root = Bits::above(root);
-            walk.nodes[0] = root;
-            let a = walk.adj[root as usize];
-            let ext = a.and_and_not(walk.above_root, Bits::EMPTY);
-            walk.place(root, 0);
-            walk.level1(0, ext, a.or(Bits::single(root)));
-            walk.unplace(root, 0);
+        // Padded to whole 64-byte vectors for the bulk last level.
+        let links = vec![0; W * 64];
+        let bulk = LastLevel::new(V::PATTERNS_ONLY);
+        let mut walk =
+            Self { graph, adj, out, inn, links, max_k, above_root: Bits::EMPTY, nodes: [0; MAX_K], visit, bulk };
+        #[cfg(target_arch = "x86_64")]
+        if walk.bulk.on {
+            // SAFETY: `on` is set only when the CPU has the features `roots_avx512` enables.
+            unsafe { roots_avx512(&mut walk) };
+        } else {
+            walk.roots();
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        walk.roots();
+        if walk.bulk.len > 0 {
+            walk.visit.many(max_k, &walk.bulk.patterns[..walk.bulk.len]);
+        }
+    }
+
+    /// The ESU tree of every root.
+    #[inline(always)]
+    fn roots(&mut self) {
+        for root in 0..self.graph.len() as u32 {
+            self.above_root = Bits::above(root);
+            self.nodes[0] = root;
+            let a = self.adj[root as usize];
+            let ext = a.and_and_not(self.above_root, Bits::EMPTY);
+            self.place(root, 0);
+            self.level1(0, ext, a.or(Bits::single(root)));
+            self.unplace(root, 0);
         }
     }
 
@@ -224,7 +326,7 @@ impl<'g, const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<'g, W, F> {
     /// `closed`) by every node of `ext` in turn; `deeper` is the next level. One function per
     /// level, so the pattern's bit positions and the size are constants.
     #[inline(always)]
-    fn level<const SIZE: usize>(&mut self, pattern: u32, mut ext: Bits<W>, closed: Bits<W>, deeper: Level<'g, W, F>) {
+    fn level<const SIZE: usize>(&mut self, pattern: u32, mut ext: Bits<W>, closed: Bits<W>, deeper: Level<'g, W, V>) {
         // Loop invariants read once (the visit's stores could alias them for the compiler).
         let (last_out, last_in) = if SIZE == PLACED + 1 {
             let u = self.nodes[PLACED] as usize;
@@ -233,6 +335,22 @@ impl<'g, const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<'g, W, F> {
             (Bits::EMPTY, Bits::EMPTY)
         };
         let go_deeper = SIZE + 1 < self.max_k;
+        if !go_deeper && self.bulk.on {
+            // The last level in bulk, 64 nodes at a time (a word with no extension skipped,
+            // except in one-word graphs, where the branch would cost more than it saves).
+            for word in 0..W {
+                if W > 1 && ext.0[word] == 0 {
+                    continue;
+                }
+                let (o, i) = if SIZE == PLACED + 1 { (last_out.0[word], last_in.0[word]) } else { (0, 0) };
+                let bytes: &[u8; 64] = self.links[64 * word..][..64].try_into().expect("links are padded to 64 W");
+                if self.bulk.append::<SIZE>(bytes, ext.0[word], o, i, pattern) {
+                    self.visit.many(SIZE + 1, &self.bulk.patterns[..self.bulk.len]);
+                    self.bulk.len = 0;
+                }
+            }
+            return;
+        }
         while let Some(w) = ext.pop_lowest() {
             // `links[w]` holds w's edges to positions 0..min(SIZE, 3), in the order of its new
             // bits; position 3 (only when SIZE = 4) is read from its masks.
@@ -244,7 +362,7 @@ impl<'g, const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<'g, W, F> {
             let grown = pattern | bits << pattern_bits(SIZE);
             self.nodes[SIZE] = w;
             if SIZE + 1 >= MIN_K {
-                (self.visit)(SIZE + 1, grown, &self.nodes[..SIZE + 1]);
+                self.visit.visit(SIZE + 1, grown, &self.nodes[..SIZE + 1]);
             }
             if go_deeper {
                 let adj_w = self.adj[w as usize];
@@ -260,22 +378,135 @@ impl<'g, const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<'g, W, F> {
         }
     }
 
+    #[inline(always)]
     fn level1(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
         self.level::<1>(pattern, ext, closed, Self::level2);
     }
 
+    #[inline(always)]
     fn level2(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
         self.level::<2>(pattern, ext, closed, Self::level3);
     }
 
+    #[inline(always)]
     fn level3(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
         self.level::<3>(pattern, ext, closed, Self::level4);
     }
 
+    #[inline(always)]
     fn level4(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
         // Size 5 = MAX_K is the last level: nothing deeper.
         self.level::<4>(pattern, ext, closed, |_, _, _, _| {});
     }
+}
+
+/// Patterns the bulk last level buffers before handing them over.
+const BULK_CAP: usize = 1024;
+
+/// The bulk last level: every extension of a subgraph one level short of `max_k` at once, 64
+/// nodes at a time. Node `w`'s pattern byte (its edges to the subgraph's positions: `links[w]`,
+/// plus the out/in bits of the unplaced position) sits in byte `w % 64` of a 64-byte vector;
+/// a compress by the extension mask (AVX-512 VBMI2) packs the extensions' bytes to the front,
+/// and they are widened to 32-bit patterns sixteen at a time and stored whole. No branch
+/// depends on how many extensions there are (up to 16; more take one predictable branch),
+/// where the one-at-a-time loop (about four extensions a call on the real sessions)
+/// mispredicted its exit at every call.
+struct LastLevel {
+    /// Whether the bulk path runs: a pattern-only visitor and a CPU with AVX-512 F, BW and
+    /// VBMI2.
+    on: bool,
+    /// `BULK_CAP + 64` slots: an append may write 64 past `len`.
+    patterns: Vec<u32>,
+    len: usize,
+}
+
+impl LastLevel {
+    fn new(wanted: bool) -> Self {
+        let on = wanted && Self::cpu_has_it();
+        Self { on, patterns: if on { vec![0; BULK_CAP + 64] } else { Vec::new() }, len: 0 }
+    }
+
+    fn cpu_has_it() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512bw")
+                && std::is_x86_feature_detected!("avx512vbmi2")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// Appends `prefix | byte(w) << pattern_bits(SIZE)` for every `w` in `ext`, where
+    /// `byte(w)` is `links[w]` with bit 6 set when `w` is in `out` and bit 7 when in `inn`;
+    /// true when the buffer should be handed over.
+    #[inline(always)]
+    fn append<const SIZE: usize>(&mut self, links: &[u8; 64], ext: u64, out: u64, inn: u64, prefix: u32) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let dst: &mut [u32; 64] = (&mut self.patterns[self.len..self.len + 64]).try_into().expect("64 free slots");
+            let args = (links, ext, out, inn, prefix, dst);
+            // SAFETY: `on` (checked by the caller) is set only when the CPU has AVX-512 F, BW
+            // and VBMI2, the features `append_avx512` enables besides POPCNT, which x86-64 CPUs
+            // with AVX-512 all have.
+            self.len += unsafe {
+                match SIZE {
+                    2 => append_avx512::<{ pattern_bits(2) as u32 }>(args),
+                    3 => append_avx512::<{ pattern_bits(3) as u32 }>(args),
+                    _ => append_avx512::<{ pattern_bits(4) as u32 }>(args),
+                }
+            };
+            self.len > BULK_CAP
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (links, ext, out, inn, prefix);
+            unreachable!("the bulk last level is x86-64 only")
+        }
+    }
+}
+
+/// [`BitsetWalk::roots`] compiled for the bulk last level's instruction set, so that
+/// [`append_avx512`] inlines into the walk.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt,bmi1")]
+fn roots_avx512<const W: usize, V: Visitor>(walk: &mut BitsetWalk<'_, W, V>) {
+    walk.roots()
+}
+
+/// See [`LastLevel::append`]: writes `dst[..16]`, or all of `dst` when `ext` has more than 16
+/// nodes, and returns how many patterns are valid.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn append_avx512<const SHIFT: u32>(
+    (links, ext, out, inn, prefix, dst): (&[u8; 64], u64, u64, u64, u32, &mut [u32; 64]),
+) -> usize {
+    use std::arch::x86_64::*;
+    let count = ext.count_ones() as usize;
+    // SAFETY: 64-byte unaligned loads and stores within `links` and `dst` (64 u32 = 4 chunks).
+    unsafe {
+        let mut bytes = _mm512_loadu_si512(links.as_ptr().cast());
+        bytes = _mm512_or_si512(bytes, _mm512_maskz_set1_epi8(out, 1 << (2 * PLACED)));
+        bytes = _mm512_or_si512(bytes, _mm512_maskz_set1_epi8(inn, (1u8 << (2 * PLACED + 1)) as i8));
+        let packed = _mm512_maskz_compress_epi8(ext, bytes);
+        let prefix = _mm512_set1_epi32(prefix as i32);
+        macro_rules! widen_store {
+            ($chunk:literal) => {
+                let b = _mm512_extracti32x4_epi32::<$chunk>(packed);
+                let p = _mm512_or_si512(_mm512_slli_epi32::<SHIFT>(_mm512_cvtepu8_epi32(b)), prefix);
+                _mm512_storeu_si512(dst.as_mut_ptr().add(16 * $chunk).cast(), p);
+            };
+        }
+        widen_store!(0);
+        if count > 16 {
+            widen_store!(1);
+            widen_store!(2);
+            widen_store!(3);
+        }
+    }
+    count
 }
 
 /// Positions `0..PLACED` are recorded in `BitsetWalk::links`; position `PLACED` (the last one
@@ -283,7 +514,7 @@ impl<'g, const W: usize, F: FnMut(usize, u32, &[u32])> BitsetWalk<'g, W, F> {
 const PLACED: usize = MAX_K - 2;
 
 /// One level of the bitset walk (see `BitsetWalk::level`).
-type Level<'g, const W: usize, F> = fn(&mut BitsetWalk<'g, W, F>, u32, Bits<W>, Bits<W>);
+type Level<'g, const W: usize, V> = fn(&mut BitsetWalk<'g, W, V>, u32, Bits<W>, Bits<W>);
 
 /// The list walk alone (any graph size): neighbour-list scans with per-node marks. The twin
 /// of [`for_each_subgraph_bitset`] and the path [`for_each_subgraph`] takes for graphs of
