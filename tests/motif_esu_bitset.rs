@@ -6,8 +6,8 @@
 use ironforge::motif::brute::induced_pattern;
 use ironforge::motif::canon::table;
 use ironforge::motif::esu::{
-    for_each_pattern, for_each_subgraph, for_each_subgraph_bitset, for_each_subgraph_walk, PatternSink,
-    BITSET_MAX_NODES,
+    bulk_last_level_available, for_each_pattern, for_each_subgraph, for_each_subgraph_bitset, for_each_subgraph_walk,
+    PatternSink, BITSET_MAX_NODES,
 };
 use ironforge::motif::{census, Census, CensusCounter, MotifError, MotifGraph, MotifId};
 use proptest::prelude::*;
@@ -68,20 +68,6 @@ fn walk_patterns(g: &MotifGraph, max_k: usize) -> Vec<(usize, u32)> {
         walk_visits(g, max_k).into_iter().map(|(_, size, pattern)| (size, pattern)).collect();
     v.sort_unstable();
     v
-}
-
-/// Whether this CPU runs the bulk last level (AVX-512 F, BW and VBMI2).
-fn bulk_expected() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx512f")
-            && std::is_x86_feature_detected!("avx512bw")
-            && std::is_x86_feature_detected!("avx512vbmi2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
 }
 
 /// The census the list walk gives (the twin of the counter path).
@@ -183,7 +169,7 @@ proptest! {
         let walked = walk_patterns(&g, max_k);
         let last_level = walked.iter().filter(|(size, _)| *size == max_k).count();
         prop_assert_eq!(patterns, walked);
-        prop_assert_eq!(bulk, if bulk_expected() { last_level } else { 0 });
+        prop_assert_eq!(bulk, if bulk_last_level_available() { last_level } else { 0 });
     }
 
     #[test]
@@ -232,7 +218,7 @@ fn the_bulk_buffer_is_handed_over_whole_many_times() {
         let (patterns, bulk) = pattern_visits(&g, 5);
         let walked = walk_patterns(&g, 5);
         assert!(walked.len() > 3000, "{} instances", walked.len());
-        assert_eq!(bulk, if bulk_expected() { walked.iter().filter(|(s, _)| *s == 5).count() } else { 0 });
+        assert_eq!(bulk, if bulk_last_level_available() { walked.iter().filter(|(s, _)| *s == 5).count() } else { 0 });
         assert_eq!(patterns, walked);
         assert_eq!(census(&g, 5), walk_census(&g, 5));
     }

@@ -402,6 +402,26 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
     }
 }
 
+/// Whether [`for_each_pattern`] does its last level in bulk on this CPU (x86-64 with AVX-512
+/// F, BW and VBMI2).
+///
+/// ```
+/// // Either way the instances are the same; only how they arrive differs.
+/// let _bulk: bool = ironforge::motif::esu::bulk_last_level_available();
+/// ```
+pub fn bulk_last_level_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vbmi2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// Patterns the bulk last level buffers before handing them over.
 const BULK_CAP: usize = 1024;
 
@@ -424,21 +444,8 @@ struct LastLevel {
 
 impl LastLevel {
     fn new(wanted: bool) -> Self {
-        let on = wanted && Self::cpu_has_it();
+        let on = wanted && bulk_last_level_available();
         Self { on, patterns: if on { vec![0; BULK_CAP + 64] } else { Vec::new() }, len: 0 }
-    }
-
-    fn cpu_has_it() -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            std::is_x86_feature_detected!("avx512f")
-                && std::is_x86_feature_detected!("avx512bw")
-                && std::is_x86_feature_detected!("avx512vbmi2")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
     }
 
     /// Appends `prefix | byte(w) << pattern_bits(SIZE)` for every `w` in `ext`, where
