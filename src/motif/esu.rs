@@ -403,7 +403,8 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
 }
 
 /// Whether [`for_each_pattern`] does its last level in bulk on this CPU (x86-64 with AVX-512
-/// F, BW and VBMI2).
+/// F, BW and VBMI2, POPCNT and BMI1: every CPU with the first three has the last two, but a
+/// virtual machine may hide any of them).
 ///
 /// ```
 /// // Either way the instances are the same; only how they arrive differs.
@@ -415,6 +416,8 @@ pub fn bulk_last_level_available() -> bool {
         std::is_x86_feature_detected!("avx512f")
             && std::is_x86_feature_detected!("avx512bw")
             && std::is_x86_feature_detected!("avx512vbmi2")
+            && std::is_x86_feature_detected!("popcnt")
+            && std::is_x86_feature_detected!("bmi1")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -434,8 +437,8 @@ const BULK_CAP: usize = 1024;
 /// where the one-at-a-time loop (about four extensions a call on the real sessions)
 /// mispredicted its exit at every call.
 struct LastLevel {
-    /// Whether the bulk path runs: a pattern-only visitor and a CPU with AVX-512 F, BW and
-    /// VBMI2.
+    /// Whether the bulk path runs: a pattern-only visitor on a CPU where
+    /// [`bulk_last_level_available`].
     on: bool,
     /// `BULK_CAP + 64` slots: an append may write 64 past `len`.
     patterns: Vec<u32>,
@@ -457,9 +460,8 @@ impl LastLevel {
         {
             let dst: &mut [u32; 64] = (&mut self.patterns[self.len..self.len + 64]).try_into().expect("64 free slots");
             let args = (links, ext, out, inn, prefix, dst);
-            // SAFETY: `on` (checked by the caller) is set only when the CPU has AVX-512 F, BW
-            // and VBMI2, the features `append_avx512` enables besides POPCNT, which x86-64 CPUs
-            // with AVX-512 all have.
+            // SAFETY: `on` (checked by the caller) is set only when the CPU has the features of
+            // `roots_avx512`, the only caller of this inlined step.
             self.len += unsafe {
                 match SIZE {
                     2 => append_avx512::<{ pattern_bits(2) as u32 }>(args),
