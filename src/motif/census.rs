@@ -196,8 +196,7 @@ impl DenseSink<'_> {
 impl PatternSink for DenseSink<'_> {
     #[inline(always)]
     fn one(&mut self, size: usize, pattern: u32) {
-        let i = size - MIN_K;
-        self.dense[i][self.tables[i].class_of_size(pattern, size)] += 1;
+        self.add(size, std::slice::from_ref(&pattern));
     }
 
     fn many(&mut self, size: usize, patterns: &[u32]) {

@@ -104,11 +104,10 @@ pub fn for_each_subgraph_bitset<F: FnMut(usize, u32, &[u32])>(
 /// ```
 pub fn for_each_pattern<S: PatternSink>(graph: &MotifGraph, max_k: usize, sink: &mut S) {
     assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
-    let visitor = Patterns(sink);
     if graph.len() <= BITSET_MAX_NODES {
-        bitset_dispatch(graph, max_k, visitor);
+        bitset_dispatch(graph, max_k, Patterns(sink));
     } else {
-        for_each_subgraph_walk(graph, max_k, |size, pattern, _| visitor.0.one(size, pattern));
+        for_each_subgraph_walk(graph, max_k, |size, pattern, _| sink.one(size, pattern));
     }
 }
 
@@ -254,7 +253,7 @@ struct BitsetWalk<'g, const W: usize, V> {
     above_root: Bits<W>,
     nodes: [u32; MAX_K],
     visit: V,
-    /// The last level's patterns, when they go in bulk ([`LastLevel::bulk`]).
+    /// The last level's patterns, when they go in bulk ([`LastLevel`]).
     bulk: LastLevel,
 }
 
@@ -290,8 +289,15 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
         #[cfg(not(target_arch = "x86_64"))]
         walk.roots();
         if walk.bulk.len > 0 {
-            walk.visit.many(max_k, &walk.bulk.patterns[..walk.bulk.len]);
+            walk.hand_over(max_k);
         }
+    }
+
+    /// Hands the buffered last-level patterns (of `size` nodes) to the visitor and empties the
+    /// buffer.
+    fn hand_over(&mut self, size: usize) {
+        self.visit.many(size, &self.bulk.patterns[..self.bulk.len]);
+        self.bulk.len = 0;
     }
 
     /// The ESU tree of every root.
@@ -347,8 +353,7 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
                 let (o, i) = if SIZE == PLACED + 1 { (last_out.0[word], last_in.0[word]) } else { (0, 0) };
                 let bytes: &[u8; 64] = self.links[64 * word..][..64].try_into().expect("links are padded to 64 W");
                 if self.bulk.append::<SIZE>(bytes, ext.0[word], o, i, pattern) {
-                    self.visit.many(SIZE + 1, &self.bulk.patterns[..self.bulk.len]);
-                    self.bulk.len = 0;
+                    self.hand_over(SIZE + 1);
                 }
             }
             return;
