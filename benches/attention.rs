@@ -135,10 +135,11 @@ fn anchor_table(rounds: usize) {
 }
 
 /// `bf16` against f32 `flash` (dense, no bias, 1 thread, interleaved pairs) at D = 64 and 11:
-/// the detected path (AMX where the CPU and OS offer it) and, beside it, the AVX-512 BF16 path.
+/// the detected path (AMX where the CPU and OS offer it, else f32 FMAs on rounded panels) and,
+/// beside it, the next available one.
 fn bf16_table(max_l: usize, rounds: usize) {
     use ironforge::attention::kernels::bf16::{self, Bf16Params, Bf16Path};
-    let paths: Vec<Bf16Path> = [Bf16Path::Amx, Bf16Path::Avx512Bf16, Bf16Path::Portable]
+    let paths: Vec<Bf16Path> = [Bf16Path::Amx, Bf16Path::F32Fma, Bf16Path::Avx512Bf16]
         .into_iter()
         .filter(|p| p.is_available())
         .take(2)

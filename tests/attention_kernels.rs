@@ -6,7 +6,7 @@ use ironforge::attention::kernels::block_sparse::{self, BlockSparseParams, TileM
 use ironforge::attention::kernels::parity::{bf16_tolerance, flash_rule, max_abs, naive_f32, F32_ABS_TOL};
 use ironforge::attention::kernels::simd::{Isa, Portable};
 use ironforge::attention::kernels::sparse::{
-    short_rows, sparse_row, sparse_row_scalar, HeadRows, ShortScratch, SparseRows, SHORT_ROW_MAX,
+    short_rows, sparse_row, sparse_row_scalar, HeadRows, ShortScratch, SparseRows, SHORT_ROW_MAX, SPARSE_ROW_MAX,
 };
 use ironforge::attention::kernels::{attend, attend_parallel, flash, math, sdpa, FastParams};
 use ironforge::attention::{AttnError, AttnInputs, Kernel, Mask};
@@ -57,7 +57,10 @@ fn fast_runs(inp: &AttnInputs<'_>) -> Vec<(String, Array3<f32>)> {
 }
 
 fn bf16_paths() -> Vec<Bf16Path> {
-    [Bf16Path::Amx, Bf16Path::Avx512Bf16, Bf16Path::Portable].into_iter().filter(|p| p.is_available()).collect()
+    [Bf16Path::Amx, Bf16Path::F32Fma, Bf16Path::Avx512Bf16, Bf16Path::Portable]
+        .into_iter()
+        .filter(|p| p.is_available())
+        .collect()
 }
 
 /// Checks every kernel on one input; returns a description of the first failure.
@@ -467,7 +470,7 @@ fn non_finite_inputs_give_non_finite_rows_so_the_breaker_sees_them() {
 }
 
 /// The AMX tile path at every head-width regime it has (one query tile, two query tiles, one to
-/// four accumulator tiles, D > 64 handed to AVX-512 BF16), rows filling blocks of 16 partly, a
+/// four accumulator tiles, D > 64 handed to f32 FMAs), rows filling blocks of 16 partly, a
 /// lower-triangular mask with an empty row, a random sparse mask whose column groups some
 /// blocks skip, with and without a bias. Skipped (with a message) where AMX is unavailable.
 #[test]
@@ -493,6 +496,52 @@ fn bf16_tile_path_matches_math_at_every_head_width() {
                     let p = Bf16Params { path: Bf16Path::Amx, parallel: false, sparse_max: None };
                     let err = max_abs(bf16::forward_with(&inp, &p).unwrap().view(), want.view());
                     assert!(err <= tol, "D = {d}, L = {l}, bias {}: max abs {err:e} > {tol:e}", b.is_some());
+                }
+            }
+        }
+    }
+}
+
+/// `bf16`'s f32-FMA path is `flash` on bf16-rounded operands, bit for bit: its dense rows equal
+/// `flash` on inputs rounded beforehand (`half`'s rounding), its sparse rows equal `flash`'s
+/// sparse rows on the inputs as given; and rounding matters (the outputs differ from `flash`'s).
+#[test]
+fn bf16_f32fma_path_is_flash_on_rounded_operands() {
+    let round = |a: &Array3<f32>| a.mapv(|x| half::bf16::from_f32(x).to_f32());
+    for (d, l) in [(11, 70), (64, 40), (3, 17)] {
+        let [q, k, v] = qkv(0xF32F + (d * 100 + l) as u64, 2, l, d, 1.5);
+        let [qr, kr, vr] = [round(&q), round(&k), round(&v)];
+        let times: Vec<i64> = (0..l as i64).map(|i| i * 300_000).collect();
+        let bias = bucket_bias(&times);
+        let mut dag = Mask::empty(l);
+        (0..l).for_each(|i| (i.saturating_sub(3)..i).for_each(|j| dag.allow(i, j)));
+        (0..l).step_by(5).for_each(|i| (0..i).for_each(|j| dag.allow(i, j)));
+        for mask in [Mask::full(l), dag] {
+            for b in [None, Some(bias.view())] {
+                let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: b };
+                let rounded = AttnInputs { q: qr.view(), k: kr.view(), v: vr.view(), mask: &mask, bias: b };
+                let flash_on = |i: &AttnInputs<'_>, sparse_max| {
+                    flash::forward_with(i, &FastParams { sparse_max, ..FastParams::default() }).unwrap()
+                };
+                let fma = |sparse_max| {
+                    let p = Bf16Params { path: Bf16Path::F32Fma, parallel: false, sparse_max };
+                    bf16::forward_with(&inp, &p).unwrap()
+                };
+                let case = format!("D = {d}, L = {l}, bias {}", b.is_some());
+                assert_eq!(fma(None), flash_on(&rounded, None), "all rows dense: {case}");
+                assert_ne!(fma(None), flash_on(&inp, None), "rounding had no effect: {case}");
+                let split = SparseRows::from_mask(&mask, SPARSE_ROW_MAX);
+                let (mixed, exact, on_rounded) =
+                    (fma(Some(SPARSE_ROW_MAX)), flash_on(&inp, Some(SPARSE_ROW_MAX)), flash_on(&rounded, None));
+                for i in 0..l {
+                    let want = if split.row(i).is_some() { &exact } else { &on_rounded };
+                    for h in 0..2 {
+                        assert_eq!(
+                            mixed.slice(ndarray::s![h, i, ..]),
+                            want.slice(ndarray::s![h, i, ..]),
+                            "row {i}: {case}"
+                        );
+                    }
                 }
             }
         }

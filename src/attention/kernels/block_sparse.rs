@@ -11,7 +11,7 @@
 use ndarray::Array3;
 
 use super::driver::{run, RowAlgo};
-use super::panels::tile_bits;
+use super::panels::{tile_bits, Operands};
 use super::simd::{Isa, LANES};
 use super::sparse::{SparseRows, SPARSE_ROW_MAX};
 use super::{AttnError, AttnInputs};
@@ -138,7 +138,7 @@ pub fn forward_with(inputs: &AttnInputs<'_>, params: &BlockSparseParams) -> Resu
     } else {
         TileMap::from_mask(inputs.mask, params.rows_per_block)
     };
-    run(inputs, params.isa, RowAlgo::Tiles(&map), params.parallel, sparse.as_ref())
+    run(inputs, params.isa, RowAlgo::Tiles(&map), params.parallel, sparse.as_ref(), Operands::F32)
 }
 
 /// `block_sparse` with a tile map built earlier from the same mask (an error if its size
@@ -153,5 +153,5 @@ pub fn forward_with_map(
         return Err(AttnError::Shape { input: "tile map", got: vec![map.n(); 2], expected: vec![inputs.mask.n(); 2] });
     }
     let sparse = SparseRows::from_mask(inputs.mask, SPARSE_ROW_MAX);
-    run(inputs, isa, RowAlgo::Tiles(map), parallel, Some(&sparse))
+    run(inputs, isa, RowAlgo::Tiles(map), parallel, Some(&sparse), Operands::F32)
 }

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::block_sparse::TileMap;
 use super::lane_rows::{online_lanes, two_pass_lanes, LaneBlock, LaneScratch};
-use super::panels::{tile_bits, HeadPanels, KeyLayout};
+use super::panels::{tile_bits, HeadPanels, KeyLayout, Operands};
 use super::rows::{online, two_pass, BlockCtx, Scratch, R};
 use super::simd::{Isa, Lanes, Portable, LANES};
 use super::sparse::{short_rows, sparse_row, HeadRows, ShortScratch, SparseRows};
@@ -52,12 +52,14 @@ struct HeadJob<'a> {
 /// rayon pool when `parallel`. With `sparse = Some(rows)` (built from the same mask), the rows
 /// it lists take the sparse path ([`super::sparse`]) instead of `algo`; the split is made once
 /// per call, before the heads are shared out, so it does not depend on the thread count.
+/// `operands` says what the dense rows' panels hold (the sparse rows always read the inputs).
 pub fn run(
     inputs: &AttnInputs<'_>,
     isa: Isa,
     algo: RowAlgo<'_>,
     parallel: bool,
     sparse: Option<&SparseRows>,
+    operands: Operands,
 ) -> Result<Array3<f32>, AttnError> {
     inputs.validate()?;
     if !isa.is_available() {
@@ -90,7 +92,7 @@ pub fn run(
         let r = head * l * d..(head + 1) * l * d;
         let rows = HeadRows { q: &qs[r.clone()], k: &ks[r.clone()], v: &vs[r], bias, l, d, scale };
         let keys = if lanes_apply(algo, d) { KeyLayout::RowMajor } else { KeyLayout::Transposed };
-        let panels = need_panels.then(|| HeadPanels::new(&rows, keys));
+        let panels = need_panels.then(|| HeadPanels::new(&rows, keys, operands));
         let job = HeadJob { panels, dp: d.div_ceil(4) * 4, rows, sparse, mask: inputs.mask, bias, scale, algo };
         run_head(isa, &job, out_h);
     };

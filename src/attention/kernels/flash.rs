@@ -15,6 +15,7 @@
 use ndarray::Array3;
 
 use super::driver::{run, RowAlgo};
+use super::panels::Operands;
 use super::sparse::SparseRows;
 use super::{AttnError, AttnInputs, FastParams};
 
@@ -34,5 +35,12 @@ pub fn forward(inputs: &AttnInputs<'_>) -> Result<Array3<f32>, AttnError> {
 /// `flash` with explicit parameters.
 pub fn forward_with(inputs: &AttnInputs<'_>, params: &FastParams) -> Result<Array3<f32>, AttnError> {
     let sparse = params.sparse_max.map(|t| SparseRows::from_mask(inputs.mask, t));
-    run(inputs, params.isa, RowAlgo::Online { lanes: params.row_lanes }, params.parallel, sparse.as_ref())
+    run(
+        inputs,
+        params.isa,
+        RowAlgo::Online { lanes: params.row_lanes },
+        params.parallel,
+        sparse.as_ref(),
+        Operands::F32,
+    )
 }

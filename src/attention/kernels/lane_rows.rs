@@ -391,7 +391,7 @@ fn write_rows<L: Lanes, const DP: usize>(l: L, blk: &LaneBlock<'_>, a: &Accum<L:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attention::kernels::panels::KeyLayout;
+    use crate::attention::kernels::panels::{KeyLayout, Operands};
     use crate::attention::kernels::sparse::HeadRows;
     use crate::attention::kernels::{math, simd::Portable, AttnInputs};
     use crate::attention::Mask;
@@ -404,7 +404,7 @@ mod tests {
         let (_, n, d) = inp.q.dim();
         let (q, k, v) = (inp.q.as_slice().unwrap(), inp.k.as_slice().unwrap(), inp.v.as_slice().unwrap());
         let rows = HeadRows { q: &q[..n * d], k: &k[..n * d], v: &v[..n * d], bias: None, l: n, d, scale: 0.0 };
-        let p = HeadPanels::new(&rows, KeyLayout::RowMajor);
+        let p = HeadPanels::new(&rows, KeyLayout::RowMajor, Operands::F32);
         let bias = inp.bias.map(|b| b.to_owned().into_raw_vec_and_offset().0);
         let mut out = vec![f32::NAN; n * d];
         let mut sc = LaneScratch::default();

@@ -7,10 +7,10 @@
 //! Kernels: [`math`] (the f64 reference), [`sdpa`] (fused f32, two passes), [`flash`] (online
 //! softmax, no L × L and no row buffer) — both with sixteen query rows per block, one per lane,
 //! when D ≤ 16, four rows per block otherwise — [`block_sparse`] (skips wholly blocked
-//! 16-column tiles), [`bf16`] (bf16 storage; AMX tile products, or AVX-512 BF16 dot products). The f32 fast kernels
-//! share [`simd`] (16-lane vectors on AVX-512 / AVX2 / portable, a polynomial exp) and run one
-//! thread unless asked ([`attend_parallel`]). [`parity`] holds the comparison rules and
-//! [`bench`] the interleaved timer.
+//! 16-column tiles), [`bf16`] (bf16 operands; AMX tile products, else f32 FMAs on
+//! bf16-rounded panels). The f32 fast kernels share [`simd`] (16-lane vectors on AVX-512 /
+//! AVX2 / portable, a polynomial exp) and run one thread unless asked ([`attend_parallel`]).
+//! [`parity`] holds the comparison rules and [`bench`] the interleaved timer.
 
 use ndarray::{Array3, ArrayView2, ArrayView3};
 
@@ -128,7 +128,8 @@ pub enum Kernel {
     Flash,
     /// Exact; skips 16-column tiles the mask wholly blocks.
     BlockSparse,
-    /// bf16 storage, f32 accumulation, AVX-512 BF16 when available.
+    /// bf16 operands, f32 accumulation: AMX tiles where available, else f32 FMAs on bf16-rounded
+    /// panels ([`bf16::Bf16Path`]).
     Bf16,
 }
 

@@ -6,6 +6,17 @@
 use super::simd::LANES;
 use super::sparse::HeadRows;
 
+/// What the panels hold: the inputs as given, or each element rounded to bf16 (round to nearest
+/// even, widened back to f32) for the `bf16` kernel's f32-FMA path
+/// ([`super::bf16::Bf16Path::F32Fma`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operands {
+    /// f32 as given.
+    F32,
+    /// Rounded to bf16, stored widened (every value is exactly a bf16).
+    Bf16Rounded,
+}
+
 /// Which key layout a row routine reads (only that one is built).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyLayout {
@@ -43,8 +54,8 @@ pub struct HeadPanels {
 
 impl HeadPanels {
     /// Copies one head (`rows`, row-major) into panels with the keys in `keys` layout (extra
-    /// memory `(l + lp)·dp + lp·dv` floats).
-    pub fn new(rows: &HeadRows<'_>, keys: KeyLayout) -> Self {
+    /// memory `(l + lp)·dp + lp·dv` floats), rounding every element when `operands` says so.
+    pub fn new(rows: &HeadRows<'_>, keys: KeyLayout, operands: Operands) -> Self {
         let (l, d) = (rows.l, rows.d);
         let dp = d.div_ceil(4) * 4;
         let dv = d.div_ceil(LANES) * LANES;
@@ -67,6 +78,9 @@ impl HeadPanels {
                     }
                 }
             }
+        }
+        if operands == Operands::Bf16Rounded {
+            [&mut q, &mut kt, &mut kr, &mut vr].into_iter().for_each(|p| super::bf16::round_to_bf16(p));
         }
         Self { d, dp, dv, lp, q, kt, kr, vr }
     }
