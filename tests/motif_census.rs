@@ -1,11 +1,11 @@
 //! ESU census vs brute force, and isomorphism invariance of motif ids.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ironforge::motif::brute::{census_brute, connected_subsets_brute, induced_pattern};
-use ironforge::motif::canon::{canonical_pattern_brute, table};
+use ironforge::motif::canon::{canonical_pattern_brute, pattern_of, table};
 use ironforge::motif::esu::for_each_subgraph;
-use ironforge::motif::{census, census_labelled, MotifError, MotifGraph};
+use ironforge::motif::{census, census_labelled, CensusCounter, MotifError, MotifGraph, MotifId};
 use proptest::prelude::*;
 
 /// Random directed graphs without self loops: `n` nodes, each ordered pair an edge with
@@ -106,6 +106,34 @@ proptest! {
 fn five_node_table_has_the_known_number_of_classes() {
     // OEIS A000273: 9608 directed graphs on 5 nodes; A003085: 9364 weakly connected.
     assert_eq!((table(5).classes(), table(5).connected_classes()), (9608, 9364));
+    // Weakly connected DAGs on k unlabelled nodes: 4, 24, 267 (OEIS A101228; the Euler
+    // transform of 1, 1, 4, 24, 267 gives A003087's 1, 2, 6, 31, 302 DAGs in all).
+    let acyclic: Vec<usize> = (3..=5).map(|k| table(k).acyclic_connected_classes().len()).collect();
+    assert_eq!(acyclic, [4, 24, 267]);
+}
+
+/// A counter scans only the acyclic classes while every graph it counted was acyclic: a DAG
+/// then a graph with cycles in one counter must still report the cyclic motifs, and the next
+/// census (after `finish`) of a DAG alone must be exact again.
+#[test]
+fn a_counter_fed_a_dag_then_a_cyclic_graph_reports_every_class() {
+    let dag = MotifGraph::new(6, &[(0, 1), (1, 2), (0, 2), (2, 3), (3, 4), (1, 5)]).unwrap();
+    let cyclic = MotifGraph::new(5, &[(0, 1), (1, 2), (2, 0), (2, 3), (3, 4), (4, 2)]).unwrap();
+    assert!(dag.is_acyclic() && !cyclic.is_acyclic());
+    let mut counter = CensusCounter::new(5);
+    counter.count(&dag);
+    counter.count(&cyclic);
+    let both = counter.finish();
+    let mut want: BTreeMap<_, _> = census_brute(&dag, 5).iter().collect();
+    for (id, n) in census_brute(&cyclic, 5).iter() {
+        *want.entry(id).or_default() += n;
+    }
+    assert_eq!(both.iter().collect::<BTreeMap<_, _>>(), want);
+    let cyclic_3 =
+        MotifId { size: 3, pattern: canonical_pattern_brute(pattern_of(&[(0, 1), (1, 2), (2, 0)]), 3), labels: None };
+    assert!(want.contains_key(&cyclic_3), "the 3-cycle is among the expected motifs");
+    counter.count(&dag);
+    assert_eq!(counter.finish(), census_brute(&dag, 5));
 }
 
 #[test]

@@ -331,7 +331,8 @@ fn matrix(w: &Array2<f32>) -> ndarray::CowArray<'_, f32, ndarray::Ix2> {
 
 /// A hidden-width vector as an array.
 fn vector(b: &Array1<f32>) -> [f32; HIDDEN] {
-    std::array::from_fn(|j| b[j])
+    // One copy when contiguous (indexing element by element was 0.6% of a pipeline session).
+    b.as_slice().and_then(|s| s.try_into().ok()).unwrap_or_else(|| std::array::from_fn(|j| b[j]))
 }
 
 /// One layer's weights as slices, ready for [`affine_rows`].

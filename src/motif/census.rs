@@ -176,6 +176,8 @@ pub struct CensusCounter {
     max_k: usize,
     /// Counts per class, one vector per size `3..=max_k` (index = size − 3).
     dense: [Vec<u64>; 3],
+    /// Every graph counted since the last [`Self::finish`] was acyclic.
+    only_acyclic: bool,
 }
 
 /// Counts patterns into [`CensusCounter`]'s dense slots.
@@ -217,20 +219,34 @@ impl CensusCounter {
     pub fn new(max_k: usize) -> Self {
         assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
         let slots = |k: usize| if k <= max_k { vec![0u64; table(k).classes()] } else { Vec::new() };
-        Self { max_k, dense: [slots(3), slots(4), slots(5)] }
+        Self { max_k, dense: [slots(3), slots(4), slots(5)], only_acyclic: true }
     }
 
     /// Adds the census of `graph` to the counters: one table read and one increment per
     /// instance, nothing else (remembering which classes were hit, by a branch or a bitmap
     /// store per instance, cost more than scanning the counts once at the end).
     pub fn count(&mut self, graph: &MotifGraph) {
+        self.only_acyclic &= graph.is_acyclic();
         let tables = [table(3), table(if self.max_k >= 4 { 4 } else { 3 }), table(self.max_k)];
         for_each_pattern(graph, self.max_k, &mut DenseSink { tables, dense: &mut self.dense });
     }
 
     /// Calls `f(size − 3, class, count)` for every class with a non-zero count, ascending
-    /// (plain loops: an iterator chain here cost more than the scan itself).
+    /// (plain loops: an iterator chain here cost more than the scan itself). When every graph
+    /// counted was acyclic, only the acyclic connected classes are read (267 of 9,608 for
+    /// k = 5); otherwise all, skipping blocks of zeros.
     fn for_each_counted(&mut self, mut f: impl FnMut(usize, usize, &mut u64)) {
+        if self.only_acyclic {
+            for (i, counts) in self.dense.iter_mut().enumerate().filter(|(_, c)| !c.is_empty()) {
+                for &class in table(MIN_K + i).acyclic_connected_classes() {
+                    let n = &mut counts[class as usize];
+                    if *n != 0 {
+                        f(i, class as usize, n);
+                    }
+                }
+            }
+            return;
+        }
         for (i, counts) in self.dense.iter_mut().enumerate() {
             for (b, block) in counts.chunks_mut(SCAN_BLOCK).enumerate() {
                 if block.iter().fold(0, |any, &n| any | n) == 0 {
@@ -259,6 +275,7 @@ impl CensusCounter {
             counts
                 .push((MotifId { size: k as u8, pattern: table(k).canonical(class), labels: None }, std::mem::take(n)));
         });
+        self.only_acyclic = true;
         Census { counts }
     }
 }

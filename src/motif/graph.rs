@@ -15,6 +15,8 @@ pub const IN: u8 = 2;
 pub struct MotifGraph {
     offsets: Vec<u32>,
     neighbours: Vec<(u32, u8)>,
+    /// No directed cycle (then no subgraph has one, and the census scans only acyclic classes).
+    acyclic: bool,
 }
 
 impl MotifGraph {
@@ -52,6 +54,9 @@ impl MotifGraph {
         let mut offsets = Vec::with_capacity(out.nodes() + 1);
         let mut neighbours: Vec<(u32, u8)> = Vec::with_capacity(out.edge_count() + inn.edge_count());
         offsets.push(0);
+        // Every edge from a lower to a higher node (a DAG numbered in time order): acyclic
+        // without further work; otherwise Kahn's algorithm decides.
+        let mut ascending = true;
         for v in 0..out.nodes() as u32 {
             let row_start = neighbours.len();
             let (outs, ins) = (out.neighbors(v), inn.neighbors(v));
@@ -59,6 +64,7 @@ impl MotifGraph {
             while a < outs.len() || b < ins.len() {
                 let (u, dir) = if b == ins.len() || (a < outs.len() && outs[a] <= ins[b]) {
                     a += 1;
+                    ascending &= outs[a - 1] > v;
                     (outs[a - 1], OUT)
                 } else {
                     b += 1;
@@ -71,7 +77,20 @@ impl MotifGraph {
             }
             offsets.push(neighbours.len() as u32);
         }
-        Self { offsets, neighbours }
+        let acyclic = ascending || has_topological_order(out);
+        Self { offsets, neighbours, acyclic }
+    }
+
+    /// Whether the graph has no directed cycle.
+    ///
+    /// ```
+    /// use ironforge::motif::MotifGraph;
+    /// assert!(MotifGraph::new(3, &[(2, 0), (0, 1), (2, 1)])?.is_acyclic());
+    /// assert!(!MotifGraph::new(3, &[(0, 1), (1, 2), (2, 0)])?.is_acyclic());
+    /// # Ok::<(), ironforge::motif::MotifError>(())
+    /// ```
+    pub fn is_acyclic(&self) -> bool {
+        self.acyclic
     }
 
     /// Number of nodes.
@@ -102,6 +121,27 @@ impl MotifGraph {
     }
 }
 
+/// Kahn's algorithm: whether every node can be removed once its in-edges are gone.
+fn has_topological_order(out: &Adjacency) -> bool {
+    let n = out.nodes();
+    let mut in_degree = vec![0u32; n];
+    for v in 0..n as u32 {
+        out.neighbors(v).iter().for_each(|&u| in_degree[u as usize] += 1);
+    }
+    let mut ready: Vec<u32> = (0..n as u32).filter(|&v| in_degree[v as usize] == 0).collect();
+    let mut removed = 0;
+    while let Some(v) = ready.pop() {
+        removed += 1;
+        for &u in out.neighbors(v) {
+            in_degree[u as usize] -= 1;
+            if in_degree[u as usize] == 0 {
+                ready.push(u);
+            }
+        }
+    }
+    removed == n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +164,7 @@ mod tests {
             shuffled.extend(sorted.first().copied());
             let (fast, general) = (MotifGraph::new(n, &sorted).unwrap(), MotifGraph::new(n, &shuffled).unwrap());
             assert_eq!(fast, general, "{n} nodes");
+            assert_eq!(fast.is_acyclic(), n == 1, "{n} nodes (mutual pairs from 2 on)");
             assert_eq!(fast.edge_count(), sorted.len());
             let adj = Adjacency::from_edges(n, &shuffled);
             assert_eq!(MotifGraph::from_adjacency(&adj, &adj.transposed()), fast, "{n} nodes, from rows");
@@ -133,5 +174,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Acyclicity: ascending edges, a DAG numbered out of order (Kahn's path), and one
+    /// back edge closing a long cycle.
+    #[test]
+    fn acyclic_is_decided_for_any_numbering() {
+        let n = 30u32;
+        let chain: Vec<(u32, u32)> = (0..n - 1).flat_map(|v| [(v, v + 1), (v, (v + 3).min(n - 1))]).collect();
+        let chain: Vec<_> = chain.into_iter().filter(|(a, b)| a != b).collect();
+        assert!(MotifGraph::new(n as usize, &chain).unwrap().is_acyclic());
+        let relabel = |v: u32| (v * 7) % n; // 7 is coprime to 30: a permutation
+        let shuffled: Vec<_> = chain.iter().map(|&(a, b)| (relabel(a), relabel(b))).collect();
+        assert!(shuffled.iter().any(|(a, b)| a > b), "the relabelling has descending edges");
+        assert!(MotifGraph::new(n as usize, &shuffled).unwrap().is_acyclic());
+        let mut cyclic = shuffled.clone();
+        cyclic.push((relabel(n - 1), relabel(0)));
+        assert!(!MotifGraph::new(n as usize, &cyclic).unwrap().is_acyclic());
+        assert!(MotifGraph::new(0, &[]).unwrap().is_acyclic());
     }
 }
