@@ -5,13 +5,13 @@
 //! ([`Bf16Path::F32Fma`]); the AVX-512 BF16 and portable paths below are kept for CPUs and
 //! tests that ask for them.
 //!
-//! Why not `VDPBF16PS` by default: on the Sapphire-Rapids-class Xeon this project is measured on
-//! it retires one instruction per 0.80 ns against 0.19 ns for `VFMADD231PS zmm` (12
-//! independent chains each) — its 32 bf16 products per instruction are half the multiply-add
-//! rate of f32 FMAs, so every arrangement of it was 0.43–0.6× f32 `flash`. [`Bf16Path::F32Fma`]
-//! keeps the bf16 numerics (every operand of a dense row rounded to bf16, round to nearest
-//! even, as the other paths round them) and runs `flash`'s f32 routines on them: the rounding
-//! happens while the panels are copied, O(L·D) per head.
+//! Why not `VDPBF16PS` by default: on the dev VM's Xeon (AVX-512 BF16, no AMX exposed) it
+//! retires one instruction per 0.80 ns against 0.19 ns for `VFMADD231PS zmm` (12 independent
+//! chains each) — its 32 bf16 products per instruction are half the multiply-add rate of f32
+//! FMAs, so every arrangement of it was 0.43–0.6× f32 `flash`. [`Bf16Path::F32Fma`] keeps the
+//! bf16 numerics (every operand of a dense row rounded to bf16, round to nearest even, as the
+//! other paths round them) and runs `flash`'s f32 routines on them: the panels are rounded in
+//! place once built, O(L·D) per head.
 //!
 //! On the AVX-512 BF16 path, q, k and v are rounded to bf16 (round to nearest even, bit-equal
 //! to the `half` crate) into panels laid out for `VDPBF16PS`, which adds two bf16 products per
