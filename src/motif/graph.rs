@@ -1,7 +1,7 @@
 //! The directed graph the census walks: deduplicated neighbour lists with edge directions.
 
 use super::error::MotifError;
-use crate::dag::Adjacency;
+use crate::dag::{topological_generations, Adjacency};
 
 /// Direction bit: the edge goes from the list's owner to the neighbour.
 pub const OUT: u8 = 1;
@@ -55,7 +55,7 @@ impl MotifGraph {
         let mut neighbours: Vec<(u32, u8)> = Vec::with_capacity(out.edge_count() + inn.edge_count());
         offsets.push(0);
         // Every edge from a lower to a higher node (a DAG numbered in time order): acyclic
-        // without further work; otherwise Kahn's algorithm decides.
+        // without further work; otherwise the DAG engine's Kahn's algorithm decides.
         let mut ascending = true;
         for v in 0..out.nodes() as u32 {
             let row_start = neighbours.len();
@@ -77,7 +77,10 @@ impl MotifGraph {
             }
             offsets.push(neighbours.len() as u32);
         }
-        let acyclic = ascending || has_topological_order(out);
+        let acyclic = ascending || {
+            let ids: Vec<u32> = (0..out.nodes() as u32).collect();
+            topological_generations(out, &ids).is_ok()
+        };
         Self { offsets, neighbours, acyclic }
     }
 
@@ -119,27 +122,6 @@ impl MotifGraph {
         let nb = self.neighbours(a);
         nb.binary_search_by_key(&b, |&(u, _)| u).map(|i| nb[i].1 & OUT != 0).unwrap_or(false)
     }
-}
-
-/// Kahn's algorithm: whether every node can be removed once its in-edges are gone.
-fn has_topological_order(out: &Adjacency) -> bool {
-    let n = out.nodes();
-    let mut in_degree = vec![0u32; n];
-    for v in 0..n as u32 {
-        out.neighbors(v).iter().for_each(|&u| in_degree[u as usize] += 1);
-    }
-    let mut ready: Vec<u32> = (0..n as u32).filter(|&v| in_degree[v as usize] == 0).collect();
-    let mut removed = 0;
-    while let Some(v) = ready.pop() {
-        removed += 1;
-        for &u in out.neighbors(v) {
-            in_degree[u as usize] -= 1;
-            if in_degree[u as usize] == 0 {
-                ready.push(u);
-            }
-        }
-    }
-    removed == n
 }
 
 #[cfg(test)]

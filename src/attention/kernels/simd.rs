@@ -153,8 +153,8 @@ const P5: f32 = 0.5; // Cephes' 5.0000001201e-1 rounds to exactly 0.5 in f32
 /// fused), `eʳ ≈ 1 + r + r²·P(r)` (Cephes' degree-5 `P`), times 2ⁿ (exact: `n` lies in
 /// [−126, 127]). Every step is one rounded f32 operation or one fused multiply-add, in the
 /// same order as the vector versions (AVX-512 scales with `vscalefps`, the others through the
-/// exponent bits: the same exact product), so all implementations agree bit for bit. `exp(0) = 1` exactly; the relative error is within a
-/// few ulp of `f32::exp` (tested).
+/// exponent bits: the same exact product), so all implementations agree bit for bit.
+/// `exp(0) = 1` exactly; the relative error is within a few ulp of `f32::exp` (tested).
 ///
 /// ```
 /// use ironforge::attention::kernels::simd::exp_portable;
