@@ -244,8 +244,9 @@ struct BitsetWalk<'g, const W: usize, V> {
     inn: Vec<Bits<W>>,
     /// Per node, its edges to the subgraph's nodes at positions `0..3` (2 bits per position:
     /// [`OUT`] = position → node, [`IN`] = node → position): the pattern bits the node adds
-    /// when it joins the subgraph, kept up to date as nodes are placed and removed. Position 3
-    /// is not placed: its ~2,000 placements per session (one per 4-node subgraph, each a walk
+    /// when it joins the subgraph, kept up to date as nodes are placed and removed (on the bulk
+    /// path all 64 · W bytes at once from the placed node's masks, [`place_avx512`]; otherwise
+    /// by a walk over its neighbour list). Position 3 is not placed: its ~2,000 placements per session (one per 4-node subgraph, each a walk
     /// over the node's neighbours) cost more than two mask tests per 5-node instance.
     links: Vec<u8>,
     max_k: usize,
@@ -317,6 +318,13 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
     /// Records, in every neighbour's `links`, its edges to `v`, now at `position`.
     #[inline(always)]
     fn place(&mut self, v: u32, position: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if self.bulk.on {
+            let v = v as usize;
+            // SAFETY: `on` is set only when the CPU has the features `roots_avx512` enables.
+            unsafe { place_avx512(&mut self.links, &self.out[v].0, &self.inn[v].0, position) };
+            return;
+        }
         for &(u, dir) in self.graph.neighbours(v) {
             self.links[u as usize] |= dir << (2 * position);
         }
@@ -325,6 +333,12 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
     /// Undoes [`Self::place`].
     #[inline(always)]
     fn unplace(&mut self, v: u32, position: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if self.bulk.on {
+            // SAFETY: as in `place`.
+            unsafe { unplace_avx512::<W>(&mut self.links, position) };
+            return;
+        }
         for &(u, _) in self.graph.neighbours(v) {
             self.links[u as usize] &= !(3 << (2 * position));
         }
@@ -523,6 +537,40 @@ unsafe fn append_avx512<const SHIFT: u32>(
         }
     }
     count
+}
+
+/// [`BitsetWalk::place`] on the bulk path: the link bytes of all 64 · W nodes at once, from
+/// `v`'s out- and in-neighbour masks (one masked byte broadcast per direction and word), with
+/// no walk over `v`'s neighbour list. Inlined into [`roots_avx512`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn place_avx512<const W: usize>(links: &mut [u8], out: &[u64; W], inn: &[u64; W], position: usize) {
+    use std::arch::x86_64::*;
+    let (to, from) = ((OUT << (2 * position)) as i8, (IN << (2 * position)) as i8);
+    for (word, bytes) in links.chunks_exact_mut(64).take(W).enumerate() {
+        // SAFETY: a 64-byte load and store within one 64-byte chunk of `links`.
+        unsafe {
+            let mut b = _mm512_loadu_si512(bytes.as_ptr().cast());
+            b = _mm512_or_si512(b, _mm512_maskz_set1_epi8(out[word], to));
+            b = _mm512_or_si512(b, _mm512_maskz_set1_epi8(inn[word], from));
+            _mm512_storeu_si512(bytes.as_mut_ptr().cast(), b);
+        }
+    }
+}
+
+/// [`BitsetWalk::unplace`] on the bulk path: clears `position`'s two bits in every link byte.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn unplace_avx512<const W: usize>(links: &mut [u8], position: usize) {
+    use std::arch::x86_64::*;
+    let keep = !(3u8 << (2 * position)) as i8;
+    for bytes in links.chunks_exact_mut(64).take(W) {
+        // SAFETY: a 64-byte load and store within one 64-byte chunk of `links`.
+        unsafe {
+            let b = _mm512_and_si512(_mm512_loadu_si512(bytes.as_ptr().cast()), _mm512_set1_epi8(keep));
+            _mm512_storeu_si512(bytes.as_mut_ptr().cast(), b);
+        }
+    }
 }
 
 /// Positions `0..PLACED` are recorded in `BitsetWalk::links`; position `PLACED` (the last one
