@@ -344,9 +344,10 @@ fn normalise_row(row: &mut [f32], mean: f64, inv: f64, gamma: &[f32], beta: &[f3
     }
 }
 
-/// [`row_moments`] of a row whose length is a multiple of 4, bit for bit: lane `k` of one 4 × f64 vector is [`sum_f64`]'s partial
-/// sum `k`. The compiler vectorised the portable sums two lanes at a time with a shuffle per
-/// pair of values; one vector per four values made the layer norm about twice as fast.
+/// [`row_moments`] of a row whose length is a multiple of 4, bit for bit: lane `k` of one
+/// 4 × f64 vector is [`sum_f64`]'s partial sum `k`. The compiler vectorised the portable sums
+/// two lanes at a time with a shuffle per pair of values; one vector per four values made the
+/// layer norm about twice as fast.
 ///
 /// # Safety
 /// The CPU must have AVX.

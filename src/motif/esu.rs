@@ -246,8 +246,10 @@ struct BitsetWalk<'g, const W: usize, V> {
     /// [`OUT`] = position → node, [`IN`] = node → position): the pattern bits the node adds
     /// when it joins the subgraph, kept up to date as nodes are placed and removed (on the bulk
     /// path all 64 · W bytes at once from the placed node's masks, [`place_avx512`]; otherwise
-    /// by a walk over its neighbour list). Position 3 is not placed: its ~2,000 placements per session (one per 4-node subgraph, each a walk
-    /// over the node's neighbours) cost more than two mask tests per 5-node instance.
+    /// by a walk over its neighbour list). Position 3 is not placed: the last level reads its
+    /// bits from its masks (two masked broadcasts per 64 nodes in bulk, two bit tests per
+    /// instance otherwise), which cost less than the ~2,000 neighbour walks per session that
+    /// placing it took.
     links: Vec<u8>,
     max_k: usize,
     /// Nodes strictly above the root of the current ESU tree.

@@ -229,15 +229,15 @@ pub struct ShortScratch {
 /// Every short row (sparse, at most [`SHORT_ROW_MAX`] entries) of one head at once, for
 /// D ≤ 16, organised so that no loop's trip count depends on a row's length: a DAG row allows
 /// one to a dozen columns, and per-row loops over them were mispredicted at every exit, which
-/// cost more than the arithmetic. Three passes: every entry's score, with the bits of [`sparse_row`]
-/// (flat over all entries, sixteen dot products summed together by [`Lanes::reduce_add16`]:
-/// 1.01–1.03× the pipeline on the real sessions); per row, from its one vector of scores, the maximum, the
-/// exponentials, their sum and the probabilities (times one reciprocal); every entry's
-/// probability times its value row, accumulated into its row's output (flat, the accumulator
-/// reset by a lane select when the row changes, the running sum stored each time). Unlike
-/// [`sparse_row`] the probabilities are normalised before the weighted sum, by a reciprocal
-/// (a 16-lane division per row cost more than the rest of the row's softmax). Rows that are
-/// not short are left alone.
+/// cost more than the arithmetic. Three passes: every entry's score, with the bits of
+/// [`sparse_row`] (flat over all entries, sixteen dot products summed together by
+/// [`Lanes::reduce_add16`]: 1.01–1.03× the pipeline on the real sessions); per row, from its
+/// one vector of scores, the maximum, the exponentials, their sum and the probabilities (times
+/// one reciprocal); every entry's probability times its value row, accumulated into its row's
+/// output (flat, the accumulator reset by a lane select when the row changes, the running sum
+/// stored each time). Unlike [`sparse_row`] the probabilities are normalised before the
+/// weighted sum, by a reciprocal (a 16-lane division per row cost more than the rest of the
+/// row's softmax). Rows that are not short are left alone.
 #[inline(always)]
 pub fn short_rows<L: Lanes>(l: L, h: &HeadRows<'_>, rows: &SparseRows, scratch: &mut ShortScratch, out: &mut [f32]) {
     let d = h.d;
