@@ -519,9 +519,7 @@ unsafe fn append_avx512<const SHIFT: u32>(
     let count = ext.count_ones() as usize;
     // SAFETY: 64-byte unaligned loads and stores within `links` and `dst` (64 u32 = 4 chunks).
     unsafe {
-        let mut bytes = _mm512_loadu_si512(links.as_ptr().cast());
-        bytes = _mm512_or_si512(bytes, _mm512_maskz_set1_epi8(out, 1 << (2 * PLACED)));
-        bytes = _mm512_or_si512(bytes, _mm512_maskz_set1_epi8(inn, (1u8 << (2 * PLACED + 1)) as i8));
+        let bytes = with_links(_mm512_loadu_si512(links.as_ptr().cast()), out, inn, PLACED);
         let packed = _mm512_maskz_compress_epi8(ext, bytes);
         let prefix = _mm512_set1_epi32(prefix as i32);
         macro_rules! widen_store {
@@ -548,15 +546,36 @@ unsafe fn append_avx512<const SHIFT: u32>(
 #[inline(always)]
 unsafe fn place_avx512<const W: usize>(links: &mut [u8], out: &[u64; W], inn: &[u64; W], position: usize) {
     use std::arch::x86_64::*;
-    let (to, from) = ((OUT << (2 * position)) as i8, (IN << (2 * position)) as i8);
     for (word, bytes) in links.chunks_exact_mut(64).take(W).enumerate() {
         // SAFETY: a 64-byte load and store within one 64-byte chunk of `links`.
         unsafe {
-            let mut b = _mm512_loadu_si512(bytes.as_ptr().cast());
-            b = _mm512_or_si512(b, _mm512_maskz_set1_epi8(out[word], to));
-            b = _mm512_or_si512(b, _mm512_maskz_set1_epi8(inn[word], from));
+            let b = with_links(_mm512_loadu_si512(bytes.as_ptr().cast()), out[word], inn[word], position);
             _mm512_storeu_si512(bytes.as_mut_ptr().cast(), b);
         }
+    }
+}
+
+/// Link bytes of 64 nodes (byte `w % 64` is node `w`'s) with the edges to a node at `position`
+/// added: [`OUT`] in the position's bit pair for the nodes of `out` (position → node), [`IN`]
+/// for those of `inn`. Used to place a node and, for the last placed position, in the bulk
+/// last level.
+///
+/// # Safety
+/// The CPU must have AVX-512 F and BW.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn with_links(
+    bytes: std::arch::x86_64::__m512i,
+    out: u64,
+    inn: u64,
+    position: usize,
+) -> std::arch::x86_64::__m512i {
+    use std::arch::x86_64::*;
+    let (to, from) = ((OUT << (2 * position)) as i8, (IN << (2 * position)) as i8);
+    // SAFETY: AVX-512 F and BW are available (the caller's contract); register operations only.
+    unsafe {
+        let b = _mm512_or_si512(bytes, _mm512_maskz_set1_epi8(out, to));
+        _mm512_or_si512(b, _mm512_maskz_set1_epi8(inn, from))
     }
 }
 
