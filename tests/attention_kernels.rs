@@ -230,18 +230,19 @@ fn head_rows<'a>([q, k, v]: [&'a Array3<f32>; 3], bias: Option<&'a [f32]>) -> He
 }
 
 /// `short_rows` (every instruction set, all rows of a head at once) against the scalar twin
-/// of each short row, on masks whose rows allow 0 to 24 columns; rows that are not short
-/// (more than 16 entries, or dense) are not written; every instruction set gives the same bits.
+/// of each short row, on masks whose rows allow 0 to 24 columns (some sparse rows long) or 0 to
+/// 16 (every sparse row short: the two-chain last pass); rows that are not short (more than 16
+/// entries, or dense) are not written; every instruction set gives the same bits.
 #[test]
 fn short_rows_match_the_scalar_twin_and_leave_other_rows_alone() {
     let mut rng = ChaCha8Rng::seed_from_u64(0x5407);
     let l = 70;
-    for d in [1usize, 3, 11, 16] {
+    for (d, widest) in [1usize, 3, 11, 16].into_iter().flat_map(|d| [(d, 24), (d, 16)]) {
         let [q, k, v] = qkv(100 + d as u64, 1, l, d, 2.0);
         let bias: Vec<f32> = (0..l * l).map(|_| rng.random_range(-3.0f32..3.0)).collect();
         let mut mask = Mask::empty(l);
         for i in 0..l {
-            let n = if i == 5 { 40 } else { rng.random_range(0..=24usize) };
+            let n = if i == 5 { 40 } else { rng.random_range(0..=widest) };
             for _ in 0..n {
                 mask.allow(i, rng.random_range(0..l));
             }
@@ -249,20 +250,22 @@ fn short_rows_match_the_scalar_twin_and_leave_other_rows_alone() {
         let rows = SparseRows::from_mask(&mask, 32);
         for with_bias in [false, true] {
             let h = head_rows([&q, &k, &v], with_bias.then_some(bias.as_slice()));
+            let entry_bias = with_bias.then(|| rows.entry_bias(&bias));
+            let entry_bias = entry_bias.as_deref();
             let mut runs = Vec::new();
             let mut out = vec![f32::NAN; l * d];
-            short_rows(Portable, &h, &rows, &mut ShortScratch::default(), &mut out);
+            short_rows(Portable, &h, &rows, entry_bias, &mut ShortScratch::default(), &mut out);
             runs.push(("portable", out));
             #[cfg(target_arch = "x86_64")]
             {
                 if let Some(t) = ironforge::attention::kernels::simd::Avx512::new() {
                     let mut out = vec![f32::NAN; l * d];
-                    short_rows(t, &h, &rows, &mut ShortScratch::default(), &mut out);
+                    short_rows(t, &h, &rows, entry_bias, &mut ShortScratch::default(), &mut out);
                     runs.push(("avx512", out));
                 }
                 if let Some(t) = ironforge::attention::kernels::simd::Avx2::new() {
                     let mut out = vec![f32::NAN; l * d];
-                    short_rows(t, &h, &rows, &mut ShortScratch::default(), &mut out);
+                    short_rows(t, &h, &rows, entry_bias, &mut ShortScratch::default(), &mut out);
                     runs.push(("avx2", out));
                 }
             }
@@ -295,6 +298,39 @@ fn short_rows_match_the_scalar_twin_and_leave_other_rows_alone() {
             for (name, got) in &runs[1..] {
                 let same = got.iter().zip(&runs[0].1).all(|(a, b)| a.to_bits() == b.to_bits());
                 assert!(same, "{name} differs from portable");
+            }
+        }
+    }
+}
+
+/// `short_rows` splits its last pass into two chains at a row boundary at or past half the
+/// entries: every row comes out right for every entry count and boundary position, odd counts
+/// included (row 0 of each mask lacks `gap` of its entries, so the boundaries shift).
+#[test]
+fn short_rows_two_chains_cover_every_split() {
+    for l in 1..=9usize {
+        for gap in 0..l {
+            let d = 3;
+            let [q, k, v] = qkv(l as u64 * 31 + gap as u64, 1, l, d, 2.0);
+            let mut mask = Mask::empty(l);
+            for i in 0..l {
+                for j in 0..l {
+                    if i > 0 || j >= gap {
+                        mask.allow(i, j);
+                    }
+                }
+            }
+            let rows = SparseRows::from_mask(&mask, 32);
+            let h = head_rows([&q, &k, &v], None);
+            let mut out = vec![f32::NAN; l * d];
+            short_rows(Portable, &h, &rows, None, &mut ShortScratch::default(), &mut out);
+            for i in 0..l {
+                let cols: Vec<u32> = mask.row_columns(i).map(|c| c as u32).collect();
+                let mut want = vec![f32::NAN; d];
+                sparse_row_scalar(&h, i, &cols, &mut want);
+                for c in 0..d {
+                    assert!((out[i * d + c] - want[c]).abs() <= 1e-5, "l {l}, gap {gap}, row {i}, lane {c}");
+                }
             }
         }
     }

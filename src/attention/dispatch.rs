@@ -140,9 +140,10 @@ impl DispatchTable {
 
     /// The row used for length `l` and `class`: smallest measured L ≥ `l`, else the largest.
     pub fn row_for(&self, l: usize, class: MaskClass) -> Option<&DispatchRow> {
-        let mut rows: Vec<&DispatchRow> = self.rows.iter().filter(|r| r.mask == class).collect();
-        rows.sort_by_key(|r| r.l);
-        rows.iter().find(|r| r.l >= l).or(rows.last()).copied()
+        // No allocation: called once per session. Ties go to the first row listed (`min_by_key`)
+        // and, for the largest, the last (`max_by_key`), as a stable sort would order them.
+        let rows = self.rows.iter().filter(|r| r.mask == class);
+        rows.clone().filter(|r| r.l >= l).min_by_key(|r| r.l).or_else(|| rows.max_by_key(|r| r.l))
     }
 }
 

@@ -1,5 +1,9 @@
 //! Attention masks: which (row, column) pairs may attend, stored as a row-major bitset.
 
+use std::sync::OnceLock;
+
+use super::kernels::sparse::SparseRows;
+
 /// Which entries of an L × L score matrix are allowed (`true` = may attend).
 ///
 /// Stored as one bitset row of `words_per_row()` `u64` words per row, so a mask of
@@ -12,18 +16,30 @@
 /// assert!(m.allowed(0, 2) && m.allowed(1, 1) && !m.allowed(2, 0));
 /// assert_eq!(m.count_allowed(), 4);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Mask {
     n: usize,
     words: usize,
     bits: Vec<u64>,
+    /// The sparse rows of the first threshold asked for ([`SparseRows::cached`]), so that the
+    /// layers of a model share one scan; cleared by [`Mask::allow`].
+    sparse: OnceLock<SparseRows>,
 }
+
+/// Masks are equal when they allow the same entries (the cached sparse rows do not count).
+impl PartialEq for Mask {
+    fn eq(&self, other: &Self) -> bool {
+        (self.n, &self.bits) == (other.n, &other.bits)
+    }
+}
+
+impl Eq for Mask {}
 
 impl Mask {
     /// Nothing allowed.
     pub fn empty(n: usize) -> Self {
         let words = n.div_ceil(64);
-        Self { n, words, bits: vec![0; n * words] }
+        Self { n, words, bits: vec![0; n * words], sparse: OnceLock::new() }
     }
 
     /// Everything allowed (a dense mask).
@@ -69,6 +85,9 @@ impl Mask {
 
     /// Allows `(row, col)`.
     pub fn allow(&mut self, row: usize, col: usize) {
+        if self.sparse.get().is_some() {
+            self.sparse = OnceLock::new();
+        }
         assert!(row < self.n && col < self.n, "mask entry ({row}, {col}) outside {0} × {0}", self.n);
         self.bits[row * self.words + col / 64] |= 1u64 << (col % 64);
     }
@@ -108,6 +127,11 @@ impl Mask {
                 Some(w * 64 + b)
             })
         })
+    }
+
+    /// The cache behind [`SparseRows::cached`].
+    pub(crate) fn sparse_cache(&self) -> &OnceLock<SparseRows> {
+        &self.sparse
     }
 
     /// Number of allowed entries.

@@ -52,7 +52,8 @@ impl Dag {
             }
         }
         let mut forward = Adjacency::from_edges(n, edges);
-        let mut simple: Vec<(u32, u32)> = forward.edges().collect();
+        let mut simple = Vec::with_capacity(forward.edge_count());
+        simple.extend(forward.edges());
         simple.dedup();
         if simple.len() != edges.len() {
             forward = Adjacency::from_edges(n, &simple);

@@ -178,6 +178,9 @@ pub struct CensusCounter {
     dense: [Vec<u64>; 3],
     /// Every graph counted since the last [`Self::finish`] was acyclic.
     only_acyclic: bool,
+    /// [`Self::finish`]'s list, kept between calls so that a census costs one allocation of
+    /// its exact size.
+    listed: Vec<(MotifId, u64)>,
 }
 
 /// Counts patterns into [`CensusCounter`]'s dense slots.
@@ -219,7 +222,7 @@ impl CensusCounter {
     pub fn new(max_k: usize) -> Self {
         assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
         let slots = |k: usize| if k <= max_k { vec![0u64; table(k).classes()] } else { Vec::new() };
-        Self { max_k, dense: [slots(3), slots(4), slots(5)], only_acyclic: true }
+        Self { max_k, dense: [slots(3), slots(4), slots(5)], only_acyclic: true, listed: Vec::new() }
     }
 
     /// Adds the census of `graph` to the counters: one table read and one increment per
@@ -269,13 +272,16 @@ impl CensusCounter {
     /// Moves the counts out as a [`Census`] and zeroes the counters.
     pub fn finish(&mut self) -> Census {
         // Class index = rank of the canonical pattern, so (size, class) order is MotifId order.
-        let mut counts = Vec::new();
+        let mut listed = std::mem::take(&mut self.listed);
         self.for_each_counted(|i, class, n| {
             let k = MIN_K + i;
-            counts
+            listed
                 .push((MotifId { size: k as u8, pattern: table(k).canonical(class), labels: None }, std::mem::take(n)));
         });
         self.only_acyclic = true;
+        let counts = listed.clone();
+        listed.clear();
+        self.listed = listed;
         Census { counts }
     }
 }

@@ -223,10 +223,10 @@ pub fn forward_with(inputs: &AttnInputs<'_>, params: &Bf16Params) -> Result<Arra
     let path = if params.path == Bf16Path::Amx && d > super::bf16_amx::MAX_D { Bf16Path::F32Fma } else { params.path };
     #[cfg(not(target_arch = "x86_64"))]
     let path = params.path;
-    let sparse = params.sparse_max.map(|t| SparseRows::from_mask(inputs.mask, t));
+    let sparse = params.sparse_max.map(|t| SparseRows::cached(inputs.mask, t));
     if path == Bf16Path::F32Fma {
         let algo = RowAlgo::Online { lanes: true };
-        return run(inputs, Isa::detect(), algo, params.parallel, sparse.as_ref(), Operands::Bf16Rounded);
+        return run(inputs, Isa::detect(), algo, params.parallel, sparse.as_deref(), Operands::Bf16Rounded);
     }
     // Borrowed when already row-major (no copy of L × L), copied otherwise.
     let bias_std = inputs.bias.as_ref().map(|b: &ArrayView2<'_, f32>| b.as_standard_layout());
@@ -236,7 +236,7 @@ pub fn forward_with(inputs: &AttnInputs<'_>, params: &Bf16Params) -> Result<Arra
     if l == 0 || d == 0 {
         return Ok(out);
     }
-    let sparse = sparse.as_ref();
+    let sparse = sparse.as_deref();
     let need_panels = sparse.is_none_or(|s| s.dense_rows() > 0);
     let (q_std, k_std, v_std) =
         (inputs.q.as_standard_layout(), inputs.k.as_standard_layout(), inputs.v.as_standard_layout());

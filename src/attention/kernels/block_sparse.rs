@@ -132,13 +132,13 @@ pub fn forward(inputs: &AttnInputs<'_>) -> Result<Array3<f32>, AttnError> {
 /// takes every row: then no tile is ever read and only the O(L + allowed) row lists are built).
 pub fn forward_with(inputs: &AttnInputs<'_>, params: &BlockSparseParams) -> Result<Array3<f32>, AttnError> {
     inputs.validate()?;
-    let sparse = params.sparse_max.map(|t| SparseRows::from_mask(inputs.mask, t));
-    let map = if sparse.as_ref().is_some_and(|s| s.dense_rows() == 0) {
+    let sparse = params.sparse_max.map(|t| SparseRows::cached(inputs.mask, t));
+    let map = if sparse.as_deref().is_some_and(|s| s.dense_rows() == 0) {
         TileMap::unlisted(inputs.mask.n(), params.rows_per_block)
     } else {
         TileMap::from_mask(inputs.mask, params.rows_per_block)
     };
-    run(inputs, params.isa, RowAlgo::Tiles(&map), params.parallel, sparse.as_ref(), Operands::F32)
+    run(inputs, params.isa, RowAlgo::Tiles(&map), params.parallel, sparse.as_deref(), Operands::F32)
 }
 
 /// `block_sparse` with a tile map built earlier from the same mask (an error if its size

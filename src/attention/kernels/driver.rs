@@ -42,6 +42,9 @@ struct HeadJob<'a> {
     dp: usize,
     rows: HeadRows<'a>,
     sparse: Option<&'a SparseRows>,
+    /// The bias of the sparse rows' entries ([`SparseRows::entry_bias`]), gathered once for
+    /// every head, when the short rows run and there is a bias.
+    entry_bias: Option<&'a [f32]>,
     mask: &'a Mask,
     bias: Option<&'a [f32]>,
     scale: f32,
@@ -88,12 +91,15 @@ pub fn run(
         k_std.as_slice().expect("standard layout is contiguous"),
         v_std.as_slice().expect("standard layout is contiguous"),
     );
+    let entry_bias = sparse.zip(bias).filter(|_| d <= LANES).map(|(s, b)| s.entry_bias(b));
     let one_head = |head: usize, out_h: &mut [f32]| {
         let r = head * l * d..(head + 1) * l * d;
         let rows = HeadRows { q: &qs[r.clone()], k: &ks[r.clone()], v: &vs[r], bias, l, d, scale };
         let keys = if lanes_apply(algo, d) { KeyLayout::RowMajor } else { KeyLayout::Transposed };
         let panels = need_panels.then(|| HeadPanels::new(&rows, keys, operands));
-        let job = HeadJob { panels, dp: d.div_ceil(4) * 4, rows, sparse, mask: inputs.mask, bias, scale, algo };
+        let entry_bias = entry_bias.as_deref();
+        let job =
+            HeadJob { panels, dp: d.div_ceil(4) * 4, rows, sparse, entry_bias, mask: inputs.mask, bias, scale, algo };
         run_head(isa, &job, out_h);
     };
     let slices = out.as_slice_mut().expect("fresh array is contiguous").chunks_mut(l * d);
@@ -143,20 +149,24 @@ fn head_avx2(t: super::simd::Avx2, job: &HeadJob<'_>, out: &mut [f32]) {
 
 #[inline(always)]
 fn head<L: Lanes>(l: L, job: &HeadJob<'_>, out: &mut [f32]) {
+    // D = 11 (the model's head dimension) computes eleven dimensions, not the padded twelve,
+    // where one row goes per lane.
     match job.dp {
-        4 => rows_of::<L, 4>(l, job, out),
-        8 => rows_of::<L, 8>(l, job, out),
-        12 => rows_of::<L, 12>(l, job, out),
-        16 => rows_of::<L, 16>(l, job, out),
-        _ => rows_of::<L, 0>(l, job, out),
+        4 => rows_of::<L, 4, 4>(l, job, out),
+        8 => rows_of::<L, 8, 8>(l, job, out),
+        12 if job.rows.d == 11 => rows_of::<L, 12, 11>(l, job, out),
+        12 => rows_of::<L, 12, 12>(l, job, out),
+        16 => rows_of::<L, 16, 16>(l, job, out),
+        _ => rows_of::<L, 0, 0>(l, job, out),
     }
 }
 
 #[inline(always)]
-fn rows_of<L: Lanes, const DP: usize>(l: L, job: &HeadJob<'_>, out: &mut [f32]) {
+fn rows_of<L: Lanes, const DP: usize, const D: usize>(l: L, job: &HeadJob<'_>, out: &mut [f32]) {
     let (n, d) = (job.rows.l, job.rows.d);
-    let mut scratch = vec![0.0f32; job.sparse.map_or(0, |s| s.scratch_len())];
-    let mut block = Vec::with_capacity(LANES);
+    // Allocated when first needed: with a DAG mask every row is usually short.
+    let mut scratch = Vec::new();
+    let mut block = Vec::new();
     let mut tiles = BlockTiles::default();
     let by_lanes = lanes_apply(job.algo, d);
     debug_assert!(!by_lanes || DP != 0);
@@ -173,7 +183,7 @@ fn rows_of<L: Lanes, const DP: usize>(l: L, job: &HeadJob<'_>, out: &mut [f32]) 
         // Taken out and put back, so the kernel runs outside the closure (a closure would not
         // inherit this function's target features).
         let mut scratch = SHORT.with(|cell| cell.take());
-        short_rows(l, &job.rows, rows, &mut scratch, out);
+        short_rows(l, &job.rows, rows, job.entry_bias, &mut scratch, out);
         SHORT.with(|cell| cell.replace(scratch));
     }
     let block_len = if by_lanes { LANES } else { R };
@@ -182,17 +192,20 @@ fn rows_of<L: Lanes, const DP: usize>(l: L, job: &HeadJob<'_>, out: &mut [f32]) 
         if short.is_some_and(|s| s.is_short(i)) {
             continue;
         }
-        if let Some(cols) = job.sparse.and_then(|s| s.row(i)) {
+        if let Some((s, cols)) = job.sparse.and_then(|s| Some((s, s.row(i)?))) {
+            if scratch.is_empty() {
+                scratch.resize(s.scratch_len(), 0.0f32);
+            }
             sparse_row(l, &job.rows, i, cols, &mut scratch, &mut out[i * d..(i + 1) * d]);
             continue;
         }
         block.push(i);
         if block.len() == block_len {
-            run_dense::<L, DP>(l, job, &mut block, by_lanes, &mut tiles, &mut sc, &mut lane_sc, out);
+            run_dense::<L, DP, D>(l, job, &mut block, by_lanes, &mut tiles, &mut sc, &mut lane_sc, out);
         }
     }
     if !block.is_empty() {
-        run_dense::<L, DP>(l, job, &mut block, by_lanes, &mut tiles, &mut sc, &mut lane_sc, out);
+        run_dense::<L, DP, D>(l, job, &mut block, by_lanes, &mut tiles, &mut sc, &mut lane_sc, out);
     }
 }
 
@@ -201,7 +214,7 @@ fn rows_of<L: Lanes, const DP: usize>(l: L, job: &HeadJob<'_>, out: &mut [f32]) 
 /// point's target features.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn run_dense<L: Lanes, const DP: usize>(
+fn run_dense<L: Lanes, const DP: usize, const D: usize>(
     l: L,
     job: &HeadJob<'_>,
     block: &mut Vec<usize>,
@@ -221,8 +234,8 @@ fn run_dense<L: Lanes, const DP: usize>(
             scale: job.scale,
         };
         match job.algo {
-            RowAlgo::Online { .. } => online_lanes::<L, DP>(l, &blk, lane_sc, out),
-            _ => two_pass_lanes::<L, DP>(l, &blk, lane_sc, out),
+            RowAlgo::Online { .. } => online_lanes::<L, DP, D>(l, &blk, lane_sc, out),
+            _ => two_pass_lanes::<L, DP, D>(l, &blk, lane_sc, out),
         }
     } else {
         let sc = sc.as_mut().expect("four-row scratch is built whenever panels are and lanes are off");

@@ -35,6 +35,13 @@ pub fn forward(inputs: &AttnInputs<'_>) -> Result<Array3<f32>, AttnError> {
 
 /// `sdpa` with explicit parameters.
 pub fn forward_with(inputs: &AttnInputs<'_>, params: &FastParams) -> Result<Array3<f32>, AttnError> {
-    let sparse = params.sparse_max.map(|t| SparseRows::from_mask(inputs.mask, t));
-    run(inputs, params.isa, RowAlgo::Dense { lanes: params.row_lanes }, params.parallel, sparse.as_ref(), Operands::F32)
+    let sparse = params.sparse_max.map(|t| SparseRows::cached(inputs.mask, t));
+    run(
+        inputs,
+        params.isa,
+        RowAlgo::Dense { lanes: params.row_lanes },
+        params.parallel,
+        sparse.as_deref(),
+        Operands::F32,
+    )
 }

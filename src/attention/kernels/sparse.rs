@@ -40,6 +40,8 @@ pub struct SparseRows {
     /// The row of each entry of `cols`.
     entry_rows: Vec<u32>,
     dense: usize,
+    /// Sparse rows with more than [`SHORT_ROW_MAX`] entries.
+    long: usize,
 }
 
 const DENSE: u32 = u32::MAX;
@@ -54,7 +56,7 @@ impl SparseRows {
         // this function's time in the pipeline).
         let mut cols = Vec::with_capacity(8 * n);
         let mut entry_rows = Vec::with_capacity(8 * n);
-        let mut dense = 0;
+        let (mut dense, mut long) = (0, 0);
         for i in 0..n {
             let start = cols.len();
             let mut count = 0usize;
@@ -82,11 +84,48 @@ impl SparseRows {
                 ends.push(DENSE);
                 dense += 1;
             } else {
+                long += usize::from(cols.len() - start > SHORT_ROW_MAX);
                 starts.push(start as u32);
                 ends.push(cols.len() as u32);
             }
         }
-        Self { max, starts, ends, cols, entry_rows, dense }
+        Self { max, starts, ends, cols, entry_rows, dense, long }
+    }
+
+    /// The bias of every entry of the sparse rows, in entry order: `bias[i · L + j]` for entry
+    /// (row i, column j), as [`short_rows`] adds it. A call gathers it once for all its heads.
+    ///
+    /// ```
+    /// use ironforge::attention::{kernels::sparse::SparseRows, Mask};
+    /// let mask = Mask::from_edges(2, &[(0, 1)]);
+    /// let bias = [0.5, 1.5, 2.5, 3.5];
+    /// assert_eq!(SparseRows::from_mask(&mask, 4).entry_bias(&bias), vec![0.5, 1.5, 3.5]);
+    /// ```
+    pub fn entry_bias(&self, bias: &[f32]) -> Vec<f32> {
+        let n = self.n();
+        assert_eq!(bias.len(), n * n, "bias must be L × L");
+        self.entry_rows.iter().zip(&self.cols).map(|(&i, &j)| bias[i as usize * n + j as usize]).collect()
+    }
+
+    /// [`SparseRows::from_mask`] kept with the mask: the first call on a mask scans it and keeps
+    /// the result; later calls with the same `max` borrow it (a model's layers share one scan).
+    /// Another `max` is scanned afresh, and [`Mask::allow`] drops what was kept.
+    ///
+    /// ```
+    /// use ironforge::attention::{kernels::sparse::SparseRows, Mask};
+    /// let mask = Mask::from_edges(3, &[(0, 2)]);
+    /// let first = SparseRows::cached(&mask, 4);
+    /// assert!(std::ptr::eq(&*first, &*SparseRows::cached(&mask, 4)));
+    /// assert_eq!(*first, SparseRows::from_mask(&mask, 4));
+    /// assert_eq!(SparseRows::cached(&mask, 1).row(0), None);
+    /// ```
+    pub fn cached(mask: &Mask, max: usize) -> std::borrow::Cow<'_, SparseRows> {
+        let kept = mask.sparse_cache().get_or_init(|| Self::from_mask(mask, max));
+        if kept.max == max {
+            std::borrow::Cow::Borrowed(kept)
+        } else {
+            std::borrow::Cow::Owned(Self::from_mask(mask, max))
+        }
     }
 
     /// Whether row `i` is sparse with at most [`SHORT_ROW_MAX`] entries (computed by
@@ -239,9 +278,20 @@ pub struct ShortScratch {
 /// weighted sum, by a reciprocal (a 16-lane division per row cost more than the rest of the
 /// row's softmax). Rows that are not short are left alone.
 #[inline(always)]
-pub fn short_rows<L: Lanes>(l: L, h: &HeadRows<'_>, rows: &SparseRows, scratch: &mut ShortScratch, out: &mut [f32]) {
+pub fn short_rows<L: Lanes>(
+    l: L,
+    h: &HeadRows<'_>,
+    rows: &SparseRows,
+    entry_bias: Option<&[f32]>,
+    scratch: &mut ShortScratch,
+    out: &mut [f32],
+) {
     let d = h.d;
     assert!(d <= LANES, "short rows need D <= 16, got {d}");
+    assert_eq!(entry_bias.is_some(), h.bias.is_some(), "the entries' bias comes with the head's bias");
+    if let Some(b) = entry_bias {
+        assert_eq!(b.len(), rows.cols.len(), "one bias per entry (SparseRows::entry_bias)");
+    }
     let dbits = lane_bits(d);
     let zero = l.splat(0.0);
     let ShortScratch { scores, probs } = scratch;
@@ -260,12 +310,11 @@ pub fn short_rows<L: Lanes>(l: L, h: &HeadRows<'_>, rows: &SparseRows, scratch: 
             *p = l.mul(l.load_masked(&h.q[i * d..], dbits), l.load_masked(&h.k[j * d..], dbits));
         }
         let first = chunk * LANES;
-        l.store(&mut scores[first..], l.mul(l.add(zero, l.reduce_add16(products)), scale));
-        if let Some(b) = h.bias {
-            for ((s, &j), &i) in scores[first..].iter_mut().zip(cols).zip(entry_rows) {
-                *s += b[i as usize * h.l + j as usize];
-            }
+        let mut s = l.mul(l.add(zero, l.reduce_add16(products)), scale);
+        if let Some(b) = entry_bias {
+            s = l.add(s, l.load_masked(&b[first..], lane_bits(cols.len())));
         }
+        l.store(&mut scores[first..], s);
     }
     for i in 0..rows.n() {
         if !rows.is_short(i) {
@@ -287,17 +336,59 @@ pub fn short_rows<L: Lanes>(l: L, h: &HeadRows<'_>, rows: &SparseRows, scratch: 
         // overwrite next (rows ascend); a long row's slots are never read from here.
         l.store(&mut probs[start..], l.mul(e, l.splat(1.0 / den)));
     }
-    let mut acc = zero;
-    let mut prev = u32::MAX;
-    for (e, (&j, &i)) in rows.cols.iter().zip(&rows.entry_rows).enumerate() {
-        if !rows.is_short(i as usize) {
-            continue;
+    let mut pv = PvStep { l, v: h.v, d, rows, probs, out };
+    if rows.long > 0 {
+        let mut acc = (zero, u32::MAX);
+        for (e, &i) in rows.entry_rows.iter().enumerate() {
+            if rows.is_short(i as usize) {
+                pv.step(e, &mut acc);
+            }
         }
-        let same_row = if i == prev { u16::MAX } else { 0 };
-        prev = i;
-        let v = l.load_masked(&h.v[j as usize * d..], dbits);
-        acc = l.fmadd(l.splat(probs[e]), v, l.select(same_row, acc, zero));
-        l.store_masked(&mut out[i as usize * d..], acc, dbits);
+        return;
+    }
+    // Every entry is a short row's: two independent accumulation chains, over the entries
+    // before and after a row boundary near the middle (each row's sum in the same order as
+    // one chain: the same bits, in half the latency of the multiply-add chain).
+    // `mid ≥ n − mid`: the first chain is never the shorter one.
+    let n = rows.cols.len();
+    let mut mid = n.div_ceil(2);
+    while mid > 0 && mid < n && rows.entry_rows[mid] == rows.entry_rows[mid - 1] {
+        mid += 1;
+    }
+    let (mut a, mut b) = ((zero, u32::MAX), (zero, u32::MAX));
+    for e in 0..n - mid {
+        pv.step(e, &mut a);
+        pv.step(mid + e, &mut b);
+    }
+    for e in n - mid..mid {
+        pv.step(e, &mut a);
+    }
+}
+
+/// The last pass of [`short_rows`], one entry at a time.
+struct PvStep<'a, L: Lanes> {
+    l: L,
+    v: &'a [f32],
+    d: usize,
+    rows: &'a SparseRows,
+    probs: &'a [f32],
+    out: &'a mut [f32],
+}
+
+impl<L: Lanes> PvStep<'_, L> {
+    /// Adds entry `e`'s probability times its value row to the running sum `acc` of its row
+    /// (reset, by a lane select, when `acc` belongs to another row) and stores the sum as the
+    /// row's output so far. `acc` is the sum and the row it belongs to.
+    #[inline(always)]
+    fn step(&mut self, e: usize, acc: &mut (L::V, u32)) {
+        let l = self.l;
+        let (i, j) = (self.rows.entry_rows[e], self.rows.cols[e] as usize);
+        let same_row = if i == acc.1 { u16::MAX } else { 0 };
+        let dbits = lane_bits(self.d);
+        let v = l.load_masked(&self.v[j * self.d..], dbits);
+        acc.0 = l.fmadd(l.splat(self.probs[e]), v, l.select(same_row, acc.0, l.splat(0.0)));
+        acc.1 = i;
+        l.store_masked(&mut self.out[i as usize * self.d..], acc.0, dbits);
     }
 }
 
