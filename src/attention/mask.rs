@@ -47,7 +47,7 @@ impl Mask {
         let mut m = Self::empty(n);
         for i in 0..n {
             for j in 0..n {
-                m.allow(i, j);
+                m.set(i, j);
             }
         }
         m
@@ -58,10 +58,10 @@ impl Mask {
     pub fn from_edges(n: usize, edges: &[(u32, u32)]) -> Self {
         let mut m = Self::empty(n);
         for i in 0..n {
-            m.allow(i, i);
+            m.set(i, i);
         }
         for &(u, v) in edges {
-            m.allow(u as usize, v as usize);
+            m.set(u as usize, v as usize);
         }
         m
     }
@@ -78,7 +78,7 @@ impl Mask {
         assert_eq!(allowed.len(), n * n, "dense mask must have n * n entries");
         let mut m = Self::empty(n);
         for (idx, _) in allowed.iter().enumerate().filter(|(_, &a)| a) {
-            m.allow(idx / n, idx % n);
+            m.set(idx / n, idx % n);
         }
         m
     }
@@ -88,6 +88,12 @@ impl Mask {
         if self.sparse.get().is_some() {
             self.sparse = OnceLock::new();
         }
+        self.set(row, col);
+    }
+
+    /// [`Mask::allow`] for the constructors, whose mask has nothing cached yet.
+    #[inline]
+    fn set(&mut self, row: usize, col: usize) {
         assert!(row < self.n && col < self.n, "mask entry ({row}, {col}) outside {0} × {0}", self.n);
         self.bits[row * self.words + col / 64] |= 1u64 << (col % 64);
     }

@@ -118,6 +118,9 @@ impl SparseRows {
     /// assert!(std::ptr::eq(&*first, &*SparseRows::cached(&mask, 4)));
     /// assert_eq!(*first, SparseRows::from_mask(&mask, 4));
     /// assert_eq!(SparseRows::cached(&mask, 1).row(0), None);
+    /// let mut mask = mask;
+    /// mask.allow(0, 1); // drops the kept rows
+    /// assert_eq!(SparseRows::cached(&mask, 4).row(0), Some(&[0, 1, 2][..]));
     /// ```
     pub fn cached(mask: &Mask, max: usize) -> std::borrow::Cow<'_, SparseRows> {
         let kept = mask.sparse_cache().get_or_init(|| Self::from_mask(mask, max));
