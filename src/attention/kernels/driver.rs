@@ -12,7 +12,7 @@ use super::panels::{tile_bits, HeadPanels, KeyLayout, Operands};
 use super::rows::{online, two_pass, BlockCtx, Scratch, R};
 use super::simd::{Isa, Lanes, Portable, LANES};
 use super::sparse::{short_rows, sparse_row, HeadRows, ShortScratch, SparseRows};
-use super::{AttnError, AttnInputs};
+use super::{AttnError, AttnInputs, FastParams};
 use crate::attention::Mask;
 
 /// Which row routine a kernel runs.
@@ -109,6 +109,13 @@ pub fn run(
         slices.enumerate().for_each(|(head, o)| one_head(head, o));
     }
     Ok(out)
+}
+
+/// [`run`] for the f32 kernels `sdpa` and `flash`: the instruction set, threads and sparse-row
+/// threshold from `params` (the sparse rows kept with the mask, [`SparseRows::cached`]).
+pub fn run_f32(inputs: &AttnInputs<'_>, params: &FastParams, algo: RowAlgo<'_>) -> Result<Array3<f32>, AttnError> {
+    let sparse = params.sparse_max.map(|t| SparseRows::cached(inputs.mask, t));
+    run(inputs, params.isa, algo, params.parallel, sparse.as_deref(), Operands::F32)
 }
 
 /// Whether `algo` runs its dense rows sixteen to a block, one per lane: `flash` and `sdpa`

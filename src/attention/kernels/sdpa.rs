@@ -15,9 +15,7 @@
 
 use ndarray::Array3;
 
-use super::driver::{run, RowAlgo};
-use super::panels::Operands;
-use super::sparse::SparseRows;
+use super::driver::{run_f32, RowAlgo};
 use super::{AttnError, AttnInputs, FastParams};
 
 /// `sdpa` with the default parameters (best instruction set, one thread).
@@ -35,13 +33,5 @@ pub fn forward(inputs: &AttnInputs<'_>) -> Result<Array3<f32>, AttnError> {
 
 /// `sdpa` with explicit parameters.
 pub fn forward_with(inputs: &AttnInputs<'_>, params: &FastParams) -> Result<Array3<f32>, AttnError> {
-    let sparse = params.sparse_max.map(|t| SparseRows::cached(inputs.mask, t));
-    run(
-        inputs,
-        params.isa,
-        RowAlgo::Dense { lanes: params.row_lanes },
-        params.parallel,
-        sparse.as_deref(),
-        Operands::F32,
-    )
+    run_f32(inputs, params, RowAlgo::Dense { lanes: params.row_lanes })
 }
