@@ -85,9 +85,7 @@ impl Mask {
 
     /// Allows `(row, col)`.
     pub fn allow(&mut self, row: usize, col: usize) {
-        if self.sparse.get().is_some() {
-            self.sparse = OnceLock::new();
-        }
+        self.sparse.take();
         self.set(row, col);
     }
 
