@@ -119,7 +119,11 @@ pub trait Lanes: Copy {
     fn reduce_add16(self, m: [Self::V; 16]) -> Self::V {
         self.load(&std::array::from_fn::<f32, 16, _>(|e| self.reduce_add(m[e])))
     }
-    /// The polynomial exponential of every lane (see [`exp_portable`]).
+    /// The polynomial exponential of every lane, bit for bit [`exp_portable`] for every
+    /// `x ≤ 88` (and −∞); larger arguments are outside the contract. Every caller passes a
+    /// softmax argument `s − max ≤ 0` (NaN where a score was NaN, which the callers guard
+    /// separately), so the vector versions clamp only from below: the upper clamp was one
+    /// operation per exponential that never changed a value.
     fn exp(self, x: Self::V) -> Self::V;
     /// The 16 × 16 transpose: lane `r` of vector `c` of the result is lane `c` of vector `r`
     /// of `m`. The default goes through memory; AVX-512 shuffles in registers.
@@ -137,7 +141,8 @@ pub trait Lanes: Copy {
     }
 }
 
-/// Upper clamp: keeps `n ≤ 127`, so `2ⁿ` is a normal float in every implementation.
+/// Upper clamp of [`exp_portable`]: keeps `n ≤ 127`, so `2ⁿ` is a normal float (the vector
+/// versions leave it out: their contract stops at 88, see [`Lanes::exp`]).
 const EXP_HI: f32 = 88.0;
 /// Lower clamp: −126·ln 2 rounded up, the smallest input whose result is still a *normal*
 /// float (`n = −126` with `r ≥ 0`, so `eʳ ≥ 1`). One ulp lower (the clamp until 2026-12-01)
@@ -482,7 +487,7 @@ mod x86 {
         fn exp(self, x: __m512) -> __m512 {
             // SAFETY: token proves avx512f.
             unsafe {
-                let x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(EXP_LO)), _mm512_set1_ps(EXP_HI));
+                let x = _mm512_max_ps(x, _mm512_set1_ps(EXP_LO));
                 let n = _mm512_roundscale_ps(
                     _mm512_mul_ps(x, _mm512_set1_ps(LOG2E)),
                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC,
@@ -520,7 +525,7 @@ mod x86 {
     unsafe fn exp8(x: __m256) -> __m256 {
         // SAFETY: caller holds an Avx2 token (AVX2 + FMA).
         unsafe {
-            let x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(EXP_LO)), _mm256_set1_ps(EXP_HI));
+            let x = _mm256_max_ps(x, _mm256_set1_ps(EXP_LO));
             let n =
                 _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
             let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HI), x);
@@ -800,7 +805,8 @@ mod tests {
     where
         L::V: Copy,
     {
-        let mut xs: Vec<f32> = (0..4000).map(|i| -90.0 + i as f32 * 0.0447).collect();
+        // The contract's whole range, x ≤ 88 (softmax arguments are ≤ 0).
+        let mut xs: Vec<f32> = (0..4000).map(|i| -90.0 + i as f32 * 0.0445).collect();
         xs.extend([0.0, -0.0, -1e-8, 1e-8, -87.0, 88.0, -100.0, f32::NEG_INFINITY]);
         while !xs.len().is_multiple_of(16) {
             xs.push(-0.5);
