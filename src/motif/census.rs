@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-use super::canon::{table, ClassTable, MAX_K, MIN_K};
+use super::canon::{table, ClassTable, COUNTERS_PER_CLASS, MAX_K, MIN_K};
 use super::error::MotifError;
 use super::esu::{for_each_pattern, for_each_subgraph, PatternSink};
 use super::graph::MotifGraph;
@@ -174,7 +174,8 @@ pub fn census_labelled(graph: &MotifGraph, labels: &[u8], max_k: usize) -> Resul
 #[derive(Debug, Clone)]
 pub struct CensusCounter {
     max_k: usize,
-    /// Counts per class, one vector per size `3..=max_k` (index = size − 3).
+    /// Counts per class, one vector per size `3..=max_k` (index = size − 3),
+    /// [`COUNTERS_PER_CLASS`] counters per class ([`ClassTable::count_classes`]).
     dense: [Vec<u64>; 3],
     /// Every graph counted since the last [`Self::finish`] was acyclic.
     only_acyclic: bool,
@@ -221,7 +222,8 @@ impl CensusCounter {
     /// Counters for motifs of `3..=max_k` nodes.
     pub fn new(max_k: usize) -> Self {
         assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
-        let slots = |k: usize| if k <= max_k { vec![0u64; table(k).classes()] } else { Vec::new() };
+        let slots =
+            |k: usize| if k <= max_k { vec![0u64; COUNTERS_PER_CLASS * table(k).classes()] } else { Vec::new() };
         Self { max_k, dense: [slots(3), slots(4), slots(5)], only_acyclic: true, listed: Vec::new() }
     }
 
@@ -234,16 +236,23 @@ impl CensusCounter {
         for_each_pattern(graph, self.max_k, &mut DenseSink { tables, dense: &mut self.dense });
     }
 
-    /// Calls `f(size − 3, class, count)` for every class with a non-zero count, ascending
-    /// (plain loops: an iterator chain here cost more than the scan itself). When every graph
-    /// counted was acyclic, only the acyclic connected classes are read (267 of 9,608 for
-    /// k = 5); otherwise all, skipping blocks of zeros.
-    fn for_each_counted(&mut self, mut f: impl FnMut(usize, usize, &mut u64)) {
+    /// Calls `f(size − 3, class, count)` for every class with a non-zero count, ascending, and
+    /// zeroes its counters (plain loops: an iterator chain here cost more than the scan
+    /// itself). When every graph counted was acyclic, only the acyclic connected classes are
+    /// read (267 of 9,608 for k = 5); otherwise all, skipping blocks of zeros.
+    fn for_each_counted(&mut self, mut f: impl FnMut(usize, usize, u64)) {
+        const C: usize = COUNTERS_PER_CLASS;
+        /// A class's counters summed and zeroed.
+        fn take(pair: &mut [u64]) -> u64 {
+            let n = pair.iter().sum();
+            pair.fill(0);
+            n
+        }
         if self.only_acyclic {
             for (i, counts) in self.dense.iter_mut().enumerate().filter(|(_, c)| !c.is_empty()) {
                 for &class in table(MIN_K + i).acyclic_connected_classes() {
-                    let n = &mut counts[class as usize];
-                    if *n != 0 {
+                    let n = take(&mut counts[C * class as usize..][..C]);
+                    if n != 0 {
                         f(i, class as usize, n);
                     }
                 }
@@ -251,12 +260,13 @@ impl CensusCounter {
             return;
         }
         for (i, counts) in self.dense.iter_mut().enumerate() {
-            for (b, block) in counts.chunks_mut(SCAN_BLOCK).enumerate() {
+            for (b, block) in counts.chunks_mut(C * SCAN_BLOCK).enumerate() {
                 if block.iter().fold(0, |any, &n| any | n) == 0 {
                     continue;
                 }
-                for (c, n) in block.iter_mut().enumerate() {
-                    if *n != 0 {
+                for (c, pair) in block.chunks_exact_mut(C).enumerate() {
+                    let n = take(pair);
+                    if n != 0 {
                         f(i, b * SCAN_BLOCK + c, n);
                     }
                 }
@@ -275,8 +285,7 @@ impl CensusCounter {
         let mut listed = std::mem::take(&mut self.listed);
         self.for_each_counted(|i, class, n| {
             let k = MIN_K + i;
-            listed
-                .push((MotifId { size: k as u8, pattern: table(k).canonical(class), labels: None }, std::mem::take(n)));
+            listed.push((MotifId { size: k as u8, pattern: table(k).canonical(class), labels: None }, n));
         });
         self.only_acyclic = true;
         let counts = listed.clone();
