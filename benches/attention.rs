@@ -122,7 +122,11 @@ fn anchor_table(rounds: usize) {
                 // Each sample is `reps` back-to-back calls (steady state, as PyTorch's timer
                 // measures the anchors): single calls of 0.1 ms are mostly timer and scheduler noise.
                 let reps = (2_000_000 / (l * l)).max(1);
-                let batch = |p: &FastParams| (0..reps).map(|_| run(p).expect("valid")).last();
+                let batch = |p: &FastParams| {
+                    for _ in 0..reps {
+                        std::hint::black_box(run(p).expect("valid"));
+                    }
+                };
                 let s = measure(rounds, || batch(&lanes), || batch(&rows4));
                 let (a, b) = (s.median_a() * 1e3 / reps as f64, s.median_b() * 1e3 / reps as f64);
                 println!(
