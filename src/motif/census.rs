@@ -243,9 +243,9 @@ impl CensusCounter {
     fn for_each_counted(&mut self, mut f: impl FnMut(usize, usize, u64)) {
         const C: usize = COUNTERS_PER_CLASS;
         /// A class's counters summed and zeroed.
-        fn take(pair: &mut [u64]) -> u64 {
-            let n = pair.iter().sum();
-            pair.fill(0);
+        fn take(counters: &mut [u64]) -> u64 {
+            let n = counters.iter().sum();
+            counters.fill(0);
             n
         }
         if self.only_acyclic {
@@ -264,8 +264,8 @@ impl CensusCounter {
                 if block.iter().fold(0, |any, &n| any | n) == 0 {
                     continue;
                 }
-                for (c, pair) in block.chunks_exact_mut(C).enumerate() {
-                    let n = take(pair);
+                for (c, counters) in block.chunks_exact_mut(C).enumerate() {
+                    let n = take(counters);
                     if n != 0 {
                         f(i, b * SCAN_BLOCK + c, n);
                     }

@@ -120,7 +120,6 @@ fn transposed_queries<L: Lanes, const DP: usize, const D: usize>(l: L, blk: &Lan
         *row = l.load_masked(&blk.p.q[i * DP..(i + 1) * DP], (1u32 << DP).wrapping_sub(1) as u16);
     }
     let t = l.transpose16(rows);
-    // A loop, not `array::from_fn`: closures do not inherit the entry's target features.
     let mut qt = [l.splat(0.0); D];
     qt.copy_from_slice(&t[..D]);
     qt
@@ -250,7 +249,7 @@ fn chunk_scores<L: Lanes, const DP: usize, const D: usize>(
 /// (perf, `flash` at L = 1024); apart, both loops run at their throughput. The same
 /// operations in the same order: the bits do not change.
 #[inline(always)]
-fn chunk_pv<L: Lanes, const DP: usize, const D: usize>(
+fn chunk_pv<L: Lanes, const D: usize>(
     l: L,
     p: &HeadPanels,
     ch: &Chunk,
@@ -338,7 +337,7 @@ pub fn online_lanes<L: Lanes, const DP: usize, const D: usize>(
         // The chunk's `P·V` into fresh accumulators (they stay in registers), merged once.
         let base = l.select(live, m, zero);
         let mut part = Accum { sum: zero, acc: [zero; D], poison: zero };
-        chunk_pv::<L, DP, D>(l, blk.p, &ch, &mut sc.scores, base, &mut part);
+        chunk_pv::<L, D>(l, blk.p, &ch, &mut sc.scores, base, &mut part);
         total.sum = l.fmadd(total.sum, corr, part.sum);
         for c in 0..D {
             total.acc[c] = l.fmadd(total.acc[c], corr, part.acc[c]);
@@ -378,7 +377,7 @@ pub fn two_pass_lanes<L: Lanes, const DP: usize, const D: usize>(
         let base = l.select(live, m, zero);
         for w in 0..blk.keys().div_ceil(CHUNK) {
             let Some(ch) = blk.chunk(w) else { continue };
-            chunk_pv::<L, DP, D>(l, blk.p, &ch, &mut sc.scores[ch.j0 * LANES..], base, &mut a);
+            chunk_pv::<L, D>(l, blk.p, &ch, &mut sc.scores[ch.j0 * LANES..], base, &mut a);
         }
     }
     write_rows::<L, DP, D>(l, blk, &a, out);
