@@ -49,6 +49,20 @@ impl Generations {
         &self.order
     }
 
+    /// Replaces every node `v` by `f(v)` in place (e.g. local indices by node ids), keeping
+    /// the generations' shape.
+    ///
+    /// ```
+    /// use ironforge::dag::{topological_generations, Adjacency};
+    /// let mut g = topological_generations(&Adjacency::from_edges(2, &[(0, 1)]), &[7, 9])?;
+    /// g.map_nodes(|v| [7, 9][v as usize]);
+    /// assert_eq!(g.to_vecs(), vec![vec![7], vec![9]]);
+    /// # Ok::<(), ironforge::dag::DagError>(())
+    /// ```
+    pub fn map_nodes(&mut self, mut f: impl FnMut(u32) -> u32) {
+        self.order.iter_mut().for_each(|v| *v = f(*v));
+    }
+
     /// Generation of every node, by local index.
     pub fn generation_of(&self) -> Vec<u32> {
         let mut out = vec![0u32; self.order.len()];

@@ -28,7 +28,7 @@ use crate::attention::cache::TimeBiasCache;
 use crate::attention::dispatch::Dispatcher;
 use crate::attention::model::{EmbedOptions, KernelChoice, MaskVariant, ModelError};
 use crate::attention::{AttentionConfig, Embeddings, Kernel, Model};
-use crate::dag::{causal_pairs, BuildParams, Builder, Dag, DagError};
+use crate::dag::{causal_pairs, BuildParams, Builder, Dag, DagError, Generations};
 use crate::motif::brute::census_reference;
 use crate::motif::{census, Census, MotifGraph};
 use crate::session::Session;
@@ -103,7 +103,7 @@ pub struct SessionOutput {
     /// Causal edges as local-index pairs.
     pub edges: Vec<(u32, u32)>,
     /// Topological generations (node ids).
-    pub generations: Vec<Vec<u32>>,
+    pub generations: Generations,
     /// Per-event and session embeddings.
     pub embeddings: Embeddings,
     /// Motif census of the causal DAG.
@@ -163,6 +163,6 @@ impl Pipeline {
         } else {
             census_reference(&graph, self.config.max_motif)
         };
-        Ok(SessionOutput { generations: dag.generation_node_ids(), edges, embeddings, census })
+        Ok(SessionOutput { generations: dag.into_generation_node_ids(), edges, embeddings, census })
     }
 }
