@@ -233,6 +233,40 @@ impl<const W: usize> Bits<W> {
     }
 }
 
+/// The bitset walk's buffers, kept per thread between walks (one set per word count `W`):
+/// five allocations a census, one of them a 4 KiB zero fill, on the real sessions.
+#[derive(Default)]
+struct WalkBuffers<const W: usize> {
+    adj: Vec<Bits<W>>,
+    out: Vec<Bits<W>>,
+    inn: Vec<Bits<W>>,
+    links: Vec<u8>,
+    patterns: Vec<u32>,
+}
+
+thread_local! {
+    /// [`WalkBuffers`] of the word counts walked on this thread.
+    static WALK_BUFFERS: std::cell::RefCell<Vec<Box<dyn std::any::Any>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl<const W: usize> WalkBuffers<W> {
+    /// This thread's buffers for `W` words, or fresh ones when a walk further up the stack (a
+    /// visitor that walks again) holds them.
+    fn take() -> Box<Self> {
+        let kept = WALK_BUFFERS.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let at = pool.iter().position(|b| b.is::<Self>())?;
+            pool.swap_remove(at).downcast::<Self>().ok()
+        });
+        kept.unwrap_or_default()
+    }
+
+    /// Returns the buffers to this thread for the next walk.
+    fn keep(self: Box<Self>) {
+        WALK_BUFFERS.with(|pool| pool.borrow_mut().push(self));
+    }
+}
+
 /// ESU over bit masks (see the module docs).
 struct BitsetWalk<'g, const W: usize, V> {
     graph: &'g MotifGraph,
@@ -264,7 +298,12 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
     fn run(graph: &'g MotifGraph, max_k: usize, visit: V) {
         let n = graph.len();
         debug_assert!(n <= W * 64);
-        let (mut adj, mut out, mut inn) = (vec![Bits::EMPTY; n], vec![Bits::EMPTY; n], vec![Bits::EMPTY; n]);
+        let mut kept = WalkBuffers::take();
+        let WalkBuffers { mut adj, mut out, mut inn, mut links, patterns } = std::mem::take(&mut *kept);
+        for masks in [&mut adj, &mut out, &mut inn] {
+            masks.clear();
+            masks.resize(n, Bits::EMPTY);
+        }
         for v in 0..n {
             for &(u, dir) in graph.neighbours(v as u32) {
                 let bit = Bits::single(u);
@@ -278,8 +317,9 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
             }
         }
         // Padded to whole 64-byte vectors for the bulk last level.
-        let links = vec![0; W * 64];
-        let bulk = LastLevel::new(V::PATTERNS_ONLY);
+        links.clear();
+        links.resize(W * 64, 0);
+        let bulk = LastLevel::new(V::PATTERNS_ONLY, patterns);
         let mut walk =
             Self { graph, adj, out, inn, links, max_k, above_root: Bits::EMPTY, nodes: [0; MAX_K], visit, bulk };
         #[cfg(target_arch = "x86_64")]
@@ -294,6 +334,9 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
         if walk.bulk.len > 0 {
             walk.hand_over(max_k);
         }
+        let Self { adj, out, inn, links, bulk, .. } = walk;
+        *kept = WalkBuffers { adj, out, inn, links, patterns: bulk.patterns };
+        kept.keep();
     }
 
     /// Hands the buffered last-level patterns (of `size` nodes) to the visitor and empties the
@@ -467,9 +510,13 @@ struct LastLevel {
 }
 
 impl LastLevel {
-    fn new(wanted: bool) -> Self {
+    /// `patterns` is the buffer to use (any length, any contents).
+    fn new(wanted: bool, mut patterns: Vec<u32>) -> Self {
         let on = wanted && bulk_last_level_available();
-        Self { on, patterns: if on { vec![0; BULK_CAP + 64] } else { Vec::new() }, len: 0 }
+        if on {
+            patterns.resize(BULK_CAP + 64, 0);
+        }
+        Self { on, patterns, len: 0 }
     }
 
     /// Appends `prefix | byte(w) << pattern_bits(SIZE)` for every `w` in `ext`, where
