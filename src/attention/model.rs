@@ -678,6 +678,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn kept_buffers_give_what_fresh_ones_give() {
+        use crate::synth::{generate, SessionSpec};
+        let model = Model::from_seed(3);
+        let (long, short) = (generate(&SessionSpec::new("a", 1, 60)), generate(&SessionSpec::new("b", 2, 20)));
+        let embed = |s: &Session| model.embed(s, &s.local_edges(), &EmbedOptions::default()).unwrap();
+        // A new thread starts with no buffers; this one has just used them for 60 events.
+        let fresh = std::thread::scope(|t| t.spawn(|| embed(&short)).join().unwrap());
+        embed(&long);
+        let reused = embed(&short);
+        assert_eq!((reused.events, reused.session), (fresh.events, fresh.session));
+    }
+
+    #[test]
     fn heads_scatter_and_gather_round_trip() {
         let (l, mut heads) = (3, vec![0.0; HEADS * 3 * HEAD_DIM]);
         let rows: Vec<[f32; HIDDEN]> = (0..l).map(|i| std::array::from_fn(|j| (i * 100 + j) as f32)).collect();
