@@ -1,7 +1,7 @@
 //! # ironforge
 //!
 //! Engines for temporal market-session graphs — graph [`attention`], a causal [`dag`]
-//! builder and a [`motif`] miner — and a release-gate framework ([`gate`]) that measures them.
+//! builder and a [`motif`] miner — and a release-gate framework ([`gate`](mod@gate)) that measures them.
 //!
 //! Every number a report shows is measured in the run that reports it.
 #![warn(missing_docs)]

@@ -6,7 +6,7 @@
 //!    (The raw price `f8` is about 23,000; without this the projections saturate.)
 //! 2. Optionally concatenate the [`TimeEncoding`] `Φ(Δt)`.
 //! 3. **Input projection** `H = X·W_in + b_in` (L × 44). Every projection is
-//!    [`affine_rows`](super::linear::affine_rows): fused multiply-adds in input order, the same
+//!    [`affine_rows`]: fused multiply-adds in input order, the same
 //!    bits on every instruction set.
 //! 4. Per layer: `Q = H·W_q + b_q`, same for K and V; split into 4 heads of 11 (columns
 //!    `11h..11h+11`); attention through the guarded [`attend`](super::attend) seam with the mask

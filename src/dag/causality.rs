@@ -55,7 +55,7 @@ const DEFAULT_PAIRS: [(EventKind, EventKind, f64); 5] = [
 ];
 
 impl Default for CausalityTable {
-    /// Default 0.3 plus [`DEFAULT_PAIRS`]: (liquidity_event → price_movement) 0.7,
+    /// Default 0.3 plus `DEFAULT_PAIRS`: (liquidity_event → price_movement) 0.7,
     /// (liquidity_event → liquidity_event) 0.6, (anchor → price_movement) 0.5,
     /// (price_movement → liquidity_event) 0.5, (anchor → liquidity_event) 0.4.
     fn default() -> Self {

@@ -6,7 +6,7 @@
 //! - metrics: [`speedup`] (interleaved A/B, bootstrap interval), [`parity`] (max abs, the
 //!   FlashAttention rule, exact), [`memory`] (counting allocator, `VmHWM`, `MemTotal`),
 //!   [`value`] (anything user code computes);
-//! - [`registry`], [`runner`], [`sink`], [`env`], [`harness`]: the libtest-mimic harness that
+//! - [`registry`], [`runner`], [`sink`], [`env`](mod@env), [`harness`]: the libtest-mimic harness that
 //!   runs every declaration as a trial and writes [`record::Measurements`] JSON.
 //!
 //! See `docs/gates.md` for the DSL grammar, environment variables and JSON output.

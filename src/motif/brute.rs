@@ -56,10 +56,10 @@ pub fn census_brute(graph: &MotifGraph, max_k: usize) -> Census {
 }
 
 /// The reference census for sessions of any size: ESU enumeration (each connected node set
-/// once, as [`super::census`]) with the obvious classification — a pattern's canonical form
+/// once, as [`super::census`](fn@super::census)) with the obvious classification — a pattern's canonical form
 /// found by trying all `k!` permutations, remembered for the rest of the call in a hash map —
 /// instead of the precomputed lookup tables. The baseline pipeline runs it; it must equal
-/// [`super::census`] exactly.
+/// [`super::census`](fn@super::census) exactly.
 ///
 /// ```
 /// use ironforge::motif::{brute::census_reference, census, MotifGraph};

@@ -4,7 +4,7 @@
 //! - [`canon`]: canonical ids of small directed graphs and their lookup tables.
 //! - [`graph`]: the deduplicated directed graph the census walks.
 //! - [`esu`]: ESU enumeration of weakly connected induced subgraphs.
-//! - [`census`]: counts per motif ([`census()`], labelled or not); [`brute`] is its twin.
+//! - [`census`](mod@census): counts per motif ([`census()`], labelled or not); [`brute`] is its twin.
 //! - [`null`]: jitter null model; [`lift`]: lift, z, p, classes; [`stats`]: erfc and Φ;
 //!   [`bootstrap`]: lift intervals by resampling sessions; [`analysis`]: the whole pipeline.
 //! - [`stability`]: top-10 |Δlift| between seeds and thread counts.

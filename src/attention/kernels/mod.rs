@@ -10,7 +10,7 @@
 //! 16-column tiles), [`bf16`] (bf16 operands; AMX tile products, else f32 FMAs on
 //! bf16-rounded panels). The f32 fast kernels share [`simd`] (16-lane vectors on AVX-512 /
 //! AVX2 / portable, a polynomial exp) and run one thread unless asked ([`attend_parallel`]).
-//! [`parity`] holds the comparison rules and [`bench`] the interleaved timer.
+//! [`parity`] holds the comparison rules and [`bench`](mod@bench) the interleaved timer.
 
 use ndarray::{Array3, ArrayView2, ArrayView3};
 
