@@ -3,7 +3,7 @@
 use super::{Adjacency, DagError};
 
 /// Topological generations, stored flat: generation `g` is `order[offsets[g]..offsets[g + 1]]`
-/// (local indices). Generation 0 holds the nodes without predecessors; generation `g + 1` the
+/// (local indices, unless [`Generations::map_nodes`] replaced them). Generation 0 holds the nodes without predecessors; generation `g + 1` the
 /// nodes whose predecessors all lie in generations `0..=g`, i.e. each node sits at the length
 /// of the longest path that reaches it. Within a generation nodes are ordered by ascending
 /// node id.
@@ -50,7 +50,8 @@ impl Generations {
     }
 
     /// Replaces every node `v` by `f(v)` in place (e.g. local indices by node ids), keeping
-    /// the generations' shape.
+    /// the generations' shape. Afterwards the entries are whatever `f` made them:
+    /// [`Generations::generation_of`], which indexes by local index, no longer applies.
     ///
     /// ```
     /// use ironforge::dag::{topological_generations, Adjacency};
@@ -63,7 +64,8 @@ impl Generations {
         self.order.iter_mut().for_each(|v| *v = f(*v));
     }
 
-    /// Generation of every node, by local index.
+    /// Generation of every node, by local index (the entries must be the local indices
+    /// `0..n`, as [`topological_generations`] gives them).
     pub fn generation_of(&self) -> Vec<u32> {
         let mut out = vec![0u32; self.order.len()];
         for (g, nodes) in self.iter().enumerate() {

@@ -298,6 +298,8 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
     fn run(graph: &'g MotifGraph, max_k: usize, visit: V) {
         let n = graph.len();
         debug_assert!(n <= W * 64);
+        // The buffers move into the walk; their box stays, to carry them back without an
+        // allocation.
         let mut kept = WalkBuffers::take();
         let WalkBuffers { mut adj, mut out, mut inn, mut links, patterns } = std::mem::take(&mut *kept);
         for masks in [&mut adj, &mut out, &mut inn] {
