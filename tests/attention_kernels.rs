@@ -336,6 +336,26 @@ fn short_rows_two_chains_cover_every_split() {
     }
 }
 
+/// `short_rows` reads rows without a bounds check each, trusting lengths it checks once: an
+/// operand or an output shorter than the mask's L × D is refused, not read past.
+#[test]
+fn short_rows_refuse_operands_shorter_than_the_mask() {
+    let (l, d) = (6, 3);
+    let [q, k, v] = qkv(5, 1, l, d, 1.0);
+    let rows = SparseRows::from_mask(&Mask::full(l), 32);
+    let h = head_rows([&q, &k, &v], None);
+    let short_v = HeadRows { v: &h.v[..(l - 1) * d], ..h };
+    let refused = |h: HeadRows<'_>, out_len: usize| {
+        std::panic::catch_unwind(|| {
+            short_rows(Portable, &h, &rows, None, &mut ShortScratch::default(), &mut vec![0.0; out_len])
+        })
+        .is_err()
+    };
+    assert!(!refused(h, l * d), "whole operands are accepted");
+    assert!(refused(short_v, l * d), "a value matrix one row short");
+    assert!(refused(h, l * d - 1), "an output one float short");
+}
+
 /// `sparse_row` (vectorised, every instruction set) against its scalar twin on rows with 0,
 /// 1 and many gathered columns, D below, at and above one 16-lane chunk.
 #[test]

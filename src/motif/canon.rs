@@ -150,6 +150,65 @@ const fn last_node_minor(pattern: u32, k: usize) -> usize {
     (((pattern & ((1 << prefix_bits) - 1)) << (2 * (k - 1))) | (pattern >> prefix_bits)) as usize
 }
 
+/// Class counters bound to a [`ClassTable`] ([`ClassTable::counter`]):
+/// [`COUNTERS_PER_CLASS`] (two) counters per class, `counts[2·class]` and
+/// `counts[2·class + 1]`, a class's count their sum. Counting a pattern is one table read and
+/// one increment, neither bounds-checked (the checks were four of the counting loop's twelve
+/// instructions): the table's length is a power of two and the index is masked to it, every
+/// entry is a class below `classes()`, and the counts' length was checked when they were bound.
+///
+/// ```
+/// use ironforge::motif::canon::{table, COUNTERS_PER_CLASS};
+/// let t = table(3);
+/// let mut counts = vec![0u64; COUNTERS_PER_CLASS * t.classes()];
+/// let chain = 0b01_00_01; // 0 → 1 and 1 → 2: the bit pairs of (1,2), (0,2), (0,1)
+/// t.counter(&mut counts).add_all(3, &[chain, chain, chain]);
+/// let class = t.class_of(chain);
+/// assert_eq!(counts[2 * class] + counts[2 * class + 1], 3);
+/// ```
+pub struct ClassCounter<'a> {
+    class: &'a [u16],
+    /// `class.len() − 1`.
+    index_mask: usize,
+    counts: &'a mut [u64],
+}
+
+impl ClassCounter<'_> {
+    /// Adds one `k`-node pattern (`k` the table's size, a constant where this is inlined: the
+    /// index then folds to a few shifts; another `k` counts wrong classes, never out of
+    /// bounds) to counter `counter` (taken modulo [`COUNTERS_PER_CLASS`]) of its class.
+    #[inline(always)]
+    pub fn add(&mut self, k: usize, pattern: u32, counter: usize) {
+        const C: usize = COUNTERS_PER_CLASS;
+        // SAFETY: the index is masked to the table's length; every entry is a class below
+        // `classes()`, so `C · class + counter % C` is below `counts.len()` (checked when
+        // bound, `ClassTable::counter`).
+        unsafe {
+            let c = *self.class.get_unchecked(last_node_minor(pattern, k) & self.index_mask) as usize;
+            *self.counts.get_unchecked_mut(C * c + counter % C) += 1;
+        }
+    }
+
+    /// Adds every pattern, alternate patterns to alternate counters. Consecutive patterns are
+    /// usually extensions of one subgraph, often of one class: with one counter, each increment
+    /// waited for the previous one's store; alternating halves that chain. Patterns are read in
+    /// order (one 512-byte row of the table for most runs). (Taking them from four quarters of
+    /// the slice in turn instead was 1.1× faster on a warm table alone but 0.92–0.94× in the
+    /// pipeline, where the table is cold.)
+    #[inline(always)]
+    pub fn add_all(&mut self, k: usize, patterns: &[u32]) {
+        let mut runs = patterns.chunks_exact(COUNTERS_PER_CLASS);
+        for run in &mut runs {
+            for (counter, &p) in run.iter().enumerate() {
+                self.add(k, p, counter);
+            }
+        }
+        for &p in runs.remainder() {
+            self.add(k, p, 0);
+        }
+    }
+}
+
 /// Lookup table of one size: every pattern → (class, permutation to the canonical form).
 #[derive(Debug)]
 pub struct ClassTable {
@@ -261,32 +320,27 @@ impl ClassTable {
     }
 
     /// Counts the class of each of `patterns` (all of `k` nodes, this table's size; a constant
-    /// where this is inlined) into `counts`, [`COUNTERS_PER_CLASS`] (two) counters per class:
-    /// `counts[2·class]` and `counts[2·class + 1]` take alternate patterns, and a class's count
-    /// is their sum.
-    /// Consecutive patterns are usually extensions of one subgraph, often of one class: with
-    /// one counter, each increment waited for the previous one's store; alternating halves that
-    /// chain. Patterns are read in order (one 512-byte row of the table for most runs). (Taking
-    /// them from four quarters of the slice in turn instead was 1.1× faster on a warm table
-    /// alone but 0.92–0.94× in the pipeline, where the table is cold.)
+    /// where this is inlined) into `counts`: [`Self::counter`] then [`ClassCounter::add_all`].
+    ///
+    /// # Panics
+    /// When `k` is not this table's size or `counts` has fewer than
+    /// `COUNTERS_PER_CLASS · classes()` slots.
+    #[inline(always)]
+    pub fn count_classes(&self, k: usize, patterns: &[u32], counts: &mut [u64]) {
+        assert_eq!(k, self.k, "patterns of {k} nodes counted with the table of {}", self.k);
+        self.counter(counts).add_all(k, patterns);
+    }
+
+    /// `counts` bound to this table for counting ([`ClassCounter`]); the slice's length is
+    /// checked here, once, not at every instance.
     ///
     /// # Panics
     /// When `counts` has fewer than `COUNTERS_PER_CLASS · classes()` slots.
-    #[inline(always)]
-    pub fn count_classes(&self, k: usize, patterns: &[u32], counts: &mut [u64]) {
-        debug_assert_eq!(k, self.k);
-        // A local slice: the increments cannot make the compiler reload the table's pointer.
-        let class = &self.class[..];
-        const C: usize = COUNTERS_PER_CLASS;
-        let mut runs = patterns.chunks_exact(C);
-        for run in &mut runs {
-            for (counter, &p) in run.iter().enumerate() {
-                counts[C * class[last_node_minor(p, k)] as usize + counter] += 1;
-            }
-        }
-        for &p in runs.remainder() {
-            counts[C * class[last_node_minor(p, k)] as usize] += 1;
-        }
+    pub fn counter<'a>(&'a self, counts: &'a mut [u64]) -> ClassCounter<'a> {
+        let classes = self.classes();
+        assert!(counts.len() >= COUNTERS_PER_CLASS * classes, "{} counters for {classes} classes", counts.len());
+        debug_assert!(self.class.len().is_power_of_two());
+        ClassCounter { class: &self.class, index_mask: self.class.len() - 1, counts }
     }
 
     /// Canonical pattern of a class.

@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-use super::canon::{table, ClassTable, COUNTERS_PER_CLASS, MAX_K, MIN_K};
+use super::canon::{table, ClassCounter, COUNTERS_PER_CLASS, MAX_K, MIN_K};
 use super::error::MotifError;
 use super::esu::{for_each_pattern, for_each_subgraph, PatternSink};
 use super::graph::MotifGraph;
@@ -175,7 +175,7 @@ pub fn census_labelled(graph: &MotifGraph, labels: &[u8], max_k: usize) -> Resul
 pub struct CensusCounter {
     max_k: usize,
     /// Counts per class, one vector per size `3..=max_k` (index = size − 3),
-    /// [`COUNTERS_PER_CLASS`] counters per class ([`ClassTable::count_classes`]).
+    /// [`COUNTERS_PER_CLASS`] counters per class ([`ClassCounter`]).
     dense: [Vec<u64>; 3],
     /// Every graph counted since the last [`Self::finish`] was acyclic.
     only_acyclic: bool,
@@ -184,32 +184,31 @@ pub struct CensusCounter {
     listed: Vec<(MotifId, u64)>,
 }
 
-/// Counts patterns into [`CensusCounter`]'s dense slots.
+/// Counts patterns into [`CensusCounter`]'s dense slots, one [`ClassCounter`] per size up to
+/// `max_k` (index = size − 3; `size` is a constant at each call, so the table index folds to a
+/// few shifts).
 struct DenseSink<'a> {
-    tables: [&'static ClassTable; 3],
-    dense: &'a mut [Vec<u64>; 3],
+    counters: [Option<ClassCounter<'a>>; 3],
 }
 
-impl DenseSink<'_> {
-    /// `size` a constant at each call, so the table index folds to a few shifts.
+impl<'a> DenseSink<'a> {
     #[inline(always)]
-    fn add(&mut self, size: usize, patterns: &[u32]) {
-        let i = size - MIN_K;
-        self.tables[i].count_classes(size, patterns, &mut self.dense[i]);
+    fn counter(&mut self, size: usize) -> &mut ClassCounter<'a> {
+        self.counters[size - MIN_K].as_mut().expect("the walk visits no size above max_k")
     }
 }
 
 impl PatternSink for DenseSink<'_> {
     #[inline(always)]
     fn one(&mut self, size: usize, pattern: u32) {
-        self.add(size, std::slice::from_ref(&pattern));
+        self.counter(size).add(size, pattern, 0);
     }
 
     fn many(&mut self, size: usize, patterns: &[u32]) {
         match size {
-            3 => self.add(3, patterns),
-            4 => self.add(4, patterns),
-            _ => self.add(5, patterns),
+            3 => self.counter(3).add_all(3, patterns),
+            4 => self.counter(4).add_all(4, patterns),
+            _ => self.counter(5).add_all(5, patterns),
         }
     }
 }
@@ -232,8 +231,13 @@ impl CensusCounter {
     /// store per instance, cost more than scanning the counts once at the end).
     pub fn count(&mut self, graph: &MotifGraph) {
         self.only_acyclic &= graph.is_acyclic();
-        let tables = [table(3), table(if self.max_k >= 4 { 4 } else { 3 }), table(self.max_k)];
-        for_each_pattern(graph, self.max_k, &mut DenseSink { tables, dense: &mut self.dense });
+        let max_k = self.max_k;
+        let mut sizes = (MIN_K..).zip(&mut self.dense);
+        let counters = std::array::from_fn(|_| {
+            let (k, counts) = sizes.next().expect("three sizes");
+            (k <= max_k).then(|| table(k).counter(counts))
+        });
+        for_each_pattern(graph, max_k, &mut DenseSink { counters });
     }
 
     /// Calls `f(size − 3, class, count)` for every class with a non-zero count, ascending, and

@@ -329,10 +329,10 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
             // SAFETY: `on` is set only when the CPU has the features `roots_avx512` enables.
             unsafe { roots_avx512(&mut walk) };
         } else {
-            walk.roots();
+            walk.roots_of_size::<false>();
         }
         #[cfg(not(target_arch = "x86_64"))]
-        walk.roots();
+        walk.roots_of_size::<false>();
         if walk.bulk.len > 0 {
             walk.hand_over(max_k);
         }
@@ -348,25 +348,38 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
         self.bulk.len = 0;
     }
 
-    /// The ESU tree of every root.
+    /// [`Self::roots`] with `max_k` as the constant `K`.
     #[inline(always)]
-    fn roots(&mut self) {
+    fn roots_of_size<const BULK: bool>(&mut self) {
+        match self.max_k {
+            3 => self.roots::<3, BULK>(),
+            4 => self.roots::<4, BULK>(),
+            _ => self.roots::<5, BULK>(),
+        }
+    }
+
+    /// The ESU tree of every root, for subgraphs of up to `K` (= `max_k`) nodes, the last level
+    /// in bulk when `BULK` (= `bulk.on`). Both are constants so that the levels do not reload
+    /// them from memory after every visit (its stores could alias them for the compiler).
+    #[inline(always)]
+    fn roots<const K: usize, const BULK: bool>(&mut self) {
+        debug_assert_eq!((K, BULK), (self.max_k, self.bulk.on));
         for root in 0..self.graph.len() as u32 {
             self.above_root = Bits::above(root);
             self.nodes[0] = root;
             let a = self.adj[root as usize];
             let ext = a.and_and_not(self.above_root, Bits::EMPTY);
-            self.place(root, 0);
-            self.level1(0, ext, a.or(Bits::single(root)));
-            self.unplace(root, 0);
+            self.place::<BULK>(root, 0);
+            self.level1::<K, BULK>(0, ext, a.or(Bits::single(root)));
+            self.unplace::<BULK>(root, 0);
         }
     }
 
     /// Records, in every neighbour's `links`, its edges to `v`, now at `position`.
     #[inline(always)]
-    fn place(&mut self, v: u32, position: usize) {
+    fn place<const BULK: bool>(&mut self, v: u32, position: usize) {
         #[cfg(target_arch = "x86_64")]
-        if self.bulk.on {
+        if BULK {
             let v = v as usize;
             // SAFETY: `on` is set only when the CPU has the features `roots_avx512` enables.
             unsafe { place_avx512(&mut self.links, &self.out[v].0, &self.inn[v].0, position) };
@@ -379,9 +392,9 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
 
     /// Undoes [`Self::place`].
     #[inline(always)]
-    fn unplace(&mut self, v: u32, position: usize) {
+    fn unplace<const BULK: bool>(&mut self, v: u32, position: usize) {
         #[cfg(target_arch = "x86_64")]
-        if self.bulk.on {
+        if BULK {
             // SAFETY: as in `place`.
             unsafe { unplace_avx512::<W>(&mut self.links, position) };
             return;
@@ -395,7 +408,13 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
     /// `closed`) by every node of `ext` in turn; `deeper` is the next level. One function per
     /// level, so the pattern's bit positions and the size are constants.
     #[inline(always)]
-    fn level<const SIZE: usize>(&mut self, pattern: u32, mut ext: Bits<W>, closed: Bits<W>, deeper: Level<'g, W, V>) {
+    fn level<const SIZE: usize, const K: usize, const BULK: bool>(
+        &mut self,
+        pattern: u32,
+        mut ext: Bits<W>,
+        closed: Bits<W>,
+        deeper: Level<'g, W, V>,
+    ) {
         // Loop invariants read once (the visit's stores could alias them for the compiler).
         let (last_out, last_in) = if SIZE == PLACED + 1 {
             let u = self.nodes[PLACED] as usize;
@@ -403,8 +422,8 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
         } else {
             (Bits::EMPTY, Bits::EMPTY)
         };
-        let go_deeper = SIZE + 1 < self.max_k;
-        if !go_deeper && self.bulk.on {
+        let go_deeper = SIZE + 1 < K;
+        if !go_deeper && BULK {
             // The last level in bulk, 64 nodes at a time (a word with no extension skipped,
             // except in one-word graphs, where the branch would cost more than it saves).
             for word in 0..W {
@@ -436,35 +455,35 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
                 let adj_w = self.adj[w as usize];
                 let next = ext.or(adj_w.and_and_not(self.above_root, closed));
                 if SIZE < PLACED {
-                    self.place(w, SIZE);
+                    self.place::<BULK>(w, SIZE);
                 }
                 deeper(self, grown, next, closed.or(adj_w));
                 if SIZE < PLACED {
-                    self.unplace(w, SIZE);
+                    self.unplace::<BULK>(w, SIZE);
                 }
             }
         }
     }
 
     #[inline(always)]
-    fn level1(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
-        self.level::<1>(pattern, ext, closed, Self::level2);
+    fn level1<const K: usize, const BULK: bool>(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
+        self.level::<1, K, BULK>(pattern, ext, closed, Self::level2::<K, BULK>);
     }
 
     #[inline(always)]
-    fn level2(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
-        self.level::<2>(pattern, ext, closed, Self::level3);
+    fn level2<const K: usize, const BULK: bool>(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
+        self.level::<2, K, BULK>(pattern, ext, closed, Self::level3::<K, BULK>);
     }
 
     #[inline(always)]
-    fn level3(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
-        self.level::<3>(pattern, ext, closed, Self::level4);
+    fn level3<const K: usize, const BULK: bool>(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
+        self.level::<3, K, BULK>(pattern, ext, closed, Self::level4::<K, BULK>);
     }
 
     #[inline(always)]
-    fn level4(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
+    fn level4<const K: usize, const BULK: bool>(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
         // Size 5 = MAX_K is the last level: nothing deeper.
-        self.level::<4>(pattern, ext, closed, |_, _, _, _| {});
+        self.level::<4, K, BULK>(pattern, ext, closed, |_, _, _, _| {});
     }
 }
 
@@ -554,7 +573,7 @@ impl LastLevel {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt,bmi1")]
 fn roots_avx512<const W: usize, V: Visitor>(walk: &mut BitsetWalk<'_, W, V>) {
-    walk.roots()
+    walk.roots_of_size::<true>()
 }
 
 /// See [`LastLevel::append`]: writes `dst[..16]`, or all of `dst` when `ext` has more than 16

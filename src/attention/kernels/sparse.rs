@@ -303,14 +303,23 @@ pub fn short_rows<L: Lanes>(
     scores.resize(rows.cols.len() + LANES, 0.0);
     probs.clear();
     probs.resize(rows.cols.len() + LANES, 0.0);
+    // Every entry's row and column is below n (`from_mask` keeps only the mask's), so with
+    // these lengths checked once the passes below read and write rows without a bounds check
+    // each (the checks and the reloads of the slices they needed were most of the passes'
+    // instructions).
+    let n = rows.n();
+    assert!(h.q.len() >= n * d && h.k.len() >= n * d && h.v.len() >= n * d, "q, k and v must be L × D");
+    assert!(out.len() >= n * d, "the output must be L × D");
+    let (cols, entry_rows) = (&rows.cols[..], &rows.entry_rows[..]);
     // Sixteen entries at a time: their products, summed together (`reduce_add16`: the bits of
     // one `reduce_add` each), then `(0 + dot) · scale + bias` as in `sparse_row`.
     let scale = l.splat(h.scale);
-    for (chunk, (cols, entry_rows)) in rows.cols.chunks(LANES).zip(rows.entry_rows.chunks(LANES)).enumerate() {
+    for (chunk, (cols, entry_rows)) in cols.chunks(LANES).zip(entry_rows.chunks(LANES)).enumerate() {
         let mut products = [zero; LANES];
         for ((p, &j), &i) in products.iter_mut().zip(cols).zip(entry_rows) {
-            let (i, j) = (i as usize, j as usize);
-            *p = l.mul(l.load_masked(&h.q[i * d..], dbits), l.load_masked(&h.k[j * d..], dbits));
+            // SAFETY: i, j < n, and q and k hold n rows of d (asserted above).
+            let (q, k) = unsafe { (row_of(h.q, i, d), row_of(h.k, j, d)) };
+            *p = l.mul(l.load_masked(q, dbits), l.load_masked(k, dbits));
         }
         let first = chunk * LANES;
         let mut s = l.mul(l.add(zero, l.reduce_add16(products)), scale);
@@ -319,15 +328,16 @@ pub fn short_rows<L: Lanes>(
         }
         l.store(&mut scores[first..], s);
     }
-    for i in 0..rows.n() {
-        if !rows.is_short(i) {
+    for (i, (&start, &end)) in rows.starts.iter().zip(&rows.ends).enumerate() {
+        let count = end.wrapping_sub(start) as usize;
+        if start == DENSE || count > SHORT_ROW_MAX {
             continue;
         }
-        let (start, count) = (rows.starts[i] as usize, (rows.ends[i] - rows.starts[i]) as usize);
         if count == 0 {
             out[i * d..(i + 1) * d].fill(0.0);
             continue;
         }
+        let start = start as usize;
         let bits = lane_bits(count);
         let row = l.load_masked(&scores[start..], bits);
         let m = l.reduce_max(l.select(bits, row, l.splat(f32::NEG_INFINITY)));
@@ -339,13 +349,16 @@ pub fn short_rows<L: Lanes>(
         // overwrite next (rows ascend); a long row's slots are never read from here.
         l.store(&mut probs[start..], l.mul(e, l.splat(1.0 / den)));
     }
-    let mut pv = PvStep { l, v: h.v, d, rows, probs, out };
+    let entries = |r: std::ops::Range<usize>| {
+        let (i, j, p) = (&entry_rows[r.clone()], &cols[r.clone()], &probs[r]);
+        i.iter().zip(j).zip(p).map(|((&i, &j), &p)| (i, j, p))
+    };
+    let mut pv = PvStep { l, v: h.v, d, out };
     if rows.long > 0 {
         let mut acc = (zero, u32::MAX);
-        for (e, &i) in rows.entry_rows.iter().enumerate() {
-            if rows.is_short(i as usize) {
-                pv.step(e, &mut acc);
-            }
+        for entry in entries(0..cols.len()).filter(|&(i, _, _)| rows.is_short(i as usize)) {
+            // SAFETY: a SparseRows entry, and the lengths `PvStep::step` needs asserted above.
+            unsafe { pv.step(entry, &mut acc) };
         }
         return;
     }
@@ -353,45 +366,72 @@ pub fn short_rows<L: Lanes>(
     // before and after a row boundary near the middle (each row's sum in the same order as
     // one chain: the same bits, in half the latency of the multiply-add chain).
     // `mid ≥ n − mid`: the first chain is never the shorter one.
-    let n = rows.cols.len();
-    let mut mid = n.div_ceil(2);
-    while mid > 0 && mid < n && rows.entry_rows[mid] == rows.entry_rows[mid - 1] {
+    let total = cols.len();
+    let mut mid = total.div_ceil(2);
+    while mid > 0 && mid < total && entry_rows[mid] == entry_rows[mid - 1] {
         mid += 1;
     }
     let (mut a, mut b) = ((zero, u32::MAX), (zero, u32::MAX));
-    for e in 0..n - mid {
-        pv.step(e, &mut a);
-        pv.step(mid + e, &mut b);
+    let paired = total - mid;
+    for (ea, eb) in entries(0..paired).zip(entries(mid..total)) {
+        // SAFETY: SparseRows entries, and the lengths `PvStep::step` needs asserted above.
+        unsafe {
+            pv.step(ea, &mut a);
+            pv.step(eb, &mut b);
+        }
     }
-    for e in n - mid..mid {
-        pv.step(e, &mut a);
+    for ea in entries(paired..mid) {
+        // SAFETY: as above.
+        unsafe { pv.step(ea, &mut a) };
     }
+}
+
+/// Row `r` of an `n × d` row-major matrix, from its first element to the matrix's end.
+///
+/// # Safety
+/// `r < n` and `m.len() >= n · d` for the matrix's `n`.
+#[inline(always)]
+unsafe fn row_of(m: &[f32], r: u32, d: usize) -> &[f32] {
+    // SAFETY: r · d ≤ (n − 1) · d < m.len() (the caller's contract).
+    unsafe { m.get_unchecked(r as usize * d..) }
+}
+
+/// Row `r` of an `n × d` row-major matrix, mutable; see [`row_of`].
+///
+/// # Safety
+/// As for [`row_of`].
+#[inline(always)]
+unsafe fn row_of_mut(m: &mut [f32], r: u32, d: usize) -> &mut [f32] {
+    // SAFETY: as in `row_of`.
+    unsafe { m.get_unchecked_mut(r as usize * d..) }
 }
 
 /// The last pass of [`short_rows`], one entry at a time.
 struct PvStep<'a, L: Lanes> {
     l: L,
+    /// Values, n × d, and the output, n × d (lengths checked by [`short_rows`]).
     v: &'a [f32],
     d: usize,
-    rows: &'a SparseRows,
-    probs: &'a [f32],
     out: &'a mut [f32],
 }
 
 impl<L: Lanes> PvStep<'_, L> {
-    /// Adds entry `e`'s probability times its value row to the running sum `acc` of its row
-    /// (reset, by a lane select, when `acc` belongs to another row) and stores the sum as the
-    /// row's output so far. `acc` is the sum and the row it belongs to.
+    /// Adds entry `(i, j, p)`'s probability `p` times its value row `j` to the running sum
+    /// `acc` of row `i` (reset, by a lane select, when `acc` belongs to another row) and stores
+    /// the sum as the row's output so far. `acc` is the sum and the row it belongs to.
+    ///
+    /// # Safety
+    /// `i` and `j` are below n (a [`SparseRows`] entry's), and `v` and `out` hold n rows of d.
     #[inline(always)]
-    fn step(&mut self, e: usize, acc: &mut (L::V, u32)) {
+    unsafe fn step(&mut self, (i, j, p): (u32, u32, f32), acc: &mut (L::V, u32)) {
         let l = self.l;
-        let (i, j) = (self.rows.entry_rows[e], self.rows.cols[e] as usize);
         let same_row = if i == acc.1 { u16::MAX } else { 0 };
         let dbits = lane_bits(self.d);
-        let v = l.load_masked(&self.v[j * self.d..], dbits);
-        acc.0 = l.fmadd(l.splat(self.probs[e]), v, l.select(same_row, acc.0, l.splat(0.0)));
+        // SAFETY: i, j < n, and v and out hold n rows of d (the caller's contract).
+        let (v, out) = unsafe { (row_of(self.v, j, self.d), row_of_mut(self.out, i, self.d)) };
+        acc.0 = l.fmadd(l.splat(p), l.load_masked(v, dbits), l.select(same_row, acc.0, l.splat(0.0)));
         acc.1 = i;
-        l.store_masked(&mut self.out[i as usize * self.d..], acc.0, dbits);
+        l.store_masked(out, acc.0, dbits);
     }
 }
 
