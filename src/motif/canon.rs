@@ -142,12 +142,35 @@ pub fn is_acyclic(pattern: u32, k: usize) -> bool {
     true
 }
 
-/// Position of `pattern` in [`ClassTable`]'s class array: the last node's `2(k−1)` bits become
-/// the low bits and the first `k−1` nodes' pattern the high bits.
+/// Position of a `k`-node `pattern` in [`ClassTable`]'s class array ("last node minor"): the
+/// last node's `2(k−1)` bits become the low bits and the first `k−1` nodes' pattern the high
+/// bits. The census's bulk last level produces these indices directly
+/// ([`crate::motif::esu::PatternSink::many_indexed`]); [`pattern_at`] is the inverse.
+///
+/// ```
+/// use ironforge::motif::canon::{pattern_at, table_index};
+/// // 4 nodes, 0 → 1 → 2 → 3: bit pairs (2,3) (1,3) (0,3) | (1,2) (0,2) (0,1)
+/// let p = 0b01_00_00_01_00_01;
+/// assert_eq!(table_index(p, 4), 0b01_00_01 << 6 | 0b01_00_00);
+/// assert_eq!(pattern_at(table_index(p, 4), 4), p);
+/// ```
+#[inline(always)]
+pub const fn table_index(pattern: u32, k: usize) -> u32 {
+    let prefix_bits = pattern_bits(k - 1);
+    ((pattern & ((1 << prefix_bits) - 1)) << (2 * (k - 1))) | (pattern >> prefix_bits)
+}
+
+/// The `k`-node pattern at class-table index `index`: the inverse of [`table_index`].
+#[inline(always)]
+pub const fn pattern_at(index: u32, k: usize) -> u32 {
+    let last_bits = 2 * (k - 1);
+    (index >> last_bits) | ((index & ((1 << last_bits) - 1)) << pattern_bits(k - 1))
+}
+
+/// [`table_index`] as an array index.
 #[inline(always)]
 const fn last_node_minor(pattern: u32, k: usize) -> usize {
-    let prefix_bits = pattern_bits(k - 1);
-    (((pattern & ((1 << prefix_bits) - 1)) << (2 * (k - 1))) | (pattern >> prefix_bits)) as usize
+    table_index(pattern, k) as usize
 }
 
 /// Class counters bound to a [`ClassTable`] ([`ClassTable::counter`]):
@@ -179,12 +202,18 @@ impl ClassCounter<'_> {
     /// bounds) to counter `counter` (taken modulo [`COUNTERS_PER_CLASS`]) of its class.
     #[inline(always)]
     pub fn add(&mut self, k: usize, pattern: u32, counter: usize) {
+        self.add_indexed(table_index(pattern, k), counter);
+    }
+
+    /// [`Self::add`] of the pattern at class-table index `index` ([`table_index`]).
+    #[inline(always)]
+    pub fn add_indexed(&mut self, index: u32, counter: usize) {
         const C: usize = COUNTERS_PER_CLASS;
         // SAFETY: the index is masked to the table's length; every entry is a class below
         // `classes()`, so `C · class + counter % C` is below `counts.len()` (checked when
         // bound, `ClassTable::counter`).
         unsafe {
-            let c = *self.class.get_unchecked(last_node_minor(pattern, k) & self.index_mask) as usize;
+            let c = *self.class.get_unchecked(index as usize & self.index_mask) as usize;
             *self.counts.get_unchecked_mut(C * c + counter % C) += 1;
         }
     }
@@ -197,14 +226,25 @@ impl ClassCounter<'_> {
     /// pipeline, where the table is cold.)
     #[inline(always)]
     pub fn add_all(&mut self, k: usize, patterns: &[u32]) {
-        let mut runs = patterns.chunks_exact(COUNTERS_PER_CLASS);
+        self.add_each(patterns, |p| table_index(p, k));
+    }
+
+    /// [`Self::add_all`] of patterns given by their class-table indices ([`table_index`]).
+    #[inline(always)]
+    pub fn add_all_indexed(&mut self, indices: &[u32]) {
+        self.add_each(indices, |i| i);
+    }
+
+    #[inline(always)]
+    fn add_each(&mut self, items: &[u32], index: impl Fn(u32) -> u32) {
+        let mut runs = items.chunks_exact(COUNTERS_PER_CLASS);
         for run in &mut runs {
-            for (counter, &p) in run.iter().enumerate() {
-                self.add(k, p, counter);
+            for (counter, &item) in run.iter().enumerate() {
+                self.add_indexed(index(item), counter);
             }
         }
-        for &p in runs.remainder() {
-            self.add(k, p, 0);
+        for &item in runs.remainder() {
+            self.add_indexed(index(item), 0);
         }
     }
 }

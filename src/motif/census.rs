@@ -211,6 +211,10 @@ impl PatternSink for DenseSink<'_> {
             _ => self.counter(5).add_all(5, patterns),
         }
     }
+
+    fn many_indexed(&mut self, size: usize, indices: &[u32]) {
+        self.counter(size).add_all_indexed(indices);
+    }
 }
 
 /// Classes per block of [`CensusCounter::for_each_counted`]'s scan: a block of zero counts is skipped

@@ -21,7 +21,7 @@
 //! plus the dense census counter classify about 6× more instances per second than the list
 //! walk did (see docs/motif.md for the measured figures).
 
-use super::canon::{bit_index, pattern_bits, MAX_K, MIN_K};
+use super::canon::{bit_index, pattern_at, pattern_bits, MAX_K, MIN_K};
 use super::error::MotifError;
 use super::graph::{MotifGraph, IN, OUT};
 
@@ -82,8 +82,9 @@ pub fn for_each_subgraph_bitset<F: FnMut(usize, u32, &[u32])>(
 /// graphs of at most [`BITSET_MAX_NODES`] nodes, when the CPU has AVX-512 VBMI2, the last
 /// level of the walk (the `max_k`-node instances, most of them) comes in bulk: all extensions
 /// of a `(max_k − 1)`-node subgraph at once (their pattern bytes compressed into one vector
-/// and widened into patterns with no branch per instance), passed to [`PatternSink::many`] a
-/// buffer at a time. Otherwise every instance comes through [`PatternSink::one`].
+/// and widened into class-table indices with no branch per instance), passed to
+/// [`PatternSink::many_indexed`] a buffer at a time. Otherwise every instance comes through
+/// [`PatternSink::one`].
 ///
 /// ```
 /// use ironforge::motif::{esu::{for_each_pattern, PatternSink}, MotifGraph};
@@ -117,6 +118,22 @@ pub trait PatternSink {
     fn one(&mut self, size: usize, pattern: u32);
     /// Several instances of `size` nodes.
     fn many(&mut self, size: usize, patterns: &[u32]);
+    /// Several instances of `size` nodes given by their positions in the class tables
+    /// ([`table_index`]): the pattern with the last node's byte low, which the bulk last level
+    /// writes without shifting the byte into place. The default turns them back into patterns
+    /// ([`pattern_at`]) for [`Self::many`]; a sink that looks classes up overrides it and
+    /// skips both conversions.
+    ///
+    /// [`table_index`]: crate::motif::canon::table_index
+    fn many_indexed(&mut self, size: usize, indices: &[u32]) {
+        let mut patterns = [0u32; 64];
+        for chunk in indices.chunks(patterns.len()) {
+            for (p, &i) in patterns.iter_mut().zip(chunk) {
+                *p = pattern_at(i, size);
+            }
+            self.many(size, &patterns[..chunk.len()]);
+        }
+    }
 }
 
 /// What the bitset walk hands its instances to.
@@ -124,7 +141,8 @@ trait Visitor {
     /// Whether only patterns are wanted, so the last level may go in bulk.
     const PATTERNS_ONLY: bool;
     fn visit(&mut self, size: usize, pattern: u32, nodes: &[u32]);
-    fn many(&mut self, size: usize, patterns: &[u32]);
+    /// Instances by class-table index ([`PatternSink::many_indexed`]).
+    fn many_indexed(&mut self, size: usize, indices: &[u32]);
 }
 
 /// A closure that wants every instance with its nodes.
@@ -136,7 +154,7 @@ impl<F: FnMut(usize, u32, &[u32])> Visitor for Nodes<F> {
     fn visit(&mut self, size: usize, pattern: u32, nodes: &[u32]) {
         (self.0)(size, pattern, nodes)
     }
-    fn many(&mut self, _: usize, _: &[u32]) {
+    fn many_indexed(&mut self, _: usize, _: &[u32]) {
         unreachable!("a walk for nodes never batches")
     }
 }
@@ -151,8 +169,8 @@ impl<S: PatternSink> Visitor for Patterns<'_, S> {
         self.0.one(size, pattern)
     }
     #[inline(always)]
-    fn many(&mut self, size: usize, patterns: &[u32]) {
-        self.0.many(size, patterns)
+    fn many_indexed(&mut self, size: usize, indices: &[u32]) {
+        self.0.many_indexed(size, indices)
     }
 }
 
@@ -344,7 +362,7 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
     /// Hands the buffered last-level patterns (of `size` nodes) to the visitor and empties the
     /// buffer.
     fn hand_over(&mut self, size: usize) {
-        self.visit.many(size, &self.bulk.patterns[..self.bulk.len]);
+        self.visit.many_indexed(size, &self.bulk.patterns[..self.bulk.len]);
         self.bulk.len = 0;
     }
 
@@ -517,15 +535,19 @@ const BULK_CAP: usize = 1024;
 /// nodes at a time. Node `w`'s pattern byte (its edges to the subgraph's positions: `links[w]`,
 /// plus the out/in bits of the unplaced position) sits in byte `w % 64` of a 64-byte vector;
 /// a compress by the extension mask (AVX-512 VBMI2) packs the extensions' bytes to the front,
-/// and they are widened to 32-bit patterns sixteen at a time and stored whole. No branch
+/// and they are widened to 32-bit class-table indices (the subgraph's pattern shifted above
+/// the byte: [`table_index`]) sixteen at a time and stored whole. No branch
 /// depends on how many extensions there are (up to 16; more take one predictable branch),
 /// where the one-at-a-time loop (about four extensions a call on the real sessions)
 /// mispredicted its exit at every call.
+///
+/// [`table_index`]: crate::motif::canon::table_index
 struct LastLevel {
     /// Whether the bulk path runs: a pattern-only visitor on a CPU where
     /// [`bulk_last_level_available`].
     on: bool,
-    /// `BULK_CAP + 64` slots: an append may write 64 past `len`.
+    /// Class-table indices of the buffered instances; `BULK_CAP + 64` slots: an append may
+    /// write 64 past `len`.
     patterns: Vec<u32>,
     len: usize,
 }
@@ -540,24 +562,21 @@ impl LastLevel {
         Self { on, patterns, len: 0 }
     }
 
-    /// Appends `prefix | byte(w) << pattern_bits(SIZE)` for every `w` in `ext`, where
-    /// `byte(w)` is `links[w]` with bit 6 set when `w` is in `out` and bit 7 when in `inn`;
-    /// true when the buffer should be handed over.
+    /// Appends the class-table index of `prefix | byte(w) << pattern_bits(SIZE)`, which is
+    /// `prefix << 2·SIZE | byte(w)` ([`table_index`]), for every `w` in `ext`, where `byte(w)`
+    /// is `links[w]` with bit 6 set when `w` is in `out` and bit 7 when in `inn`; true when the
+    /// buffer should be handed over.
+    ///
+    /// [`table_index`]: crate::motif::canon::table_index
     #[inline(always)]
     fn append<const SIZE: usize>(&mut self, links: &[u8; 64], ext: u64, out: u64, inn: u64, prefix: u32) -> bool {
         #[cfg(target_arch = "x86_64")]
         {
             let dst: &mut [u32; 64] = (&mut self.patterns[self.len..self.len + 64]).try_into().expect("64 free slots");
-            let args = (links, ext, out, inn, prefix, dst);
+            let high = prefix << (2 * SIZE);
             // SAFETY: `on` (checked by the caller) is set only when the CPU has the features of
             // `roots_avx512`, the only caller of this inlined step.
-            self.len += unsafe {
-                match SIZE {
-                    2 => append_avx512::<{ pattern_bits(2) as u32 }>(args),
-                    3 => append_avx512::<{ pattern_bits(3) as u32 }>(args),
-                    _ => append_avx512::<{ pattern_bits(4) as u32 }>(args),
-                }
-            };
+            self.len += unsafe { append_avx512((links, ext, out, inn, high, dst)) };
             self.len > BULK_CAP
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -576,24 +595,22 @@ fn roots_avx512<const W: usize, V: Visitor>(walk: &mut BitsetWalk<'_, W, V>) {
     walk.roots_of_size::<true>()
 }
 
-/// See [`LastLevel::append`]: writes `dst[..16]`, or all of `dst` when `ext` has more than 16
-/// nodes, and returns how many patterns are valid.
+/// See [`LastLevel::append`]: writes `high | byte(w)` for the nodes of `ext` to `dst[..16]`,
+/// or all of `dst` when `ext` has more than 16 nodes, and returns how many are valid.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn append_avx512<const SHIFT: u32>(
-    (links, ext, out, inn, prefix, dst): (&[u8; 64], u64, u64, u64, u32, &mut [u32; 64]),
-) -> usize {
+unsafe fn append_avx512((links, ext, out, inn, high, dst): (&[u8; 64], u64, u64, u64, u32, &mut [u32; 64])) -> usize {
     use std::arch::x86_64::*;
     let count = ext.count_ones() as usize;
     // SAFETY: 64-byte unaligned loads and stores within `links` and `dst` (64 u32 = 4 chunks).
     unsafe {
         let bytes = with_links(_mm512_loadu_si512(links.as_ptr().cast()), out, inn, PLACED);
         let packed = _mm512_maskz_compress_epi8(ext, bytes);
-        let prefix = _mm512_set1_epi32(prefix as i32);
+        let high = _mm512_set1_epi32(high as i32);
         macro_rules! widen_store {
             ($chunk:literal) => {
                 let b = _mm512_extracti32x4_epi32::<$chunk>(packed);
-                let p = _mm512_or_si512(_mm512_slli_epi32::<SHIFT>(_mm512_cvtepu8_epi32(b)), prefix);
+                let p = _mm512_or_si512(_mm512_cvtepu8_epi32(b), high);
                 _mm512_storeu_si512(dst.as_mut_ptr().add(16 * $chunk).cast(), p);
             };
         }
