@@ -379,7 +379,7 @@ impl ClassTable {
     pub fn counter<'a>(&'a self, counts: &'a mut [u64]) -> ClassCounter<'a> {
         let classes = self.classes();
         assert!(counts.len() >= COUNTERS_PER_CLASS * classes, "{} counters for {classes} classes", counts.len());
-        debug_assert!(self.class.len().is_power_of_two());
+        assert!(self.class.len().is_power_of_two(), "class tables hold 2^pattern_bits(k) entries");
         ClassCounter { class: &self.class, index_mask: self.class.len() - 1, counts }
     }
 
