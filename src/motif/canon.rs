@@ -18,7 +18,7 @@ pub const MIN_K: usize = 3;
 /// Largest motif size.
 pub const MAX_K: usize = 5;
 
-/// Counters per class in the slices [`ClassTable::count_classes`] fills (alternate patterns go
+/// Counters per class in the slices a [`ClassCounter`] fills (alternate patterns go
 /// to alternate counters; a class's count is their sum). Two measured 1.03× the pipeline
 /// against one, four 1.01×.
 pub const COUNTERS_PER_CLASS: usize = 2;
@@ -167,12 +167,6 @@ pub const fn pattern_at(index: u32, k: usize) -> u32 {
     (index >> last_bits) | ((index & ((1 << last_bits) - 1)) << pattern_bits(k - 1))
 }
 
-/// [`table_index`] as an array index.
-#[inline(always)]
-const fn last_node_minor(pattern: u32, k: usize) -> usize {
-    table_index(pattern, k) as usize
-}
-
 /// Class counters bound to a [`ClassTable`] ([`ClassTable::counter`]):
 /// [`COUNTERS_PER_CLASS`] (two) counters per class, `counts[2·class]` and
 /// `counts[2·class + 1]`, a class's count their sum. Counting a pattern is one table read and
@@ -253,7 +247,7 @@ impl ClassCounter<'_> {
 #[derive(Debug)]
 pub struct ClassTable {
     k: usize,
-    /// Class per pattern (2 bytes an entry: 2 MiB for k = 5), stored in [`last_node_minor`]
+    /// Class per pattern (2 bytes an entry: 2 MiB for k = 5), stored in [`table_index`]
     /// order: the ESU walk grows a subgraph one node at a time, so the instances counted one
     /// after another share their first `k−1` nodes, and their entries then sit in one
     /// 512-byte row instead of 8 KiB apart (pattern order). In the pipeline, where the other
@@ -317,7 +311,7 @@ impl ClassTable {
         }
         let mut class = vec![0u16; size];
         for (p, &c) in class_of.iter().enumerate() {
-            class[last_node_minor(p as u32, k)] = c;
+            class[table_index(p as u32, k) as usize] = c;
         }
         let acyclic_connected =
             (0..canonical.len()).filter(|&c| connected[c] && is_acyclic(canonical[c], k)).map(|c| c as u16).collect();
@@ -356,19 +350,7 @@ impl ClassTable {
     #[inline(always)]
     pub fn class_of_size(&self, pattern: u32, k: usize) -> usize {
         debug_assert_eq!(k, self.k);
-        self.class[last_node_minor(pattern, k)] as usize
-    }
-
-    /// Counts the class of each of `patterns` (all of `k` nodes, this table's size; a constant
-    /// where this is inlined) into `counts`: [`Self::counter`] then [`ClassCounter::add_all`].
-    ///
-    /// # Panics
-    /// When `k` is not this table's size or `counts` has fewer than
-    /// `COUNTERS_PER_CLASS · classes()` slots.
-    #[inline(always)]
-    pub fn count_classes(&self, k: usize, patterns: &[u32], counts: &mut [u64]) {
-        assert_eq!(k, self.k, "patterns of {k} nodes counted with the table of {}", self.k);
-        self.counter(counts).add_all(k, patterns);
+        self.class[table_index(pattern, k) as usize] as usize
     }
 
     /// `counts` bound to this table for counting ([`ClassCounter`]); the slice's length is

@@ -359,8 +359,8 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
         kept.keep();
     }
 
-    /// Hands the buffered last-level patterns (of `size` nodes) to the visitor and empties the
-    /// buffer.
+    /// Hands the buffered last-level instances (of `size` nodes, as class-table indices) to the
+    /// visitor and empties the buffer.
     fn hand_over(&mut self, size: usize) {
         self.visit.many_indexed(size, &self.bulk.patterns[..self.bulk.len]);
         self.bulk.len = 0;
@@ -576,7 +576,7 @@ impl LastLevel {
             let high = prefix << (2 * SIZE);
             // SAFETY: `on` (checked by the caller) is set only when the CPU has the features of
             // `roots_avx512`, the only caller of this inlined step.
-            self.len += unsafe { append_avx512((links, ext, out, inn, high, dst)) };
+            self.len += unsafe { append_avx512(links, ext, out, inn, high, dst) };
             self.len > BULK_CAP
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -599,7 +599,7 @@ fn roots_avx512<const W: usize, V: Visitor>(walk: &mut BitsetWalk<'_, W, V>) {
 /// or all of `dst` when `ext` has more than 16 nodes, and returns how many are valid.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn append_avx512((links, ext, out, inn, high, dst): (&[u8; 64], u64, u64, u64, u32, &mut [u32; 64])) -> usize {
+unsafe fn append_avx512(links: &[u8; 64], ext: u64, out: u64, inn: u64, high: u32, dst: &mut [u32; 64]) -> usize {
     use std::arch::x86_64::*;
     let count = ext.count_ones() as usize;
     // SAFETY: 64-byte unaligned loads and stores within `links` and `dst` (64 u32 = 4 chunks).
