@@ -7,7 +7,8 @@ use ironforge::gate::memory::peak_heap;
 use ironforge::gate::parity::Case;
 use ironforge::gate::speedup::{measure_speedup, SpeedupPlan};
 use ironforge::gate::stats::median;
-use ironforge::gate::{scenario_parity, Fault, GateContext, GateError, Measurement, Unit};
+use ironforge::gate::units::{Abs, Bytes, Fraction, Measured, Ratio};
+use ironforge::gate::{scenario_parity, Fault, GateContext, GateError};
 use ironforge::{gate, scenario};
 
 // ---- speed: a real sort against a textbook insertion sort --------------------------------------
@@ -30,7 +31,7 @@ fn insertion_sort(v: &mut [u64]) {
     }
 }
 
-fn sort_speedup(ctx: &mut GateContext, len: usize) -> Result<Measurement, GateError> {
+fn sort_speedup(ctx: &mut GateContext, len: usize) -> Result<Measured<Ratio>, GateError> {
     let keys = random_keys(ctx, len);
     let slow = ctx.injected(&SLOW_CANDIDATE);
     let plan = SpeedupPlan::for_tier(ctx.tier());
@@ -55,6 +56,7 @@ fn sort_speedup(ctx: &mut GateContext, len: usize) -> Result<Measurement, GateEr
             v
         },
     )
+    .and_then(Measured::try_from)
 }
 
 gate!(sort_speedup: sort_speedup(len = 2_000) >= 1.4 x, family = "demo", tier = quick, fault = SLOW_CANDIDATE,
@@ -107,7 +109,7 @@ scenario!(sum_pairwise_abs: sessions = sum_cases, reference = sum_f64, candidate
           compare = max_abs(1e-2), family = "demo", tier = quick, fault = PERTURBED_SUM,
           doc = "pairwise f32 summation stays within 1e-2 of the f64 sum");
 
-gate!(sum_parity: scenario_parity(scenario = "sum_pairwise_abs") <= 1e-3, family = "demo", tier = quick, fault = PERTURBED_SUM,
+gate!(sum_parity: scenario_parity(scenario = "sum_pairwise_abs") <= 1e-3, unit = abs, family = "demo", tier = quick, fault = PERTURBED_SUM,
       doc = "a gate on a scenario: worst pairwise-sum error at most 1e-3");
 
 // ---- exact: two sorts agree --------------------------------------------------------------------
@@ -143,9 +145,9 @@ scenario!(sort_outputs_exact: sessions = key_cases, reference = by_insertion, ca
 /// Allocates four times as much as declared.
 const BLOATED: Fault = Fault::new("bloated", "allocates 4x the buffer");
 
-fn buffer_peak(ctx: &mut GateContext, words: usize) -> Result<Measurement, GateError> {
+fn buffer_peak(ctx: &mut GateContext, words: usize) -> Result<Measured<Bytes>, GateError> {
     let words = if ctx.injected(&BLOATED) { 4 * words } else { words };
-    peak_heap(ctx, || vec![1u64; words])
+    peak_heap(ctx, || vec![1u64; words]).and_then(Measured::try_from)
 }
 
 gate!(buffer_peak_heap: buffer_peak(words = 1 << 20) <= 9 MiB, family = "demo", tier = quick, fault = BLOATED,
@@ -156,7 +158,7 @@ gate!(buffer_peak_heap: buffer_peak(words = 1 << 20) <= 9 MiB, family = "demo", 
 /// Second run drawn from a shifted distribution.
 const SHIFTED: Fault = Fault::new("shifted", "second run's samples shifted by +0.1");
 
-fn median_stability(ctx: &mut GateContext, samples: usize) -> Result<Measurement, GateError> {
+fn median_stability(ctx: &mut GateContext, samples: usize) -> Result<Measured<Abs>, GateError> {
     let shift = if ctx.injected(&SHIFTED) { 0.1 } else { 0.0 };
     let draw = |label: &str, shift: f64| {
         let mut rng = ctx.stream(label);
@@ -164,18 +166,18 @@ fn median_stability(ctx: &mut GateContext, samples: usize) -> Result<Measurement
     };
     let (a, b) = (draw("run_a", 0.0), draw("run_b", shift));
     ctx.detail("medians", [a, b])?;
-    Ok(Measurement::new((a - b).abs(), Unit::Abs))
+    Ok(Measured::new((a - b).abs()))
 }
 
 gate!(median_stability: median_stability(samples = 20_000) < 0.05, family = "demo", tier = quick, fault = SHIFTED,
       doc = "the median of 20k uniform draws moves less than 0.05 between two seeded runs");
 
-fn share_above(ctx: &mut GateContext, cut: f64) -> Result<Measurement, GateError> {
+fn share_above(ctx: &mut GateContext, cut: f64) -> Result<Measured<Fraction>, GateError> {
     let mut rng = ctx.stream("share");
     let cut = if ctx.injected(&SHIFTED) { cut - 0.1 } else { cut };
     let n = 50_000;
     let above = (0..n).filter(|_| rng.random::<f64>() > cut).count();
-    Ok(Measurement::new(above as f64 / n as f64, Unit::Fraction))
+    Ok(Measured::new(above as f64 / n as f64))
 }
 
 gate!(tail_share: share_above(cut = 0.95) < 10%, family = "demo", tier = quick, fault = SHIFTED,

@@ -7,11 +7,15 @@ use std::process::ExitCode;
 use ironforge::gate::CountingAllocator;
 
 mod attention;
+mod attention_cases;
 mod dag;
 mod framework;
+mod interval;
+mod kernel_paths;
 mod motif;
 mod pipeline;
 mod sessions;
+mod targets;
 #[cfg(feature = "torch")]
 mod torch;
 

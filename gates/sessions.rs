@@ -81,11 +81,22 @@ pub fn for_gate(ctx: &GateContext) -> Result<Vec<&'static Session>, GateError> {
     Ok(out)
 }
 
-/// The golden set (the quick subset in the quick tier), whatever sets the run asked for: for
-/// gates whose cost on the canary set would not fit the release check's budget.
-pub fn golden_for_gate(ctx: &GateContext) -> Result<Vec<&'static Session>, GateError> {
-    if ctx.tier() == Tier::Quick {
-        return for_gate(ctx);
-    }
-    Ok(cached("golden")?.iter().collect())
+/// Every session of the named set (`golden`, `canary`, `xl`, `real`), whatever the tier.
+pub fn set(name: &str) -> Result<&'static [Session], GateError> {
+    cached(name)
+}
+
+/// All 20 golden sessions, whatever the tier (for gates whose value moves in steps of one
+/// session: four sessions would make one session a 25% step).
+pub fn golden_all() -> Result<Vec<&'static Session>, GateError> {
+    Ok(set("golden")?.iter().collect())
+}
+
+/// The `xl` session with exactly `events` events (2048 or 4096).
+pub fn xl_session(events: usize) -> Result<&'static Session, GateError> {
+    let xl = set("xl")?;
+    xl.iter().find(|s| s.len() == events).ok_or_else(|| {
+        let sizes: Vec<usize> = xl.iter().map(|s| s.len()).collect();
+        GateError::msg(format!("the xl set has no session of {events} events (it has {sizes:?})"))
+    })
 }

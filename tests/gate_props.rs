@@ -197,6 +197,8 @@ const fn decl(name: &'static str, fault: Option<&'static Fault>) -> GateDecl {
         inputs: "",
         comparator: Comparator::Lt,
         threshold: Threshold::Absolute(0.05),
+        static_unit: None,
+        declared_unit: Some(Unit::Abs),
         meta: match fault {
             Some(f) => meta.with_fault(f),
             None => meta,

@@ -2,31 +2,39 @@
 //! measured, and the single source every human-readable report is rendered from.
 //!
 //! [`AuditRun::from_measurements`] copies the harness's [`Measurements`] into typed tables
-//! (gate rows, the kernel × L-bucket table, parity rows, circuit-breaker fallbacks) and
-//! computes the overall verdict from the rows with [`AuditRun::compute_overall`].
-//! [`AuditRun::validate`] refuses an audit whose stored verdict contradicts its rows, so no
-//! report can show "passed" over a failing row.
+//! (gate rows, the kernel × L-bucket table, parity rows, circuit-breaker fallbacks), compares
+//! the rows with the harness's manifest (a run is *partial* when a declaration of its tier did
+//! not run, or when there is no manifest to tell) and computes the overall verdict with
+//! [`AuditRun::compute_overall`]. [`AuditRun::validate`] re-judges every row and refuses an
+//! audit whose stored bounds, margins, verdicts, partial flag or overall contradict what its
+//! rows give, so no report can show "passed" over a failing or missing row.
 //!
 //! ```
 //! use ironforge::gate::audit::{AuditRun, Machine, GitState, RunConfig};
-//! use ironforge::gate::record::{Measurements, MEASUREMENTS_SCHEMA};
+//! use ironforge::gate::record::Measurements;
 //!
-//! let m = Measurements { schema: MEASUREMENTS_SCHEMA.into(), records: vec![] };
-//! let audit = AuditRun::from_measurements(&m, Machine::default(), GitState::default(), RunConfig::default()).unwrap();
-//! // No gate ran: that is never a pass.
+//! let audit = AuditRun::from_measurements(&Measurements::empty(), Machine::default(), GitState::default(), RunConfig::default()).unwrap();
+//! // No gate ran, and without a manifest the audit cannot know what should have: never a pass.
 //! assert!(!audit.overall.passed());
+//! assert!(audit.partial);
 //! audit.validate().unwrap();
 //! ```
 
+use crate::gate::judge::bound_from;
 use crate::gate::record::{
-    BenchRow, Measurements, ParityRow, Proof, Record, RecordKind, Tier, Verdict, DETAIL_BENCH_ROWS, DETAIL_FALLBACKS,
-    DETAIL_PARITY_ROWS, MEASUREMENTS_SCHEMA,
+    BenchRow, Manifest, Measurements, ParityRow, PathRow, Proof, Record, RecordKind, Tier, Verdict, DETAIL_BENCH_ROWS,
+    DETAIL_FALLBACKS, DETAIL_PARITY_ROWS, DETAIL_PATH_ROWS, MEASUREMENTS_SCHEMA,
 };
+use crate::gate::spec::Comparator;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// How many of the declarations that did not run [`AuditRun::partial_line`] names (all are in
+/// [`AuditRun::missing`]).
+pub const PARTIAL_NAMES: usize = 8;
+
 /// Schema id written in [`AuditRun::schema`].
-pub const AUDIT_SCHEMA: &str = "ironforge.audit/1";
+pub const AUDIT_SCHEMA: &str = "ironforge.audit/2";
 
 /// What can be wrong with measurements or with an audit.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +78,58 @@ pub enum AuditError {
         stored: Verdict,
         /// Verdict computed from the rows.
         computed: Verdict,
+    },
+    /// A row's comparator is not one of `>=`, `>`, `<=`, `<`.
+    #[error("row `{name}`: unknown comparator `{comparator}`")]
+    UnknownComparator {
+        /// Row name.
+        name: String,
+        /// Comparator found.
+        comparator: String,
+    },
+    /// A row's stored bound or margin is not the one its value, interval, comparator and
+    /// threshold give.
+    #[error(
+        "row `{name}`: {field} stored as {stored} but its value, interval, comparator and threshold give {recomputed}"
+    )]
+    ContradictoryJudgement {
+        /// Row name.
+        name: String,
+        /// `bound` or `margin`.
+        field: &'static str,
+        /// Stored number.
+        stored: f64,
+        /// Recomputed number.
+        recomputed: f64,
+    },
+    /// A row's stored verdict is not the one its bound, comparator and threshold give.
+    #[error("row `{name}`: verdict stored as {stored:?} but `{bound} {comparator} {threshold}` gives {computed:?}")]
+    ContradictoryVerdict {
+        /// Row name.
+        name: String,
+        /// Stored verdict.
+        stored: Verdict,
+        /// Verdict recomputed.
+        computed: Verdict,
+        /// The bound judged.
+        bound: f64,
+        /// The comparator.
+        comparator: String,
+        /// The threshold.
+        threshold: f64,
+    },
+    /// The stored partial flag or list of declarations that did not run is not the one the
+    /// manifest and the rows give.
+    #[error("audit stored as partial = {stored} with {stored_missing:?} not run, but the manifest and rows give partial = {computed} with {computed_missing:?} not run")]
+    ContradictoryPartial {
+        /// Stored flag.
+        stored: bool,
+        /// Flag recomputed.
+        computed: bool,
+        /// Stored list of declarations that did not run.
+        stored_missing: Vec<String>,
+        /// List recomputed.
+        computed_missing: Vec<String>,
     },
     /// A row's release verdict is not the one its own fields give.
     #[error("row `{name}`: release verdict stored as {stored:?} but its verdict and proof give {computed:?}")]
@@ -130,6 +190,9 @@ pub struct RunConfig {
     pub harness_duration_s: f64,
     /// Index of this run in a `--repeat` series (0 otherwise).
     pub repeat_index: usize,
+    /// Whether a partial run may pass (`--partial`); it is reported as partial either way.
+    #[serde(default)]
+    pub allow_partial: bool,
 }
 
 /// Whether the fault-injected run of a row showed that the row can fail.
@@ -170,7 +233,51 @@ pub struct GateRow {
     pub release_verdict: Verdict,
 }
 
+/// Equal, or both NaN.
+fn same(a: f64, b: f64) -> bool {
+    a == b || (a.is_nan() && b.is_nan())
+}
+
 impl GateRow {
+    /// Judges the row again from its value, interval, comparator and threshold, as the runner
+    /// did: refuses an unknown comparator and a stored bound, verdict or margin that differs
+    /// (exactly: they are copied numbers; NaN equals NaN, and a NaN bound never passes).
+    pub fn rejudge(&self) -> Result<(), AuditError> {
+        let r = &self.record;
+        let comparator = Comparator::from_symbol(&r.comparator)
+            .ok_or_else(|| AuditError::UnknownComparator { name: r.name.clone(), comparator: r.comparator.clone() })?;
+        let bound = bound_from(comparator, r.value, r.interval);
+        if !same(bound, r.bound) {
+            return Err(AuditError::ContradictoryJudgement {
+                name: r.name.clone(),
+                field: "bound",
+                stored: r.bound,
+                recomputed: bound,
+            });
+        }
+        let verdict = if comparator.holds(bound, r.threshold) { Verdict::Pass } else { Verdict::Fail };
+        if verdict != r.verdict {
+            return Err(AuditError::ContradictoryVerdict {
+                name: r.name.clone(),
+                stored: r.verdict,
+                computed: verdict,
+                bound,
+                comparator: r.comparator.clone(),
+                threshold: r.threshold,
+            });
+        }
+        let margin = comparator.margin(bound, r.threshold);
+        if !same(margin, r.margin) {
+            return Err(AuditError::ContradictoryJudgement {
+                name: r.name.clone(),
+                field: "margin",
+                stored: r.margin,
+                recomputed: margin,
+            });
+        }
+        Ok(())
+    }
+
     /// Pass iff the record passed and, in a `--prove` run, its proof does not contradict it:
     /// a gate needs a proof that holds; a scenario's proof, when present, must hold.
     pub fn compute_release_verdict(&self) -> Verdict {
@@ -196,6 +303,16 @@ pub struct KernelCell {
     /// The measured ratio.
     #[serde(flatten)]
     pub row: BenchRow,
+}
+
+/// One code path's coverage, with the gate that counted it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathEntry {
+    /// Record the row came from.
+    pub gate: String,
+    /// The path's rows and worst error.
+    #[serde(flatten)]
+    pub row: PathRow,
 }
 
 /// One parity row, with the scenario that produced it.
@@ -306,12 +423,25 @@ pub struct AuditRun {
     pub git: GitState,
     /// The configuration and flags.
     pub config: RunConfig,
+    /// Every declaration the harness registered (from the measurements); `None` when the
+    /// measurements carry no manifest.
+    #[serde(default)]
+    pub manifest: Option<Manifest>,
+    /// Whether some declaration of the run's tier did not run, or there is no manifest to tell.
+    #[serde(default)]
+    pub partial: bool,
+    /// Declarations of the run's tier (per the manifest) with no row, sorted.
+    #[serde(default)]
+    pub missing: Vec<String>,
     /// Every gate and scenario, sorted by name.
     pub gates: Vec<GateRow>,
     /// The kernel × L-bucket table, sorted by candidate, reference, mask, threads, bucket.
     pub kernel_table: Vec<KernelCell>,
     /// Every parity row, sorted by scenario, events, session, candidate.
     pub parity: Vec<ParityEntry>,
+    /// Code-path coverage rows, sorted by gate, variant, path, instruction set.
+    #[serde(default)]
+    pub paths: Vec<PathEntry>,
     /// Circuit-breaker fallbacks, sorted by gate and kernel.
     pub fallbacks: Vec<FallbackCount>,
     /// Comparison with a baseline audit, when one was given.
@@ -349,6 +479,7 @@ impl AuditRun {
         let mut gates = Vec::with_capacity(m.records.len());
         let mut kernel_table = Vec::new();
         let mut parity = Vec::new();
+        let mut paths = Vec::new();
         let mut fallbacks = Vec::new();
         for source in &m.records {
             let mut record = source.clone();
@@ -358,6 +489,9 @@ impl AuditRun {
             }
             if let Some(rows) = take_detail::<Vec<ParityRow>>(&mut record, DETAIL_PARITY_ROWS)? {
                 parity.extend(rows.into_iter().map(|row| ParityEntry { scenario: name.clone(), row }));
+            }
+            if let Some(rows) = take_detail::<Vec<PathRow>>(&mut record, DETAIL_PATH_ROWS)? {
+                paths.extend(rows.into_iter().map(|row| PathEntry { gate: name.clone(), row }));
             }
             if let Some(map) = take_detail::<BTreeMap<String, u64>>(&mut record, DETAIL_FALLBACKS)? {
                 fallbacks.extend(map.into_iter().map(|(kernel, count)| FallbackCount {
@@ -386,24 +520,94 @@ impl AuditRun {
             ka.cmp(&kb)
         });
         fallbacks.sort_by(|a, b| (&a.gate, &a.kernel).cmp(&(&b.gate, &b.kernel)));
+        paths.sort_by(|a, b| {
+            (&a.gate, &a.row.variant, &a.row.path, &a.row.isa).cmp(&(&b.gate, &b.row.variant, &b.row.path, &b.row.isa))
+        });
         let mut audit = AuditRun {
             schema: AUDIT_SCHEMA.to_string(),
             machine,
             git,
             config,
+            manifest: m.manifest.clone(),
+            partial: true,
+            missing: Vec::new(),
             gates,
             kernel_table,
             parity,
+            paths,
             fallbacks,
             baseline: None,
             overall: Overall { verdict: Verdict::Fail, reasons: vec![] },
         };
+        (audit.partial, audit.missing) = audit.compute_partial();
         audit.overall = audit.compute_overall();
         Ok(audit)
     }
 
+    /// The run's tier (`config.tier`), `None` when it is neither `quick` nor `release`.
+    pub fn tier(&self) -> Option<Tier> {
+        Tier::from_name(&self.config.tier)
+    }
+
+    /// The declarations of the run's tier per the manifest (every declaration when the tier is
+    /// unknown); `None` without a manifest.
+    pub fn expected(&self) -> Option<Vec<&str>> {
+        let manifest = self.manifest.as_ref()?;
+        Some(manifest.expected(self.tier()).map(|e| e.name.as_str()).collect())
+    }
+
+    /// Whether the run is partial and which expected declarations have no row: partial when
+    /// some do, or when there is no manifest (then nothing is known to be missing).
+    pub fn compute_partial(&self) -> (bool, Vec<String>) {
+        match self.expected() {
+            None => (true, Vec::new()),
+            Some(expected) => {
+                let mut missing: Vec<String> = expected
+                    .into_iter()
+                    .filter(|name| !self.gates.iter().any(|g| g.record.name == *name))
+                    .map(String::from)
+                    .collect();
+                missing.sort();
+                (!missing.is_empty(), missing)
+            }
+        }
+    }
+
+    /// The line every report shows for a partial run (`None` for a complete one):
+    /// `PARTIAL: N of M declarations ran`, or that there is no manifest.
+    ///
+    /// ```
+    /// use ironforge::gate::audit::{AuditRun, GitState, Machine, RunConfig};
+    /// use ironforge::gate::record::Measurements;
+    /// let a = AuditRun::from_measurements(&Measurements::empty(), Machine::default(), GitState::default(), RunConfig::default()).unwrap();
+    /// assert!(a.partial_line().unwrap().starts_with("PARTIAL: no manifest"));
+    /// ```
+    pub fn partial_line(&self) -> Option<String> {
+        if !self.partial {
+            return None;
+        }
+        Some(match self.expected() {
+            None => "PARTIAL: no manifest in the measurements, so the audit cannot tell whether every declaration ran"
+                .to_string(),
+            Some(expected) => {
+                let mut names: Vec<String> =
+                    self.missing.iter().take(PARTIAL_NAMES).map(|n| format!("`{n}`")).collect();
+                if self.missing.len() > PARTIAL_NAMES {
+                    names.push(format!("and {} more", self.missing.len() - PARTIAL_NAMES));
+                }
+                format!(
+                    "PARTIAL: {} of {} declarations ran (not run: {})",
+                    expected.len() - self.missing.len(),
+                    expected.len(),
+                    names.join(", ")
+                )
+            }
+        })
+    }
+
     /// The overall verdict the rows give: pass iff at least one gate ran, every row's release
-    /// verdict passes and the harness (when it ran) exited 0.
+    /// verdict passes, the harness (when it ran) exited 0 and the run is complete or was
+    /// started with `--partial` (`config.allow_partial`).
     pub fn compute_overall(&self) -> Overall {
         let mut reasons = Vec::new();
         if !self.gates.iter().any(|g| g.record.kind == RecordKind::Gate) {
@@ -424,14 +628,25 @@ impl AuditRun {
                 reasons.push(format!("gate harness exited with status {code}"));
             }
         }
+        if !self.config.allow_partial {
+            if let Some(line) = self.partial_line() {
+                reasons.push(format!("{line}; a partial run passes only with `--partial`"));
+            }
+        }
         let verdict = if reasons.is_empty() { Verdict::Pass } else { Verdict::Fail };
         Overall { verdict, reasons }
     }
 
-    /// Checks the schema id and that every stored verdict is the one its rows give.
+    /// Checks the schema id and re-judges the audit: every row's bound (the interval's
+    /// conservative end, else the value), verdict and margin from its value, interval,
+    /// comparator and threshold; every release verdict; the partial flag and missing list
+    /// from the manifest and the rows; the overall verdict. Refuses the first disagreement.
     pub fn validate(&self) -> Result<(), AuditError> {
         if self.schema != AUDIT_SCHEMA {
             return Err(AuditError::AuditSchema { found: self.schema.clone(), expected: AUDIT_SCHEMA });
+        }
+        for g in &self.gates {
+            g.rejudge()?;
         }
         for g in &self.gates {
             let computed = g.compute_release_verdict();
@@ -442,6 +657,15 @@ impl AuditRun {
                     computed,
                 });
             }
+        }
+        let (partial, missing) = self.compute_partial();
+        if partial != self.partial || missing != self.missing {
+            return Err(AuditError::ContradictoryPartial {
+                stored: self.partial,
+                computed: partial,
+                stored_missing: self.missing.clone(),
+                computed_missing: missing,
+            });
         }
         let computed = self.compute_overall();
         if computed.verdict != self.overall.verdict {
@@ -460,7 +684,9 @@ impl AuditRun {
 mod tests {
     use super::*;
 
+    /// A speed-up row judged as the runner judges: threshold 1.4 to pass, 2.0 to fail.
     fn record(name: &str, verdict: Verdict, proof: Option<Verdict>) -> Record {
+        let threshold = if verdict == Verdict::Pass { 1.4 } else { 2.0 };
         Record {
             name: name.into(),
             kind: RecordKind::Gate,
@@ -468,12 +694,12 @@ mod tests {
             tier: Tier::Release,
             metric: "speedup".into(),
             comparator: ">=".into(),
-            threshold: 1.4,
+            threshold,
             unit: "x".into(),
             value: 2.0,
             interval: Some([1.8, 2.2]),
             bound: 1.8,
-            margin: 0.4,
+            margin: Comparator::Ge.margin(1.8, threshold),
             verdict,
             samples: vec![1.9, 2.0, 2.1],
             duration_s: 0.5,
@@ -483,10 +709,32 @@ mod tests {
         }
     }
 
+    /// A manifest of `names`, each in both tiers.
+    fn manifest(names: &[&str]) -> Manifest {
+        Manifest {
+            declarations: names
+                .iter()
+                .map(|n| crate::gate::record::ManifestEntry {
+                    name: n.to_string(),
+                    kind: RecordKind::Gate,
+                    family: "attention".into(),
+                    tiers: vec![Tier::Quick, Tier::Release],
+                })
+                .collect(),
+        }
+    }
+
+    fn measurements(records: Vec<Record>) -> Measurements {
+        let names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
+        Measurements { schema: MEASUREMENTS_SCHEMA.into(), manifest: Some(manifest(&names)), records }
+    }
+
+    fn config(prove: bool) -> RunConfig {
+        RunConfig { tier: "release".into(), prove, ..RunConfig::default() }
+    }
+
     fn audit(records: Vec<Record>, prove: bool) -> Result<AuditRun, AuditError> {
-        let m = Measurements { schema: MEASUREMENTS_SCHEMA.into(), records };
-        let config = RunConfig { prove, ..RunConfig::default() };
-        AuditRun::from_measurements(&m, Machine::default(), GitState::default(), config)
+        AuditRun::from_measurements(&measurements(records), Machine::default(), GitState::default(), config(prove))
     }
 
     #[test]
@@ -525,8 +773,8 @@ mod tests {
 
     #[test]
     fn harness_failure_fails_overall_and_duplicates_and_bad_details_are_errors() {
-        let m = Measurements { schema: MEASUREMENTS_SCHEMA.into(), records: vec![record("a", Verdict::Pass, None)] };
-        let config = RunConfig { harness_exit_code: Some(101), ..RunConfig::default() };
+        let m = measurements(vec![record("a", Verdict::Pass, None)]);
+        let config = RunConfig { harness_exit_code: Some(101), ..config(false) };
         let a = AuditRun::from_measurements(&m, Machine::default(), GitState::default(), config).unwrap();
         assert!(!a.overall.passed());
         let dup = audit(vec![record("a", Verdict::Pass, None), record("a", Verdict::Pass, None)], false);
@@ -560,5 +808,158 @@ mod tests {
         let json = serde_json::to_string(&a).unwrap();
         let back: AuditRun = serde_json::from_str(&json).unwrap();
         assert_eq!(back, a);
+    }
+
+    #[test]
+    fn every_row_is_rejudged_and_a_tampered_number_is_refused_by_name() {
+        let a = audit(vec![record("a", Verdict::Pass, None), record("b", Verdict::Fail, None)], false).unwrap();
+        a.validate().unwrap();
+        let tamper = |f: &dyn Fn(&mut Record)| {
+            let mut t = a.clone();
+            f(&mut t.gates[1].record);
+            t.validate().unwrap_err()
+        };
+        // A lower threshold would make `b` pass: its verdict and margin no longer follow.
+        let err = tamper(&|r| r.threshold = 1.0);
+        assert!(matches!(&err, AuditError::ContradictoryVerdict { name, .. } if name == "b"), "{err}");
+        // A threshold moved without changing the verdict: the margin gives it away.
+        let err = tamper(&|r| r.threshold = 2.5);
+        assert!(
+            matches!(&err, AuditError::ContradictoryJudgement { name, field: "margin", .. } if name == "b"),
+            "{err}"
+        );
+        // A bound that is not the interval's lower end (the value, for a `>=` gate).
+        let err = tamper(&|r| r.bound = 2.0);
+        assert!(matches!(&err, AuditError::ContradictoryJudgement { field: "bound", .. }), "{err}");
+        assert!(err.to_string().contains("row `b`: bound stored as 2"), "{err}");
+        // A verdict flipped alone (with its release verdict and overall, so only the row tells).
+        let mut t = a.clone();
+        t.gates[1].record.verdict = Verdict::Pass;
+        t.gates[1].release_verdict = Verdict::Pass;
+        t.overall = t.compute_overall();
+        let err = t.validate().unwrap_err();
+        assert!(matches!(
+            &err,
+            AuditError::ContradictoryVerdict { stored: Verdict::Pass, computed: Verdict::Fail, .. }
+        ));
+        assert_eq!(err.to_string(), "row `b`: verdict stored as Pass but `1.8 >= 2` gives Fail");
+        let err = tamper(&|r| r.margin = 0.5);
+        assert!(matches!(&err, AuditError::ContradictoryJudgement { field: "margin", .. }), "{err}");
+        let err = tamper(&|r| r.comparator = "==".into());
+        assert!(
+            matches!(&err, AuditError::UnknownComparator { name, comparator } if name == "b" && comparator == "==")
+        );
+    }
+
+    #[test]
+    fn nan_is_judged_explicitly() {
+        let mut r = record("nan", Verdict::Fail, None);
+        r.interval = None;
+        r.value = f64::NAN;
+        r.bound = f64::NAN;
+        r.margin = f64::NAN;
+        let a = audit(vec![r.clone()], false).unwrap();
+        a.validate().unwrap();
+        assert!(!a.overall.passed());
+        let mut passing = a.clone();
+        passing.gates[0].record.verdict = Verdict::Pass;
+        assert!(matches!(passing.validate(), Err(AuditError::ContradictoryVerdict { .. })));
+        let mut finite = a;
+        finite.gates[0].record.bound = 1.0;
+        assert!(matches!(finite.validate(), Err(AuditError::ContradictoryJudgement { field: "bound", .. })));
+    }
+
+    fn partial_measurements() -> Measurements {
+        let mut m = measurements(vec![record("a", Verdict::Pass, None)]);
+        m.manifest = Some(manifest(&["a", "b", "c"]));
+        m
+    }
+
+    #[test]
+    fn a_partial_run_fails_unless_allowed_and_is_flagged_either_way() {
+        let m = partial_measurements();
+        let a = AuditRun::from_measurements(&m, Machine::default(), GitState::default(), config(false)).unwrap();
+        assert!(a.partial);
+        assert_eq!(a.missing, ["b", "c"]);
+        assert!(!a.overall.passed());
+        assert_eq!(
+            a.overall.reasons,
+            ["PARTIAL: 1 of 3 declarations ran (not run: `b`, `c`); a partial run passes only with `--partial`"]
+        );
+        a.validate().unwrap();
+        let allowed = RunConfig { allow_partial: true, ..config(false) };
+        let a = AuditRun::from_measurements(&m, Machine::default(), GitState::default(), allowed).unwrap();
+        assert!(a.overall.passed(), "{:?}", a.overall);
+        assert!(a.partial);
+        assert_eq!(a.partial_line().unwrap(), "PARTIAL: 1 of 3 declarations ran (not run: `b`, `c`)");
+        a.validate().unwrap();
+        // Long lists are cut in the line (the audit keeps them all).
+        let names: Vec<String> = (0..12).map(|i| format!("g{i:02}")).collect();
+        let mut many = measurements(vec![record("g00", Verdict::Pass, None)]);
+        many.manifest = Some(manifest(&names.iter().map(String::as_str).collect::<Vec<_>>()));
+        let a = AuditRun::from_measurements(&many, Machine::default(), GitState::default(), config(false)).unwrap();
+        assert_eq!(a.missing.len(), 11);
+        assert!(a.partial_line().unwrap().ends_with("`g08`, and 3 more)"), "{:?}", a.partial_line());
+        // A complete run is not partial, and says nothing about it.
+        let full = audit(vec![record("a", Verdict::Pass, None)], false).unwrap();
+        assert!(!full.partial && full.missing.is_empty() && full.partial_line().is_none());
+        assert!(full.overall.passed());
+    }
+
+    #[test]
+    fn the_tier_decides_what_is_expected() {
+        let mut m = partial_measurements();
+        if let Some(manifest) = m.manifest.as_mut() {
+            for e in manifest.declarations.iter_mut().filter(|e| e.name != "a") {
+                e.tiers = vec![Tier::Quick];
+            }
+        }
+        let release = AuditRun::from_measurements(&m, Machine::default(), GitState::default(), config(false)).unwrap();
+        assert!(!release.partial && release.overall.passed(), "{:?}", release.overall);
+        let quick = RunConfig { tier: "quick".into(), ..config(false) };
+        let quick = AuditRun::from_measurements(&m, Machine::default(), GitState::default(), quick).unwrap();
+        assert_eq!(quick.missing, ["b", "c"]);
+    }
+
+    #[test]
+    fn no_manifest_is_partial() {
+        let mut m = measurements(vec![record("a", Verdict::Pass, None)]);
+        m.manifest = None;
+        let a = AuditRun::from_measurements(&m, Machine::default(), GitState::default(), config(false)).unwrap();
+        assert!(a.partial);
+        assert!(a.missing.is_empty());
+        assert!(!a.overall.passed());
+        assert!(a.overall.reasons[0].starts_with("PARTIAL: no manifest"), "{:?}", a.overall);
+        a.validate().unwrap();
+        let allowed = RunConfig { allow_partial: true, ..config(false) };
+        assert!(AuditRun::from_measurements(&m, Machine::default(), GitState::default(), allowed)
+            .unwrap()
+            .overall
+            .passed());
+    }
+
+    #[test]
+    fn a_partial_flag_or_missing_list_that_contradicts_the_manifest_is_refused() {
+        let allowed = RunConfig { allow_partial: true, ..config(false) };
+        let a = AuditRun::from_measurements(&partial_measurements(), Machine::default(), GitState::default(), allowed)
+            .unwrap();
+        let mut hidden = a.clone();
+        hidden.partial = false;
+        hidden.missing.clear();
+        assert!(matches!(
+            hidden.validate(),
+            Err(AuditError::ContradictoryPartial { stored: false, computed: true, .. })
+        ));
+        let mut shortened = a.clone();
+        shortened.missing.pop();
+        assert!(matches!(shortened.validate(), Err(AuditError::ContradictoryPartial { .. })));
+        // Dropping the manifest does not make a run complete.
+        let mut no_manifest = a;
+        no_manifest.manifest = None;
+        no_manifest.missing.clear();
+        no_manifest.validate().unwrap();
+        assert!(no_manifest.partial);
+        no_manifest.partial = false;
+        assert!(matches!(no_manifest.validate(), Err(AuditError::ContradictoryPartial { .. })));
     }
 }

@@ -16,17 +16,53 @@ pub enum GateError {
         /// What went wrong.
         message: String,
     },
-    /// The threshold's unit cannot be compared with the measured unit.
-    #[error(
-        "gate `{gate}`: threshold in `{threshold_unit}` cannot be compared with a value measured in `{measured_unit}`"
-    )]
+    /// The threshold does not fit the metric's unit (static, declared or measured).
+    #[error("gate `{gate}`: threshold `{threshold}` does not fit a metric measured in `{unit}` (it fits {fits})")]
     UnitMismatch {
         /// Gate name.
         gate: String,
-        /// Unit of the declared threshold.
-        threshold_unit: String,
-        /// Unit of the measured value.
-        measured_unit: String,
+        /// The threshold as written (`2 ms`, `0.05`, `70% of ram`).
+        threshold: String,
+        /// The metric's unit.
+        unit: String,
+        /// The units the threshold fits, as a list for the message.
+        fits: String,
+    },
+    /// A dynamic metric (returning `Measurement`) whose declaration states no unit.
+    #[error(
+        "gate `{gate}` ({location}): its metric returns a dynamic `Measurement`, so the declaration must state the unit: add `unit = abs|x|%|fraction|bytes|sessions/s|events/s|subgraphs/s|ms|us`, or return `Measured<U>`"
+    )]
+    UndeclaredUnit {
+        /// Gate name.
+        gate: String,
+        /// Where it is declared (`file:line`).
+        location: String,
+    },
+    /// A declared unit that contradicts the metric's static unit.
+    #[error("gate `{gate}`: `unit = {declared}` contradicts the metric's static unit `{static_unit}`")]
+    ContradictoryUnit {
+        /// Gate name.
+        gate: String,
+        /// Unit stated with `unit = ...`.
+        declared: String,
+        /// Unit of `Measured<U>`.
+        static_unit: String,
+    },
+    /// The metric measured in another unit than the one its gate expects.
+    #[error("gate `{gate}`: the metric measured in `{measured}`, but the declaration says `{expected}`")]
+    MeasuredUnit {
+        /// Gate name (empty when raised outside a gate).
+        gate: String,
+        /// The unit declared (or the static unit).
+        expected: String,
+        /// The unit of the measurement.
+        measured: String,
+    },
+    /// The harness refused declarations before measuring anything.
+    #[error("{} declaration(s) refused before anything was measured:{}", .problems.len(), bullets(.problems))]
+    Preflight {
+        /// One error per refused declaration.
+        problems: Vec<GateError>,
     },
     /// A measured value is not a finite number.
     #[error("gate `{gate}`: measured {what} is not finite ({value})")]
@@ -150,7 +186,14 @@ impl GateError {
             GateError::Metric { gate, message } if gate.is_empty() => {
                 GateError::Metric { gate: name.to_string(), message }
             }
+            GateError::MeasuredUnit { gate, expected, measured } if gate.is_empty() => {
+                GateError::MeasuredUnit { gate: name.to_string(), expected, measured }
+            }
             other => other,
         }
     }
+}
+
+fn bullets(problems: &[GateError]) -> String {
+    problems.iter().map(|p| format!("\n  - {p}")).collect()
 }

@@ -18,7 +18,19 @@ pub struct Judgement {
 /// The bound a comparator judges: a `>=` gate passes only if the interval's lower end clears
 /// the threshold, a `<=` gate only if its upper end does.
 pub fn bound_of(comparator: Comparator, m: &Measurement) -> f64 {
-    match m.interval {
+    bound_from(comparator, m.value, m.interval)
+}
+
+/// [`bound_of`] from the numbers a record keeps (what the audit re-judges with).
+///
+/// ```
+/// use ironforge::gate::{judge::bound_from, Comparator};
+/// assert_eq!(bound_from(Comparator::Ge, 2.0, Some([1.8, 2.2])), 1.8);
+/// assert_eq!(bound_from(Comparator::Lt, 2.0, Some([1.8, 2.2])), 2.2);
+/// assert_eq!(bound_from(Comparator::Le, 2.0, None), 2.0);
+/// ```
+pub fn bound_from(comparator: Comparator, value: f64, interval: Option<[f64; 2]>) -> f64 {
+    match interval {
         Some([low, high]) => {
             if comparator.wants_large() {
                 low
@@ -26,7 +38,7 @@ pub fn bound_of(comparator: Comparator, m: &Measurement) -> f64 {
                 high
             }
         }
-        None => m.value,
+        None => value,
     }
 }
 

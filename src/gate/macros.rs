@@ -1,6 +1,7 @@
 //! The `gate!` and `scenario!` declaration macros. They only parse, check the syntax and
-//! forward to plain items (`GateDecl`, `ScenarioDecl`, functions in [`parity`](super::parity));
-//! every malformed form has its own `compile_error!` (pinned by `tests/ui`).
+//! forward to plain items (`GateDecl`, `ScenarioDecl`, functions in [`parity`](super::parity),
+//! the unit checks in [`units`](super::units)); every malformed form has its own
+//! `compile_error!` or trait-bound message (pinned by `tests/ui`).
 
 /// Declares a gate: a metric function, a comparator and a threshold with unit, in one line.
 ///
@@ -10,29 +11,50 @@
 /// gate!( NAME : METRIC_PATH ( INPUTS ) OP THRESHOLD [, OPTION = VALUE]* )
 /// INPUTS    := (KEY = EXPR),*  |  EXPR,*        passed in written order after `&mut GateContext`
 /// OP        := >= | > | <= | <
-/// THRESHOLD := NUMBER [ x | % | % of ram | bytes | KiB | MiB | GiB ]
-/// OPTION    := tier = quick|release|both  |  family = "tag"  |  doc = "text" (required)
+/// THRESHOLD := VALUE [ x | % | % of ram | bytes | KiB | MiB | GiB
+///                    | sessions/s | events/s | subgraphs/s | ms | us ]
+/// VALUE     := NUMBER_LITERAL | CONST_PATH       (a constant: anything `as f64` accepts)
+/// OPTION    := doc = "text" (required) | tier = quick|release|both | family = "tag"
 ///            | fault = FAULT_CONST_PATH
+///            | unit = abs|x|%|fraction|bytes|sessions/s|events/s|subgraphs/s|ms|us
 /// ```
 ///
-/// The metric is any function `fn(&mut GateContext, inputs...) -> Result<Measurement, GateError>`.
+/// The metric is any function `fn(&mut GateContext, inputs...) -> Result<O, GateError>`:
+///
+/// - `O = Measured<U>` ([`units`](crate::gate::units)): a *static* metric. A threshold whose
+///   unit does not fit `U` is a compile error; `unit =` is not needed (if given, it must agree).
+/// - `O = Measurement`: a *dynamic* metric (unit known at run time). The declaration must state
+///   the unit with `unit = ...`; the harness refuses, before measuring anything, a dynamic gate
+///   without one or whose unit does not fit its threshold, and after measuring, a measurement
+///   in another unit.
 ///
 /// ```
 /// use ironforge::gate;
+/// use ironforge::gate::units::{Abs, Measured, Ratio};
 /// use ironforge::gate::{GateContext, GateError, Measurement, Unit};
 ///
-/// fn rounding_error(_ctx: &mut GateContext, digits: i32) -> Result<Measurement, GateError> {
+/// fn rounding_error(_ctx: &mut GateContext, digits: i32) -> Result<Measured<Abs>, GateError> {
 ///     let x = 2f64.sqrt();
 ///     let p = 10f64.powi(digits);
-///     Ok(Measurement::new(((x * p).round() / p - x).abs(), Unit::Abs))
+///     Ok(Measured::new(((x * p).round() / p - x).abs()))
 /// }
-///
 /// gate!(sqrt2_rounding: rounding_error(digits = 6) <= 1e-6, family = "demo", doc = "6 digits suffice");
+///
+/// const MIN_SPEEDUP: f64 = 1.4;
+/// fn speedup(_ctx: &mut GateContext) -> Result<Measured<Ratio>, GateError> {
+///     Ok(Measured::new(2.0).with_interval(1.8, 2.2))
+/// }
+/// gate!(fast_enough: speedup() >= MIN_SPEEDUP x, family = "demo", doc = "a named threshold");
+///
+/// fn dynamic(_ctx: &mut GateContext, v: f64) -> Result<Measurement, GateError> {
+///     Ok(Measurement::new(v, Unit::Fraction))
+/// }
+/// gate!(small_share: dynamic(v = 0.02) < 10%, unit = fraction, family = "demo", doc = "a dynamic metric");
 /// ```
 #[macro_export]
 macro_rules! gate {
     ($name:ident : $($metric:ident)::+ ( $($args:tt)* ) $op:tt $($rest:tt)*) => {
-        $crate::__gate_split!(@split $name [$($metric)::+] [$($args)*] $op [] $($rest)*);
+        $crate::__gate_split!(@split [$name [$($metric)::+] [$($args)*] $op] [] $($rest)*);
     };
     ($name:ident : $($rest:tt)*) => {
         ::core::compile_error!(::core::concat!(
@@ -52,33 +74,172 @@ macro_rules! gate {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __gate_split {
-    (@split $name:ident [$($metric:tt)*] [$($args:tt)*] $op:tt [$($thr:tt)*] , $($opts:tt)*) => {
-        $crate::__gate_emit!($name [$($metric)*] [$($args)*] $op [$($thr)*] [$($opts)*]);
+    (@split $head:tt [$($thr:tt)*] , $($opts:tt)*) => {
+        $crate::__gate_unit_opt!(@scan $head [$($thr)*] [] [undeclared] , $($opts)*);
     };
-    (@split $name:ident [$($metric:tt)*] [$($args:tt)*] $op:tt [$($thr:tt)*]) => {
-        $crate::__gate_emit!($name [$($metric)*] [$($args)*] $op [$($thr)*] []);
+    (@split $head:tt [$($thr:tt)*]) => {
+        $crate::__gate_unit_opt!(@scan $head [$($thr)*] [] [undeclared]);
     };
-    (@split $name:ident [$($metric:tt)*] [$($args:tt)*] $op:tt [$($thr:tt)*] $next:tt $($rest:tt)*) => {
-        $crate::__gate_split!(@split $name [$($metric)*] [$($args)*] $op [$($thr)* $next] $($rest)*);
+    (@split $head:tt [$($thr:tt)*] $next:tt $($rest:tt)*) => {
+        $crate::__gate_split!(@split $head [$($thr)* $next] $($rest)*);
+    };
+}
+
+/// Takes the `unit = ...` option out of a gate's options (the others go to `__decl_opts`),
+/// as the name of its spelling type in `units::check` (`undeclared` without one).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __gate_unit_opt {
+    (@scan $head:tt $thr:tt [$($kept:tt)*] [undeclared] , unit = abs $(, $($rest:tt)*)?) => {
+        $crate::__gate_unit_opt!(@scan $head $thr [$($kept)*] [abs] $(, $($rest)*)?);
+    };
+    (@scan $head:tt $thr:tt [$($kept:tt)*] [undeclared] , unit = x $(, $($rest:tt)*)?) => {
+        $crate::__gate_unit_opt!(@scan $head $thr [$($kept)*] [x] $(, $($rest)*)?);
+    };
+    (@scan $head:tt $thr:tt [$($kept:tt)*] [undeclared] , unit = % $(, $($rest:tt)*)?) => {
+        $crate::__gate_unit_opt!(@scan $head $thr [$($kept)*] [percent] $(, $($rest)*)?);
+    };
+    (@scan $head:tt $thr:tt [$($kept:tt)*] [undeclared] , unit = fraction $(, $($rest:tt)*)?) => {
+        $crate::__gate_unit_opt!(@scan $head $thr [$($kept)*] [fraction] $(, $($rest)*)?);
+    };
+    (@scan $head:tt $thr:tt [$($kept:tt)*] [undeclared] , unit = bytes $(, $($rest:tt)*)?) => {
+        $crate::__gate_unit_opt!(@scan $head $thr [$($kept)*] [bytes] $(, $($rest)*)?);
+    };
+    (@scan $head:tt $thr:tt [$($kept:tt)*] [undeclared] , unit = sessions / s $(, $($rest:tt)*)?) => {
+        $crate::__gate_unit_opt!(@scan $head $thr [$($kept)*] [sessions_per_s] $(, $($rest)*)?);
+    };
+    (@scan $head:tt $thr:tt [$($kept:tt)*] [undeclared] , unit = events / s $(, $($rest:tt)*)?) => {
+        $crate::__gate_unit_opt!(@scan $head $thr [$($kept)*] [events_per_s] $(, $($rest)*)?);
+    };
+    (@scan $head:tt $thr:tt [$($kept:tt)*] [undeclared] , unit = subgraphs / s $(, $($rest:tt)*)?) => {
+        $crate::__gate_unit_opt!(@scan $head $thr [$($kept)*] [subgraphs_per_s] $(, $($rest)*)?);
+    };
+    (@scan $head:tt $thr:tt [$($kept:tt)*] [undeclared] , unit = ms $(, $($rest:tt)*)?) => {
+        $crate::__gate_unit_opt!(@scan $head $thr [$($kept)*] [ms] $(, $($rest)*)?);
+    };
+    (@scan $head:tt $thr:tt [$($kept:tt)*] [undeclared] , unit = us $(, $($rest:tt)*)?) => {
+        $crate::__gate_unit_opt!(@scan $head $thr [$($kept)*] [us] $(, $($rest)*)?);
+    };
+    (@scan $head:tt $thr:tt [$($kept:tt)*] [undeclared] , unit = $other:tt $($rest:tt)*) => {
+        ::core::compile_error!(::core::concat!(
+            "unknown unit `", ::core::stringify!($other),
+            "`: expected `abs`, `x`, `%`, `fraction`, `bytes`, `sessions/s`, `events/s`, `subgraphs/s`, `ms` or `us`"
+        ));
+    };
+    (@scan $head:tt $thr:tt [$($kept:tt)*] [undeclared] , unit = $($rest:tt)*) => {
+        ::core::compile_error!("`unit =` needs a unit: `abs`, `x`, `%`, `fraction`, `bytes`, `sessions/s`, `events/s`, `subgraphs/s`, `ms` or `us`");
+    };
+    (@scan $head:tt $thr:tt [$($kept:tt)*] [$unit:ident] , unit = $($rest:tt)*) => {
+        ::core::compile_error!("`unit` is given twice");
+    };
+    (@scan $head:tt $thr:tt [$($kept:tt)*] [$unit:ident] $next:tt $($rest:tt)*) => {
+        $crate::__gate_unit_opt!(@scan $head $thr [$($kept)* $next] [$unit] $($rest)*);
+    };
+    (@scan $head:tt [$($thr:tt)*] [$(, $($kept:tt)*)?] [$unit:ident]) => {
+        $crate::__gate_threshold!(@parse [$head [$($($kept)*)?] $unit] $($thr)*);
+    };
+}
+
+/// Parses the threshold (a number literal or a constant path, then the unit) and hands the
+/// `Threshold` expression and the name of its compile-time unit check to `__gate_emit`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __gate_threshold {
+    (@parse $ctx:tt) => {
+        ::core::compile_error!("missing threshold after the comparator");
+    };
+    (@parse $ctx:tt $v:literal $($unit:tt)*) => {
+        $crate::__gate_threshold!(@unit $ctx [$v as f64] $($unit)*);
+    };
+    (@parse $ctx:tt $c:ident $($rest:tt)*) => {
+        $crate::__gate_threshold!(@path $ctx [$c] $($rest)*);
+    };
+    (@parse $ctx:tt $($other:tt)+) => {
+        ::core::compile_error!(::core::concat!(
+            "a threshold is a number literal or a constant (`1.4 x`, `MIN_SPEEDUP x`), found `", ::core::stringify!($($other)+), "`"
+        ));
+    };
+    (@path $ctx:tt [$($p:tt)*] :: $c:ident $($rest:tt)*) => {
+        $crate::__gate_threshold!(@path $ctx [$($p)* :: $c] $($rest)*);
+    };
+    (@path $ctx:tt [$($p:tt)*] $($rest:tt)*) => {
+        $crate::__gate_threshold!(@unit $ctx [$($p)* as f64] $($rest)*);
+    };
+    (@unit $ctx:tt [$($v:tt)*]) => {
+        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Absolute($($v)*)] fits_bare);
+    };
+    (@unit $ctx:tt [$($v:tt)*] x) => {
+        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Ratio($($v)*)] fits_x);
+    };
+    (@unit $ctx:tt [$($v:tt)*] % of ram) => {
+        $crate::__gate_emit!($ctx [$crate::gate::Threshold::PercentOfRam($($v)*)] fits_percent_of_ram);
+    };
+    (@unit $ctx:tt [$($v:tt)*] % of $($other:tt)*) => {
+        ::core::compile_error!(::core::concat!("`% of` takes `ram`, found `", ::core::stringify!($($other)*), "`"));
+    };
+    (@unit $ctx:tt [$($v:tt)*] %) => {
+        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Percent($($v)*)] fits_percent);
+    };
+    (@unit $ctx:tt [$($v:tt)*] bytes) => {
+        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Bytes($($v)*)] fits_bytes);
+    };
+    (@unit $ctx:tt [$($v:tt)*] KiB) => {
+        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Bytes(($($v)*) * 1024.0)] fits_bytes);
+    };
+    (@unit $ctx:tt [$($v:tt)*] MiB) => {
+        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Bytes(($($v)*) * 1048576.0)] fits_bytes);
+    };
+    (@unit $ctx:tt [$($v:tt)*] GiB) => {
+        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Bytes(($($v)*) * 1073741824.0)] fits_bytes);
+    };
+    (@unit $ctx:tt [$($v:tt)*] sessions / s) => {
+        $crate::__gate_emit!($ctx [$crate::gate::Threshold::SessionsPerSec($($v)*)] fits_sessions_per_s);
+    };
+    (@unit $ctx:tt [$($v:tt)*] events / s) => {
+        $crate::__gate_emit!($ctx [$crate::gate::Threshold::EventsPerSec($($v)*)] fits_events_per_s);
+    };
+    (@unit $ctx:tt [$($v:tt)*] subgraphs / s) => {
+        $crate::__gate_emit!($ctx [$crate::gate::Threshold::SubgraphsPerSec($($v)*)] fits_subgraphs_per_s);
+    };
+    (@unit $ctx:tt [$($v:tt)*] ms) => {
+        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Millis($($v)*)] fits_ms);
+    };
+    (@unit $ctx:tt [$($v:tt)*] us) => {
+        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Micros($($v)*)] fits_us);
+    };
+    (@unit $ctx:tt [$($v:tt)*] $($other:tt)+) => {
+        ::core::compile_error!(::core::concat!(
+            "unknown threshold unit `", ::core::stringify!($($other)+),
+            "`: expected nothing, `x`, `%`, `% of ram`, `bytes`, `KiB`, `MiB`, `GiB`, `sessions/s`, `events/s`, `subgraphs/s`, `ms` or `us`"
+        ));
     };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __gate_emit {
-    ($name:ident [$($metric:ident)::+] [$($args:tt)*] $op:tt [$($thr:tt)*] [$($opts:tt)*]) => {
+    ([[$name:ident [$($metric:ident)::+] [$($args:tt)*] $op:tt] [$($opts:tt)*] $unit:ident] [$($threshold:tt)*] $check:ident) => {
         const _: () = {
+            fn __ironforge_metric(
+                ctx: &mut $crate::gate::GateContext,
+            ) -> ::core::result::Result<impl $crate::gate::units::MetricOutput, $crate::gate::GateError> {
+                $crate::gate::units::check::$check::<$crate::gate::units::check::$unit, _>(
+                    $crate::__gate_call!(ctx; $($metric)::+; $($args)*)
+                )
+            }
             fn __ironforge_measure(
                 ctx: &mut $crate::gate::GateContext,
             ) -> ::core::result::Result<$crate::gate::Measurement, $crate::gate::GateError> {
-                $crate::__gate_call!(ctx; $($metric)::+; $($args)*)
+                __ironforge_metric(ctx).map($crate::gate::units::MetricOutput::into_measurement)
             }
             const __IRONFORGE_GATE: $crate::gate::GateDecl = $crate::gate::GateDecl {
                 name: ::core::stringify!($name),
                 metric: ::core::stringify!($($metric)::+),
                 inputs: ::core::stringify!($($args)*),
                 comparator: $crate::__gate_cmp!($op),
-                threshold: $crate::__gate_threshold!($($thr)*),
+                threshold: $($threshold)*,
+                static_unit: $crate::gate::units::check::unit_of(&__ironforge_metric),
+                declared_unit: $crate::gate::units::check::declared::<$crate::gate::units::check::$unit>(),
                 meta: $crate::__decl_opts!(@opts $crate::gate::DeclMeta::new($crate::gate::Location {
                     file: ::core::file!(),
                     line: ::core::line!(),
@@ -131,52 +292,6 @@ macro_rules! __gate_cmp {
     };
 }
 
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __gate_threshold {
-    ($v:literal % of ram) => {
-        $crate::gate::Threshold::PercentOfRam($v as f64)
-    };
-    ($v:literal % of $($other:tt)*) => {
-        ::core::compile_error!(::core::concat!("`% of` takes `ram`, found `", ::core::stringify!($($other)*), "`"))
-    };
-    ($v:literal %) => {
-        $crate::gate::Threshold::Percent($v as f64)
-    };
-    ($v:literal x) => {
-        $crate::gate::Threshold::Ratio($v as f64)
-    };
-    ($v:literal bytes) => {
-        $crate::gate::Threshold::Bytes($v as f64)
-    };
-    ($v:literal KiB) => {
-        $crate::gate::Threshold::Bytes($v as f64 * 1024.0)
-    };
-    ($v:literal MiB) => {
-        $crate::gate::Threshold::Bytes($v as f64 * 1048576.0)
-    };
-    ($v:literal GiB) => {
-        $crate::gate::Threshold::Bytes($v as f64 * 1073741824.0)
-    };
-    ($v:literal) => {
-        $crate::gate::Threshold::Absolute($v as f64)
-    };
-    ($v:literal $($other:tt)+) => {
-        ::core::compile_error!(::core::concat!(
-            "unknown threshold unit `", ::core::stringify!($($other)+),
-            "`: expected nothing, `x`, `%`, `% of ram`, `bytes`, `KiB`, `MiB` or `GiB`"
-        ))
-    };
-    () => {
-        ::core::compile_error!("missing threshold after the comparator")
-    };
-    ($($other:tt)+) => {
-        ::core::compile_error!(::core::concat!(
-            "a threshold starts with a number literal, found `", ::core::stringify!($($other)+), "`"
-        ))
-    };
-}
-
 /// Folds `key = value` options into a `DeclMeta`, one compile error per malformed option.
 #[doc(hidden)]
 #[macro_export]
@@ -207,9 +322,12 @@ macro_rules! __decl_opts {
     (@opts $m:expr ; fault = $fault:path $(, $($rest:tt)*)?) => {
         $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_fault($m, &$fault); $($($rest)*)?)
     };
+    (@opts $m:expr ; unit = $($rest:tt)*) => {
+        ::core::compile_error!("`unit` is an option of `gate!` only: a scenario's unit follows from its comparison")
+    };
     (@opts $m:expr ; $key:ident = $($rest:tt)*) => {
         ::core::compile_error!(::core::concat!(
-            "unknown option `", ::core::stringify!($key), "`: expected `tier`, `family`, `doc` or `fault`"
+            "unknown option `", ::core::stringify!($key), "`: expected `tier`, `family`, `doc`, `fault` or (gates) `unit`"
         ))
     };
     (@opts $m:expr ; $($rest:tt)*) => {

@@ -2,7 +2,9 @@
 
 use super::spec::Unit;
 
-/// One measurement made by a metric function.
+/// One measurement made by a metric function: what a *dynamic* metric returns (its unit known
+/// at run time; the gate declares it with `unit = ...`). A static metric returns
+/// [`Measured<U>`](super::units::Measured) instead.
 ///
 /// ```
 /// use ironforge::gate::{Measurement, Unit};
@@ -41,6 +43,7 @@ impl Measurement {
 
 /// The generic "value" metric: whatever number user code computed (a stability figure, a
 /// variance...), in `unit`. It exists so that gates read `value(...)` when nothing else fits.
+/// A dynamic metric: a gate on it states its unit (`gate!(g: value(v, Unit::Abs) < 0.05, unit = abs, ...)`).
 ///
 /// ```
 /// use ironforge::gate::{value, GateContext, Unit};

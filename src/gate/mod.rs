@@ -2,12 +2,16 @@
 //! that the [`gate!`](crate::gate!) macro registers, so any code can be gated.
 //!
 //! - [`spec`]: comparator, threshold with unit, tiers, faults, declaration metadata;
-//! - [`measurement`], [`judge`]: what a metric returns and how it is judged (interval bounds);
+//! - [`measurement`], [`units`], [`judge`]: what a metric returns (a dynamic [`Measurement`] or a
+//!   static [`Measured<U>`](units::Measured) whose unit the compiler checks against the
+//!   threshold) and how it is judged (interval bounds);
 //! - metrics: [`speedup`] (interleaved A/B, bootstrap interval), [`parity`] (max abs, the
 //!   FlashAttention rule, exact), [`memory`] (counting allocator, `VmHWM`, `MemTotal`),
 //!   [`value`] (anything user code computes);
 //! - [`registry`], [`runner`], [`sink`], [`env`](mod@env), [`harness`]: the libtest-mimic harness that
-//!   runs every declaration as a trial and writes [`record::Measurements`] JSON.
+//!   checks every declaration's units before measuring anything, runs every declaration as a
+//!   trial and writes [`record::Measurements`] JSON (records and the manifest of declarations);
+//! - [`audit`]: the release audit built from the measurements, re-judged before any report.
 //!
 //! See `docs/gates.md` for the DSL grammar, environment variables and JSON output.
 
@@ -28,6 +32,7 @@ pub mod sink;
 pub mod spec;
 pub mod speedup;
 pub mod stats;
+pub mod units;
 
 pub use context::GateContext;
 pub use error::GateError;
@@ -35,6 +40,7 @@ pub use measurement::{value, Measurement};
 pub use memory::CountingAllocator;
 pub use registry::{scenario_parity, GateDecl, ScenarioDecl};
 pub use spec::{Comparator, DeclMeta, Fault, Location, Threshold, Tiers, Unit};
+pub use units::Measured;
 
 /// What the declaration macros reach through `$crate`; not a public API.
 #[doc(hidden)]

@@ -13,8 +13,57 @@ pub const MEASUREMENTS_SCHEMA: &str = "ironforge.measurements/1";
 pub struct Measurements {
     /// Always [`MEASUREMENTS_SCHEMA`].
     pub schema: String,
+    /// Every declaration the harness registered, whether or not it ran (written by every
+    /// harness process; absent in files written before any harness started).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<Manifest>,
     /// One record per gate or scenario that ran.
     pub records: Vec<Record>,
+}
+
+impl Measurements {
+    /// An empty measurements file: no manifest, no records.
+    pub fn empty() -> Self {
+        Measurements { schema: MEASUREMENTS_SCHEMA.to_string(), manifest: None, records: Vec::new() }
+    }
+}
+
+/// Every gate and scenario the harness registered: what a complete run of a tier must record.
+///
+/// ```
+/// use ironforge::gate::record::{Manifest, ManifestEntry, RecordKind, Tier};
+/// let entry = |name: &str, tiers: Vec<Tier>| ManifestEntry {
+///     name: name.into(), kind: RecordKind::Gate, family: "demo".into(), tiers,
+/// };
+/// let m = Manifest { declarations: vec![entry("a", vec![Tier::Quick, Tier::Release]), entry("b", vec![Tier::Quick])] };
+/// let names: Vec<&str> = m.expected(Some(Tier::Release)).map(|e| e.name.as_str()).collect();
+/// assert_eq!(names, ["a"]);
+/// assert_eq!(m.expected(None).count(), 2);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// One entry per declaration, sorted by name.
+    pub declarations: Vec<ManifestEntry>,
+}
+
+impl Manifest {
+    /// The declarations that run in `tier` (every declaration when the tier is unknown).
+    pub fn expected(&self, tier: Option<Tier>) -> impl Iterator<Item = &ManifestEntry> {
+        self.declarations.iter().filter(move |e| tier.is_none_or(|t| e.tiers.contains(&t)))
+    }
+}
+
+/// One registered gate or scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    /// Trial name.
+    pub name: String,
+    /// Gate or scenario.
+    pub kind: RecordKind,
+    /// Family tag.
+    pub family: String,
+    /// The tiers it runs in.
+    pub tiers: Vec<Tier>,
 }
 
 /// Whether a record is a gate (a metric against a threshold) or a parity scenario.
@@ -35,6 +84,27 @@ pub enum Tier {
     Quick,
     /// Runs in `cargo xtask release-check`.
     Release,
+}
+
+impl Tier {
+    /// `quick` or `release`, as in `IRONFORGE_TIER` and the JSON.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Tier::Quick => "quick",
+            Tier::Release => "release",
+        }
+    }
+
+    /// The tier called `name`.
+    ///
+    /// ```
+    /// use ironforge::gate::record::Tier;
+    /// assert_eq!(Tier::from_name("release"), Some(Tier::Release));
+    /// assert_eq!(Tier::from_name("nightly"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Tier::Quick, Tier::Release].into_iter().find(|t| t.name() == name)
+    }
 }
 
 /// A gate's verdict.
@@ -71,7 +141,7 @@ pub struct Record {
     pub tier: Tier,
     /// The metric's name (`speedup`, `parity`, `peak_memory`, ...).
     pub metric: String,
-    /// Comparator as written: `>=`, `>`, `<=`, `<`, `==`.
+    /// Comparator as written: `>=`, `>`, `<=`, `<` (the audit refuses anything else).
     pub comparator: String,
     /// Threshold in `unit`.
     pub threshold: f64,
@@ -105,6 +175,8 @@ pub struct Record {
 pub const DETAIL_PARITY_ROWS: &str = "parity_rows";
 /// Key in [`Record::details`] holding a list of [`BenchRow`]s (kernel × L-bucket timings).
 pub const DETAIL_BENCH_ROWS: &str = "bench_rows";
+/// Key in [`Record::details`] holding a list of [`PathRow`]s (code-path coverage).
+pub const DETAIL_PATH_ROWS: &str = "path_rows";
 /// Key in [`Record::details`] holding a map from kernel name to circuit-breaker fallbacks.
 pub const DETAIL_FALLBACKS: &str = "fallbacks";
 
@@ -144,4 +216,27 @@ pub struct BenchRow {
     pub candidate_ms: f64,
     /// Median reference time in milliseconds.
     pub reference_ms: f64,
+}
+
+/// One code path of a candidate: how many units of work (rows, items) it computed in the run
+/// and its worst error against the allowance of its own reference. A gate that counts paths
+/// shows with these rows that each one ran and how close to its bound it came.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathRow {
+    /// The candidate (a kernel on an instruction set, say).
+    pub variant: String,
+    /// The code path.
+    pub path: String,
+    /// Instruction set (or other level) the path ran on.
+    pub isa: String,
+    /// Units of work the path computed; 0 = not exercised.
+    pub rows: u64,
+    /// Worst error / allowance over its rows (≤ 1 is within bounds).
+    pub worst_ratio: f64,
+    /// The worst row's error.
+    pub worst_error: f64,
+    /// The worst row's allowance.
+    pub worst_allowance: f64,
+    /// The case the worst row came from.
+    pub worst_case: String,
 }

@@ -145,15 +145,26 @@ fn run_subject(
     Ok(Outcome { record, trial })
 }
 
-/// Measures and judges a gate.
+/// Measures and judges a gate. Its units are checked first ([`GateDecl::check_units`]); a
+/// measurement in another unit than the expected one is an error ([`GateError::MeasuredUnit`]).
 pub fn run_gate(decl: &GateDecl, env: &HarnessEnv) -> Result<Outcome, GateError> {
+    let expected = decl.check_units()?;
     let measure = |ctx: &mut GateContext| {
         let m = (decl.measure)(ctx)?;
+        if m.unit != expected {
+            return Err(GateError::MeasuredUnit {
+                gate: decl.name.to_string(),
+                expected: expected.name().to_string(),
+                measured: m.unit.name().to_string(),
+            });
+        }
         let t = decl.threshold.resolve(decl.name, m.unit, mem_total_bytes)?;
         Ok((m, t))
     };
     let mut extra = std::collections::BTreeMap::new();
     extra.insert("threshold_declared".to_string(), decl.threshold.describe().into());
+    let unit_source = if decl.static_unit.is_some() { "static" } else { "declared" };
+    extra.insert("unit_source".to_string(), unit_source.into());
     extra.insert("inputs".to_string(), decl.inputs.into());
     let metric = decl.metric.rsplit("::").next().unwrap_or(decl.metric).trim();
     run_subject(decl.name, RecordKind::Gate, metric, decl.comparator, &decl.meta, env, extra, &measure)

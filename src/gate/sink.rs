@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::error::GateError;
-use super::record::{Measurements, Record, MEASUREMENTS_SCHEMA};
+use super::record::{Manifest, Measurements, Record, MEASUREMENTS_SCHEMA};
 
 static IN_PROCESS: Mutex<()> = Mutex::new(());
 
@@ -18,8 +18,8 @@ const STALE_LOCK: Duration = Duration::from_secs(30);
 const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Merges `record` into the measurements file at `path`: records with the same name are
-/// replaced, the rest kept, all sorted by name. Creates the file when missing; refuses to
-/// overwrite a file that is not a measurements file.
+/// replaced, the rest kept, all sorted by name; the manifest is kept. Creates the file when
+/// missing; refuses to overwrite a file that is not a measurements file.
 ///
 /// ```
 /// # use ironforge::gate::{sink::merge_record, record::*};
@@ -35,13 +35,37 @@ const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 /// assert_eq!(m.records.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
 /// ```
 pub fn merge_record(path: &Path, record: Record) -> Result<(), GateError> {
+    merge(path, None, Some(record))
+}
+
+/// Merges into the measurements file at `path`: `manifest`, when given, replaces the stored
+/// one (every harness process of one binary writes the same); `record`, when given, is merged
+/// as by [`merge_record`]. Atomic, and safe for concurrent threads and processes.
+///
+/// ```
+/// # use ironforge::gate::{sink::{merge, read_measurements}, record::*};
+/// # let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("m.json");
+/// let manifest = Manifest { declarations: vec![ManifestEntry {
+///     name: "a".into(), kind: RecordKind::Gate, family: "demo".into(), tiers: vec![Tier::Quick],
+/// }] };
+/// merge(&path, Some(&manifest), None).unwrap();
+/// let m = read_measurements(&path).unwrap().unwrap();
+/// assert_eq!(m.manifest, Some(manifest));
+/// assert!(m.records.is_empty());
+/// ```
+pub fn merge(path: &Path, manifest: Option<&Manifest>, record: Option<Record>) -> Result<(), GateError> {
     let _guard = IN_PROCESS.lock().unwrap_or_else(|p| p.into_inner());
     let lock = LockFile::acquire(path)?;
-    let mut all = read_measurements(path)?
-        .unwrap_or_else(|| Measurements { schema: MEASUREMENTS_SCHEMA.to_string(), records: Vec::new() });
-    all.records.retain(|r| r.name != record.name);
-    all.records.push(record);
-    all.records.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut all = read_measurements(path)?.unwrap_or_else(Measurements::empty);
+    if let Some(manifest) = manifest {
+        all.manifest = Some(manifest.clone());
+    }
+    if let Some(record) = record {
+        all.records.retain(|r| r.name != record.name);
+        all.records.push(record);
+        all.records.sort_by(|a, b| a.name.cmp(&b.name));
+    }
     write_atomic(path, &all)?;
     drop(lock);
     Ok(())

@@ -52,6 +52,17 @@ impl Comparator {
         }
     }
 
+    /// The comparator written as `symbol` (`>=`, `>`, `<=`, `<`); `None` for anything else.
+    ///
+    /// ```
+    /// use ironforge::gate::Comparator;
+    /// assert_eq!(Comparator::from_symbol("<="), Some(Comparator::Le));
+    /// assert_eq!(Comparator::from_symbol("=="), None);
+    /// ```
+    pub fn from_symbol(symbol: &str) -> Option<Self> {
+        [Comparator::Ge, Comparator::Gt, Comparator::Le, Comparator::Lt].into_iter().find(|c| c.symbol() == symbol)
+    }
+
     /// Signed distance of `bound` from `threshold` in the passing direction (positive = passing side).
     pub fn margin(self, bound: f64, threshold: f64) -> f64 {
         if self.wants_large() {
@@ -75,9 +86,44 @@ pub enum Unit {
     Fraction,
     /// Bytes.
     Bytes,
+    /// Throughput: sessions per second.
+    SessionsPerSec,
+    /// Throughput: events per second.
+    EventsPerSec,
+    /// Throughput: subgraphs (motif instances) per second.
+    SubgraphsPerSec,
+    /// Time in milliseconds.
+    Millis,
+    /// Time in microseconds.
+    Micros,
 }
 
 impl Unit {
+    /// Every unit, in declaration order.
+    pub const ALL: [Unit; 10] = [
+        Unit::Abs,
+        Unit::Ratio,
+        Unit::Percent,
+        Unit::Fraction,
+        Unit::Bytes,
+        Unit::SessionsPerSec,
+        Unit::EventsPerSec,
+        Unit::SubgraphsPerSec,
+        Unit::Millis,
+        Unit::Micros,
+    ];
+
+    /// The unit whose [`name`](Unit::name) is `name`.
+    ///
+    /// ```
+    /// use ironforge::gate::Unit;
+    /// assert_eq!(Unit::from_name("sessions/s"), Some(Unit::SessionsPerSec));
+    /// assert_eq!(Unit::from_name("furlongs"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Self> {
+        Unit::ALL.into_iter().find(|u| u.name() == name)
+    }
+
     /// Short name written to the record.
     pub const fn name(self) -> &'static str {
         match self {
@@ -86,14 +132,23 @@ impl Unit {
             Unit::Percent => "%",
             Unit::Fraction => "fraction",
             Unit::Bytes => "bytes",
+            Unit::SessionsPerSec => "sessions/s",
+            Unit::EventsPerSec => "events/s",
+            Unit::SubgraphsPerSec => "subgraphs/s",
+            Unit::Millis => "ms",
+            Unit::Micros => "us",
         }
     }
 }
 
-/// A threshold as declared, before it is resolved against the measured unit.
+/// A threshold as declared, before it is resolved against the metric's unit.
+///
+/// Each form fits a fixed set of units ([`Threshold::fitting_units`]): a static metric
+/// (`Measured<U>`) is checked against it at compile time, a dynamic one before anything is
+/// measured (its declared unit) and again after (its measured unit).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Threshold {
-    /// A bare number: compared in whatever unit the metric measures.
+    /// A bare number: only for dimensionless metrics ([`Unit::Abs`], [`Unit::Fraction`]).
     Absolute(f64),
     /// `1.4 x`: only comparable with [`Unit::Ratio`].
     Ratio(f64),
@@ -103,6 +158,16 @@ pub enum Threshold {
     PercentOfRam(f64),
     /// `512 MiB`, `1 GiB`, `4096 bytes`: a byte count.
     Bytes(f64),
+    /// `3000 sessions/s`.
+    SessionsPerSec(f64),
+    /// `1e5 events/s`.
+    EventsPerSec(f64),
+    /// `2e6 subgraphs/s`.
+    SubgraphsPerSec(f64),
+    /// `2 ms`: compared with [`Unit::Millis`] as is, with [`Unit::Micros`] times 1000.
+    Millis(f64),
+    /// `500 us`: compared with [`Unit::Micros`] as is, with [`Unit::Millis`] divided by 1000.
+    Micros(f64),
 }
 
 impl Threshold {
@@ -110,10 +175,74 @@ impl Threshold {
     pub fn describe(&self) -> String {
         match *self {
             Threshold::Absolute(v) => format!("{v}"),
-            Threshold::Ratio(v) => format!("{v} x"),
             Threshold::Percent(v) => format!("{v}%"),
             Threshold::PercentOfRam(v) => format!("{v}% of ram"),
-            Threshold::Bytes(v) => format!("{v} bytes"),
+            Threshold::Ratio(v)
+            | Threshold::Bytes(v)
+            | Threshold::SessionsPerSec(v)
+            | Threshold::EventsPerSec(v)
+            | Threshold::SubgraphsPerSec(v)
+            | Threshold::Millis(v)
+            | Threshold::Micros(v) => format!("{v} {}", self.spelling()),
+        }
+    }
+
+    /// The threshold's unit as written: empty for a bare number, `x`, `%`, `% of ram`, `bytes`,
+    /// `sessions/s`, `events/s`, `subgraphs/s`, `ms`, `us`.
+    pub const fn spelling(&self) -> &'static str {
+        match self {
+            Threshold::Absolute(_) => "",
+            Threshold::Ratio(_) => "x",
+            Threshold::Percent(_) => "%",
+            Threshold::PercentOfRam(_) => "% of ram",
+            Threshold::Bytes(_) => "bytes",
+            Threshold::SessionsPerSec(_) => "sessions/s",
+            Threshold::EventsPerSec(_) => "events/s",
+            Threshold::SubgraphsPerSec(_) => "subgraphs/s",
+            Threshold::Millis(_) => "ms",
+            Threshold::Micros(_) => "us",
+        }
+    }
+
+    /// The units a metric may measure in for this threshold to be compared with it.
+    ///
+    /// ```
+    /// use ironforge::gate::{Threshold, Unit};
+    /// assert_eq!(Threshold::Absolute(0.05).fitting_units(), [Unit::Abs, Unit::Fraction]);
+    /// assert_eq!(Threshold::Millis(2.0).fitting_units(), [Unit::Millis, Unit::Micros]);
+    /// ```
+    pub const fn fitting_units(&self) -> &'static [Unit] {
+        match self {
+            Threshold::Absolute(_) => &[Unit::Abs, Unit::Fraction],
+            Threshold::Ratio(_) => &[Unit::Ratio],
+            Threshold::Percent(_) => &[Unit::Percent, Unit::Fraction],
+            Threshold::PercentOfRam(_) | Threshold::Bytes(_) => &[Unit::Bytes],
+            Threshold::SessionsPerSec(_) => &[Unit::SessionsPerSec],
+            Threshold::EventsPerSec(_) => &[Unit::EventsPerSec],
+            Threshold::SubgraphsPerSec(_) => &[Unit::SubgraphsPerSec],
+            Threshold::Millis(_) | Threshold::Micros(_) => &[Unit::Millis, Unit::Micros],
+        }
+    }
+
+    /// Whether a metric measured in `unit` can be compared with this threshold.
+    ///
+    /// ```
+    /// use ironforge::gate::{Threshold, Unit};
+    /// assert!(Threshold::Percent(10.0).fits(Unit::Fraction));
+    /// assert!(!Threshold::Absolute(1.0).fits(Unit::Ratio));
+    /// ```
+    pub fn fits(&self, unit: Unit) -> bool {
+        self.fitting_units().contains(&unit)
+    }
+
+    /// The error saying that this threshold does not fit `unit`.
+    pub fn mismatch(&self, gate: &str, unit: Unit) -> GateError {
+        let fits: Vec<String> = self.fitting_units().iter().map(|u| format!("`{}`", u.name())).collect();
+        GateError::UnitMismatch {
+            gate: gate.to_string(),
+            threshold: self.describe(),
+            unit: unit.name().to_string(),
+            fits: fits.join(", "),
         }
     }
 
@@ -124,7 +253,9 @@ impl Threshold {
     /// let t = Threshold::PercentOfRam(70.0);
     /// assert_eq!(t.resolve("g", Unit::Bytes, || Ok(1000)).unwrap(), 700.0);
     /// assert_eq!(Threshold::Percent(10.0).resolve("g", Unit::Fraction, || unreachable!()).unwrap(), 0.1);
+    /// assert_eq!(Threshold::Millis(2.0).resolve("g", Unit::Micros, || unreachable!()).unwrap(), 2000.0);
     /// assert!(Threshold::Ratio(1.4).resolve("g", Unit::Bytes, || Ok(1)).is_err());
+    /// assert!(Threshold::Absolute(1.0).resolve("g", Unit::Ratio, || Ok(1)).is_err());
     /// ```
     pub fn resolve(
         &self,
@@ -132,23 +263,27 @@ impl Threshold {
         measured: Unit,
         mem_total: impl FnOnce() -> Result<u64, GateError>,
     ) -> Result<f64, GateError> {
-        let mismatch = |declared: &str| GateError::UnitMismatch {
-            gate: gate.to_string(),
-            threshold_unit: declared.to_string(),
-            measured_unit: measured.name().to_string(),
-        };
-        match (*self, measured) {
-            (Threshold::Absolute(v), _) => Ok(v),
-            (Threshold::Ratio(v), Unit::Ratio) => Ok(v),
-            (Threshold::Percent(v), Unit::Percent) => Ok(v),
-            (Threshold::Percent(v), Unit::Fraction) => Ok(v / 100.0),
-            (Threshold::PercentOfRam(v), Unit::Bytes) => Ok(v / 100.0 * mem_total()? as f64),
-            (Threshold::Bytes(v), Unit::Bytes) => Ok(v),
-            (Threshold::Ratio(_), _) => Err(mismatch("x")),
-            (Threshold::Percent(_), _) => Err(mismatch("%")),
-            (Threshold::PercentOfRam(_), _) => Err(mismatch("% of ram")),
-            (Threshold::Bytes(_), _) => Err(mismatch("bytes")),
+        if !self.fits(measured) {
+            return Err(self.mismatch(gate, measured));
         }
+        Ok(match (*self, measured) {
+            (Threshold::Percent(v), Unit::Fraction) => v / 100.0,
+            (Threshold::PercentOfRam(v), _) => v / 100.0 * mem_total()? as f64,
+            (Threshold::Millis(v), Unit::Micros) => v * 1000.0,
+            (Threshold::Micros(v), Unit::Millis) => v / 1000.0,
+            (
+                Threshold::Absolute(v)
+                | Threshold::Ratio(v)
+                | Threshold::Percent(v)
+                | Threshold::Bytes(v)
+                | Threshold::SessionsPerSec(v)
+                | Threshold::EventsPerSec(v)
+                | Threshold::SubgraphsPerSec(v)
+                | Threshold::Millis(v)
+                | Threshold::Micros(v),
+                _,
+            ) => v,
+        })
     }
 }
 

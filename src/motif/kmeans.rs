@@ -132,3 +132,62 @@ pub fn kmeans(rows: &[Vec<f32>], params: &KMeansParams) -> Result<KMeansResult, 
     let inertia = labels.iter().zip(rows).map(|(&l, r)| dist2(r, &centroids[l])).sum();
     Ok(KMeansResult { labels, centroids, inertia, iterations })
 }
+
+/// The best of `restarts` k-means runs (lowest inertia; ties keep the earlier run), run `r`
+/// seeded with `params.seed + r·0x9E37_79B9_7F4A_7C15` (wrapping): k-means++ finds a local
+/// optimum, and restarts make the partition less dependent on the seed (scikit-learn's
+/// `n_init`).
+///
+/// ```
+/// use ironforge::motif::kmeans::{kmeans, kmeans_restarts, KMeansParams};
+/// let rows = vec![vec![0.0f32], vec![0.2], vec![5.0], vec![5.2], vec![9.0]];
+/// let p = KMeansParams { k: 2, ..KMeansParams::default() };
+/// let best = kmeans_restarts(&rows, &p, 5)?;
+/// assert!(best.inertia <= kmeans(&rows, &p)?.inertia);
+/// assert!(kmeans_restarts(&rows, &p, 0).is_err());
+/// # Ok::<(), ironforge::motif::MotifError>(())
+/// ```
+pub fn kmeans_restarts(rows: &[Vec<f32>], params: &KMeansParams, restarts: usize) -> Result<KMeansResult, MotifError> {
+    if restarts == 0 {
+        return Err(MotifError::Parameter { name: "restarts", value: "0".into(), why: "must be at least 1" });
+    }
+    let mut best: Option<KMeansResult> = None;
+    for r in 0..restarts as u64 {
+        let seed = params.seed.wrapping_add(r.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let run = kmeans(rows, &KMeansParams { seed, ..params.clone() })?;
+        if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
+            best = Some(run);
+        }
+    }
+    best.ok_or(MotifError::Parameter { name: "restarts", value: "0".into(), why: "must be at least 1" })
+}
+
+/// The nearest centroid (squared Euclidean distance, ties to the lower index) of each row:
+/// how rows are put into regimes fitted elsewhere. Rows must be finite and as wide as the
+/// centroids.
+///
+/// ```
+/// use ironforge::motif::kmeans::assign_nearest;
+/// let centroids = vec![vec![0.0f64, 0.0], vec![10.0, 10.0]];
+/// assert_eq!(assign_nearest(&[vec![1.0f32, 0.5], vec![9.0, 9.5]], &centroids)?, vec![0, 1]);
+/// assert!(assign_nearest(&[vec![1.0f32]], &centroids).is_err());
+/// # Ok::<(), ironforge::motif::MotifError>(())
+/// ```
+pub fn assign_nearest(rows: &[Vec<f32>], centroids: &[Vec<f64>]) -> Result<Vec<usize>, MotifError> {
+    if centroids.is_empty() {
+        return Err(MotifError::Parameter { name: "centroids", value: "0".into(), why: "need at least one centroid" });
+    }
+    let width = centroids[0].len();
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            if r.len() != width {
+                return Err(MotifError::RaggedEmbeddings { row: i, got: r.len(), expected: width });
+            }
+            if r.iter().any(|x| !x.is_finite()) {
+                return Err(MotifError::NonFinite { what: "embedding row", index: i });
+            }
+            Ok(nearest(r, centroids).0)
+        })
+        .collect()
+}

@@ -122,10 +122,11 @@ pub fn render_audit(audit: &AuditRun, source: &str, sha: &str) -> anyhow::Result
     let md = |name: &str, body: String| RenderedFile { name: name.into(), bytes: format!("{head}{body}").into_bytes() };
     let svg =
         |name: &str, body: String| RenderedFile { name: name.into(), bytes: format!("{svg_head}{body}").into_bytes() };
+    let banner = partial_banner(audit);
     Ok(vec![
         md(GATES_MD, gates_md(audit)),
-        md(PARITY_MD, parity_md(audit)),
-        md(BENCH_MD, bench_md(audit)),
+        md(PARITY_MD, format!("{banner}{}", parity_md(audit))),
+        md(BENCH_MD, format!("{banner}{}", bench_md(audit))),
         svg(SPEEDUP_SVG, plots::speedup_by_l(&audit.kernel_table)?),
         svg(PARITY_SVG, plots::parity_vs_size(&audit.parity)?),
     ])
@@ -135,6 +136,21 @@ fn verdict(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "PASS",
         Verdict::Fail => "FAIL",
+    }
+}
+
+/// A partial run's warning, first in every Markdown report (empty for a complete run).
+fn partial_banner(audit: &AuditRun) -> String {
+    match audit.partial_line() {
+        None => String::new(),
+        Some(line) => {
+            let accepted = if audit.config.allow_partial {
+                "accepted with `--partial`: the overall verdict covers only the rows below"
+            } else {
+                "not accepted: run without trial-name filters, or pass `--partial`"
+            };
+            format!("> **{line}** — {accepted}.\n\n")
+        }
     }
 }
 
@@ -164,7 +180,8 @@ fn context_lines(audit: &AuditRun) -> String {
     let env: Vec<String> = c.env.iter().map(|(k, v)| format!("`{k}={v}`")).collect();
     format!(
         "- commit: `{}` ({dirty})\n- machine: {}, {} logical cores, {} GiB RAM, {}; {}\n\
-         - tier `{}`, sessions `{}`, seed {}, prove {}, repeat index {}\n- harness: `{}` — {harness}\n- env: {}\n",
+         - tier `{}`, sessions `{}`, seed {}, prove {}, partial allowed {}, repeat index {}\n\
+         - harness: `{}` — {harness}\n- env: {}\n",
         audit.git.commit.as_deref().unwrap_or("unknown"),
         m.cpu_model,
         m.logical_cores,
@@ -175,6 +192,7 @@ fn context_lines(audit: &AuditRun) -> String {
         c.sessions,
         c.seed,
         if c.prove { "yes" } else { "no" },
+        if c.allow_partial { "yes" } else { "no" },
         c.repeat_index,
         c.harness.join(" "),
         if env.is_empty() { "none".to_string() } else { env.join(" ") },
@@ -220,9 +238,11 @@ fn gates_md(audit: &AuditRun) -> String {
     let scenarios: Vec<&GateRow> = audit.gates.iter().filter(|g| g.record.kind == RecordKind::Scenario).collect();
     let passed = audit.gates.iter().filter(|g| g.release_verdict == Verdict::Pass).count();
     let mut s = String::from("# Release gate verification\n\n");
+    s.push_str(&partial_banner(audit));
     s.push_str(&format!(
-        "**Overall: {}** — {passed} of {} rows pass ({} gates, {} scenarios).\n\n",
+        "**Overall: {}{}** — {passed} of {} rows pass ({} gates, {} scenarios).\n\n",
         verdict(overall.verdict),
+        if audit.partial { " (PARTIAL)" } else { "" },
         audit.gates.len(),
         gates.len(),
         scenarios.len()
@@ -303,6 +323,7 @@ fn gates_md(audit: &AuditRun) -> String {
 
 fn parity_md(audit: &AuditRun) -> String {
     let mut s = String::from("# Parity report\n\n");
+    s.push_str(&paths_md(audit));
     if audit.parity.is_empty() {
         s.push_str("No parity rows were recorded in this run.\n");
         return s;
@@ -356,6 +377,42 @@ fn parity_md(audit: &AuditRun) -> String {
         "\nPlot: [{PARITY_SVG}]({PARITY_SVG}) (errors below {} drawn at it).\n",
         num(plots::ERROR_FLOOR)
     ));
+    s
+}
+
+/// Rows computed and worst error over allowance per candidate and code path (a path with 0
+/// rows was not exercised).
+fn paths_md(audit: &AuditRun) -> String {
+    if audit.paths.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "## Code paths\n\nRows each candidate computed on each code path, and its worst error against the allowance of \
+         that path's reference (≤ 1 passes).\n\n",
+    );
+    s.push_str(&header(&[
+        "candidate",
+        "path",
+        "isa",
+        "rows",
+        "worst error / allowance",
+        "worst error",
+        "case",
+        "gate",
+    ]));
+    for p in &audit.paths {
+        s.push_str(&row(&[
+            p.row.variant.clone(),
+            p.row.path.clone(),
+            p.row.isa.clone(),
+            p.row.rows.to_string(),
+            format!("{:.3}", p.row.worst_ratio),
+            num(p.row.worst_error),
+            p.row.worst_case.clone(),
+            format!("`{}`", p.gate),
+        ]));
+    }
+    s.push('\n');
     s
 }
 
@@ -445,7 +502,7 @@ mod tests {
         assert!(md.contains("Total by kernel: sparse 0, tiled 3."));
         let mut failing = testdata::measurements(true);
         let r = failing.records.iter_mut().find(|r| r.name == "peak_memory").unwrap();
-        r.verdict = Verdict::Fail;
+        (r.value, r.bound, r.margin, r.verdict) = (90.0, 90.0, -20.0, Verdict::Fail);
         let a = AuditRun::from_measurements(&failing, testdata::machine(), a.git.clone(), a.config.clone()).unwrap();
         let md = text(&render(&a), GATES_MD);
         assert!(md.contains("**Overall: FAIL** — 4 of 5 rows pass"), "{md}");
@@ -454,11 +511,45 @@ mod tests {
 
     #[test]
     fn contradictory_audit_is_not_rendered() {
+        let render_err =
+            |a: &AuditRun| format!("{:#}", render_json(&serde_json::to_vec(a).unwrap(), "a.json").unwrap_err());
         let mut a = testdata::audit(false);
         a.gates[0].record.verdict = Verdict::Fail;
-        let bytes = serde_json::to_vec(&a).unwrap();
-        let err = render_json(&bytes, "audit_run.json").unwrap_err();
-        assert!(format!("{err:#}").contains("release verdict"), "{err:#}");
+        assert!(render_err(&a).contains("verdict stored as Fail"), "{}", render_err(&a));
+        let mut a = testdata::audit(false);
+        a.gates[0].release_verdict = Verdict::Fail;
+        assert!(render_err(&a).contains("release verdict"), "{}", render_err(&a));
+        let mut a = testdata::audit(false);
+        a.gates[0].record.threshold *= 0.5;
+        assert!(render_err(&a).contains("margin stored as"), "{}", render_err(&a));
+        let mut a = testdata::audit(false);
+        a.partial = true;
+        assert!(render_err(&a).contains("partial"), "{}", render_err(&a));
+    }
+
+    #[test]
+    fn a_partial_audit_says_so_first_in_every_report() {
+        let complete = render(&testdata::audit(false));
+        assert!(!text(&complete, GATES_MD).contains("PARTIAL"));
+        let mut m = testdata::measurements(false);
+        m.records.retain(|r| r.name != "regime_variance");
+        let a = testdata::audit(false);
+        let config = ironforge::gate::audit::RunConfig { allow_partial: true, ..a.config.clone() };
+        let a = AuditRun::from_measurements(&m, testdata::machine(), a.git.clone(), config).unwrap();
+        let files = render(&a);
+        let md = text(&files, GATES_MD);
+        assert!(
+            md.contains(
+                "# Release gate verification\n\n> **PARTIAL: 4 of 5 declarations ran (not run: `regime_variance`)** — \
+                 accepted with `--partial`"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("**Overall: PASS (PARTIAL)** — 4 of 4 rows pass"), "{md}");
+        assert!(md.contains("partial allowed yes"), "{md}");
+        for name in [PARITY_MD, BENCH_MD] {
+            assert!(text(&files, name).contains("> **PARTIAL: 4 of 5 declarations ran"), "{name}");
+        }
     }
 
     #[test]

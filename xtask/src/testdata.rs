@@ -1,10 +1,12 @@
 //! Measurements built in code: the test input of the audit, render and baseline tests.
 
 use ironforge::gate::audit::{AuditRun, GitState, Machine, RunConfig};
+use ironforge::gate::judge::bound_from;
 use ironforge::gate::record::{
-    BenchRow, Measurements, ParityRow, Proof, Record, RecordKind, Tier, Verdict, DETAIL_BENCH_ROWS, DETAIL_FALLBACKS,
-    DETAIL_PARITY_ROWS, MEASUREMENTS_SCHEMA,
+    BenchRow, Manifest, ManifestEntry, Measurements, ParityRow, Proof, Record, RecordKind, Tier, Verdict,
+    DETAIL_BENCH_ROWS, DETAIL_FALLBACKS, DETAIL_PARITY_ROWS, MEASUREMENTS_SCHEMA,
 };
+use ironforge::gate::Comparator;
 use std::collections::BTreeMap;
 
 #[allow(clippy::too_many_arguments)]
@@ -18,12 +20,10 @@ fn gate(
     value: f64,
     interval: Option<[f64; 2]>,
 ) -> Record {
-    let bound = match (cmp, interval) {
-        (">=" | ">", Some([lo, _])) => lo,
-        ("<=" | "<", Some([_, hi])) => hi,
-        _ => value,
-    };
-    let margin = if cmp.starts_with('>') { bound - threshold } else { threshold - bound };
+    // Judged as the runner judges, so that `AuditRun::validate` re-judges every row alike.
+    let comparator = Comparator::from_symbol(cmp).expect("a comparator");
+    let bound = bound_from(comparator, value, interval);
+    let margin = comparator.margin(bound, threshold);
     Record {
         name: name.into(),
         kind: RecordKind::Gate,
@@ -37,7 +37,7 @@ fn gate(
         interval,
         bound,
         margin,
-        verdict: if margin >= 0.0 { Verdict::Pass } else { Verdict::Fail },
+        verdict: if comparator.holds(bound, threshold) { Verdict::Pass } else { Verdict::Fail },
         samples: interval.map(|[lo, hi]| vec![lo, value, hi]).unwrap_or_default(),
         duration_s: 1.25,
         doc: format!("{metric} of {family}"),
@@ -46,8 +46,8 @@ fn gate(
     }
 }
 
-/// Five release gates and one parity scenario with bench, parity and fallback details;
-/// with `prove`, every gate carries a proof that holds.
+/// Four release gates and one parity scenario with bench, parity and fallback details, and the
+/// manifest listing the five; with `prove`, every gate carries a proof that holds.
 pub fn measurements(prove: bool) -> Measurements {
     let mut speed = gate("attention_speedup", "attention", "speedup", ">=", 1.4, "x", 2.0, Some([1.8, 2.2]));
     let bench: Vec<BenchRow> = [128usize, 256, 512, 1024]
@@ -104,7 +104,18 @@ pub fn measurements(prove: bool) -> Measurements {
             });
         }
     }
-    Measurements { schema: MEASUREMENTS_SCHEMA.into(), records }
+    let manifest = Manifest {
+        declarations: records
+            .iter()
+            .map(|r| ManifestEntry {
+                name: r.name.clone(),
+                kind: r.kind,
+                family: r.family.clone(),
+                tiers: vec![Tier::Quick, Tier::Release],
+            })
+            .collect(),
+    };
+    Measurements { schema: MEASUREMENTS_SCHEMA.into(), manifest: Some(manifest), records }
 }
 
 /// A fixed machine, so rendered reports do not depend on where tests run.

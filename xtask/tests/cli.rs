@@ -1,6 +1,8 @@
 //! The `cargo xtask` binary end to end: audit a measurements file, render, check, tamper.
 
-use ironforge::gate::record::{Measurements, Record, RecordKind, Tier, Verdict, MEASUREMENTS_SCHEMA};
+use ironforge::gate::record::{
+    Manifest, ManifestEntry, Measurements, Record, RecordKind, Tier, Verdict, MEASUREMENTS_SCHEMA,
+};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -32,7 +34,16 @@ fn gate(name: &str, value: f64, verdict: Verdict) -> Record {
 }
 
 fn write_measurements(path: &Path, records: Vec<Record>) {
-    let m = Measurements { schema: MEASUREMENTS_SCHEMA.into(), records };
+    let declarations = records
+        .iter()
+        .map(|r| ManifestEntry {
+            name: r.name.clone(),
+            kind: r.kind,
+            family: r.family.clone(),
+            tiers: vec![Tier::Quick, Tier::Release],
+        })
+        .collect();
+    let m = Measurements { schema: MEASUREMENTS_SCHEMA.into(), manifest: Some(Manifest { declarations }), records };
     std::fs::write(path, serde_json::to_vec(&m).unwrap()).unwrap();
 }
 

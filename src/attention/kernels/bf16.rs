@@ -35,6 +35,7 @@
 use half::bf16;
 use ndarray::{Array3, ArrayView2};
 
+use super::coverage::{self, RowPath};
 use super::driver::{run, RowAlgo};
 use super::panels::{tile_bits, Operands};
 use super::simd::{exp_portable, Isa, Portable, LANES};
@@ -299,6 +300,8 @@ unsafe fn amx_head(job: &Bf16Job<'_>, out: &mut [f32]) {
             None => dense.push(i),
         }
     }
+    coverage::add(RowPath::SparseRows, Isa::Avx512, l - dense.len());
+    coverage::add(RowPath::AmxTiles, Isa::Avx512, dense.len());
     if let Some(p) = job.panels.as_ref().filter(|_| !dense.is_empty()) {
         // SAFETY: caller's contract.
         unsafe { super::bf16_amx::dense_rows(job, p, &dense, out) }
@@ -350,9 +353,19 @@ fn round_each(xs: &mut [f32]) {
     }
 }
 
+/// Counts a head's rows for [`coverage`]: its sparse rows on the f32 sparse path with
+/// `isa`'s lanes, the others on `dense`.
+fn count_rows(job: &Bf16Job<'_>, dense: RowPath, isa: Isa) {
+    let l = job.rows.l;
+    let sparse = job.sparse.map_or(0, |s| (0..l).filter(|&i| s.row(i).is_some()).count());
+    coverage::add(RowPath::SparseRows, isa, sparse);
+    coverage::add(dense, isa, l - sparse);
+}
+
 // `j` indexes the mask bits, the key pairs, the bias row, the values and the buffer at once.
 #[allow(clippy::needless_range_loop)]
 fn head_portable(job: &Bf16Job<'_>, out: &mut [f32]) {
+    count_rows(job, RowPath::Bf16Portable, Isa::Portable);
     let (l, d) = (job.rows.l, job.rows.d);
     let mut scratch = vec![0.0f32; job.sparse.map_or(0, |s| s.scratch_len())];
     let mut buf = vec![0.0f32; job.panels.as_ref().map_or(0, |p| p.lp)];
@@ -421,8 +434,8 @@ fn head_portable(job: &Bf16Job<'_>, out: &mut [f32]) {
 pub(super) mod avx512 {
     use std::arch::x86_64::*;
 
-    use super::{sparse_row, tile_bits, Bf16Job, LANES};
-    use crate::attention::kernels::simd::{Avx512, Lanes};
+    use super::{sparse_row, tile_bits, Bf16Job, RowPath, LANES};
+    use crate::attention::kernels::simd::{Avx512, Isa, Lanes};
 
     /// Rounds `lo` and `hi` to bf16 (`VCVTNE2PS2BF16`) into `dst[..16]` and `dst[16..32]`.
     #[inline]
@@ -443,6 +456,7 @@ pub(super) mod avx512 {
     /// The CPU must support `avx512f` and `avx512bf16`.
     #[target_feature(enable = "avx512f,avx512bf16")]
     pub(super) unsafe fn head(job: &Bf16Job<'_>, out: &mut [f32]) {
+        super::count_rows(job, RowPath::Bf16Avx512, Isa::Avx512);
         let lanes = Avx512::new().expect("caller checked avx512f");
         let (l, d) = (job.rows.l, job.rows.d);
         let mut scratch = vec![0.0f32; job.sparse.map_or(0, |s| s.scratch_len())];

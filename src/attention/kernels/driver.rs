@@ -7,6 +7,7 @@ use ndarray::{Array3, ArrayView2};
 use rayon::prelude::*;
 
 use super::block_sparse::TileMap;
+use super::coverage::{self, RowPath};
 use super::lane_rows::{online_lanes, two_pass_lanes, LaneBlock, LaneScratch};
 use super::panels::{tile_bits, HeadPanels, KeyLayout, Operands};
 use super::rows::{online, two_pass, BlockCtx, Scratch, R};
@@ -49,6 +50,10 @@ struct HeadJob<'a> {
     bias: Option<&'a [f32]>,
     scale: f32,
     algo: RowAlgo<'a>,
+    /// The instruction set the head runs on (for the coverage counts).
+    isa: Isa,
+    /// What the dense rows' panels hold (for the coverage counts).
+    operands: Operands,
 }
 
 /// Runs `algo` on `isa` (an error if this CPU lacks it), heads in parallel on the current
@@ -98,8 +103,8 @@ pub fn run(
         let keys = if lanes_apply(algo, d) { KeyLayout::RowMajor } else { KeyLayout::Transposed };
         let panels = need_panels.then(|| HeadPanels::new(&rows, keys, operands));
         let entry_bias = entry_bias.as_deref();
-        let job =
-            HeadJob { panels, dp: d.div_ceil(4) * 4, rows, sparse, entry_bias, mask: inputs.mask, bias, scale, algo };
+        let dp = d.div_ceil(4) * 4;
+        let job = HeadJob { panels, dp, rows, sparse, entry_bias, mask: inputs.mask, bias, scale, algo, isa, operands };
         run_head(isa, &job, out_h);
     };
     let slices = out.as_slice_mut().expect("fresh array is contiguous").chunks_mut(l * d);
@@ -195,8 +200,10 @@ fn rows_of<L: Lanes, const DP: usize, const D: usize>(l: L, job: &HeadJob<'_>, o
     }
     let block_len = if by_lanes { LANES } else { R };
     let mut lane_sc = LaneScratch::default();
+    let (mut short_count, mut sparse_count) = (0, 0);
     for i in 0..n {
         if short.is_some_and(|s| s.is_short(i)) {
+            short_count += 1;
             continue;
         }
         if let Some((s, cols)) = job.sparse.and_then(|s| Some((s, s.row(i)?))) {
@@ -204,6 +211,7 @@ fn rows_of<L: Lanes, const DP: usize, const D: usize>(l: L, job: &HeadJob<'_>, o
                 scratch.resize(s.scratch_len(), 0.0f32);
             }
             sparse_row(l, &job.rows, i, cols, &mut scratch, &mut out[i * d..(i + 1) * d]);
+            sparse_count += 1;
             continue;
         }
         block.push(i);
@@ -213,6 +221,19 @@ fn rows_of<L: Lanes, const DP: usize, const D: usize>(l: L, job: &HeadJob<'_>, o
     }
     if !block.is_empty() {
         run_dense::<L, DP, D>(l, job, &mut block, by_lanes, &mut tiles, &mut sc, &mut lane_sc, out);
+    }
+    coverage::add(RowPath::ShortRows, job.isa, short_count);
+    coverage::add(RowPath::SparseRows, job.isa, sparse_count);
+    coverage::add(dense_path(job.algo, by_lanes, job.operands), job.isa, n - short_count - sparse_count);
+}
+
+/// The path a head's dense rows take.
+fn dense_path(algo: RowAlgo<'_>, by_lanes: bool, operands: Operands) -> RowPath {
+    match (operands, algo) {
+        (Operands::Bf16Rounded, _) => RowPath::Bf16Rounded,
+        (Operands::F32, RowAlgo::Tiles(_)) => RowPath::TileMap,
+        (Operands::F32, _) if by_lanes => RowPath::LaneRows,
+        (Operands::F32, _) => RowPath::TileRows,
     }
 }
 

@@ -23,6 +23,7 @@ pub mod bf16;
 #[cfg(target_arch = "x86_64")]
 mod bf16_amx;
 pub mod block_sparse;
+pub mod coverage;
 mod driver;
 pub mod flash;
 mod lane_rows;

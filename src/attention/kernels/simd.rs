@@ -15,7 +15,7 @@
 use std::arch::x86_64::*;
 
 /// Which instruction set a fast kernel runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Isa {
     /// AVX-512 F (16 lanes in one register).

@@ -1,0 +1,49 @@
+//! Speed targets of the timed attention rows: the speed-up over `math` (lower end of the 95%
+//! interval) each row must reach, set near 70% of the slowest value measured for it on a quiet
+//! machine, so a halving of any path fails even with no base revision to compare with.
+//! `cargo xtask release-check` shows every row's lower bound over its target in the gate's
+//! details (`rows_vs_targets`).
+//!
+//! Row keys name the instruction set the row ran on: `dispatch/<isa>/dag/L<bucket>` (the
+//! dispatched kernel on the sessions' DAG masks), `<kernel>/<isa or bf16 path>/<family>/L<l>/D<d>`
+//! (the path rows of `kernel_path_speedup`) and, with the `torch` feature, `torch/<isa>/...`
+//! (speed-ups over PyTorch's SDPA on one thread, `torch_speed`). The AVX2 rows were measured by
+//! an AVX-512 CPU running its AVX2 code; an AVX2-only CPU is judged by them.
+
+use ironforge::gate::GateError;
+
+/// `(row, target speed-up over math)`.
+const TARGETS: &[(&str, f64)] = &[
+    ("dispatch/avx512/dag/L128", 2.31),
+    ("dispatch/avx512/dag/L256", 2.48),
+    ("dispatch/avx512/dag/L512", 2.51),
+    ("dispatch/avx512/dag/L1024", 2.74),
+    ("dispatch/avx2/dag/L128", 0.52),
+    ("dispatch/avx2/dag/L256", 0.57),
+    ("dispatch/avx2/dag/L512", 0.59),
+    ("dispatch/avx2/dag/L1024", 0.62),
+    ("sdpa/avx512/dense/L512/D11", 15.5),
+    ("sdpa/avx2/dense/L512/D11", 7.25),
+    ("flash/avx512/dense/L512/D11", 17.3),
+    ("flash/avx2/dense/L512/D11", 8.3),
+    ("sdpa/avx512/dense/L512/D64", 13.4),
+    ("sdpa/avx2/dense/L512/D64", 8.85),
+    ("flash/avx512/dense/L512/D64", 14.1),
+    ("flash/avx2/dense/L512/D64", 9.45),
+    ("flash/avx512/dense/L128/D11", 16.8),
+    ("flash/avx2/dense/L128/D11", 8.1),
+    ("block_sparse/avx512/window64/L600/D32", 6.85),
+    ("block_sparse/avx2/window64/L600/D32", 6.05),
+    ("sdpa/avx512/window8/L600/D11", 2.65),
+    ("sdpa/avx2/window8/L600/D11", 0.56),
+    ("sdpa/avx512/window8/L600/D32", 2.39),
+    ("sdpa/avx2/window8/L600/D32", 2.34),
+    ("bf16/f32fma/dense/L512/D11", 15.0),
+];
+
+/// The target of `row`; an error naming the row when none is set.
+pub fn kernel_target(row: &str) -> Result<f64, GateError> {
+    TARGETS.iter().find(|(r, _)| *r == row).map(|&(_, t)| t).ok_or_else(|| {
+        GateError::msg(format!("no speed target for `{row}` in gates/targets.rs: measure it and add one"))
+    })
+}
