@@ -39,6 +39,18 @@ const TARGETS: &[(&str, f64)] = &[
     ("sdpa/avx512/window8/L600/D32", 2.39),
     ("sdpa/avx2/window8/L600/D32", 2.34),
     ("bf16/f32fma/dense/L512/D11", 15.0),
+    ("torch/avx512/dispatch/dag/L128", 6.9),
+    ("torch/avx512/sdpa/dense/L128", 1.93),
+    ("torch/avx512/flash/dense/L128", 2.12),
+    ("torch/avx512/dispatch/dag/L256", 12.7),
+    ("torch/avx512/sdpa/dense/L256", 2.0),
+    ("torch/avx512/flash/dense/L256", 2.37),
+    ("torch/avx512/dispatch/dag/L512", 26.4),
+    ("torch/avx512/sdpa/dense/L512", 2.13),
+    ("torch/avx512/flash/dense/L512", 2.44),
+    ("torch/avx512/dispatch/dag/L1024", 47.1),
+    ("torch/avx512/sdpa/dense/L1024", 2.22),
+    ("torch/avx512/flash/dense/L1024", 2.5),
 ];
 
 /// The target of `row`; an error naming the row when none is set.
