@@ -14,6 +14,8 @@
 //!
 //! The row classification here (which path a row takes) mirrors the kernels' dispatch; every
 //! run checks it against the kernels' counters, so a row sent down another path is an error.
+//! `kernel_path_speedup` times each path against `math` on a case that sends its rows there and
+//! judges it against its target in `gates/targets.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -143,7 +145,7 @@ impl Variant {
 }
 
 /// What one `(variant, path, isa)` showed over every case.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct PathResult {
     /// Rows computed (over heads), as the kernels' counters saw them.
     pub rows: u64,
