@@ -1,5 +1,6 @@
-//! Attention gates: every kernel against the f64 reference on the gate's sessions (their causal
-//! DAG as the mask, the bucket time bias), the release parity gate, and the kernel table.
+//! Attention gates: every kernel against the f64 reference on the attention case families
+//! (`attention_cases.rs`), the release parity gate, and the kernel table of the dispatched
+//! kernel on the sessions' DAG masks against its targets (`targets.rs`).
 
 use ndarray::Array3;
 
