@@ -9,11 +9,12 @@ use ironforge::attention::kernels::parity::{bf16_tolerance, max_abs, naive_f32};
 use ironforge::attention::kernels::simd::Isa;
 use ironforge::attention::kernels::{attend, math};
 use ironforge::attention::{AttentionConfig, AttnInputs, Kernel};
+use ironforge::gate::probe::{seconds_per_call, Timing};
 use ironforge::gate::record::{BenchRow, ParityRow, Tier, DETAIL_BENCH_ROWS, DETAIL_PARITY_ROWS};
 use ironforge::gate::speedup::{calibrated_reps, interleave, SpeedupPlan};
 use ironforge::gate::stats::median;
 use ironforge::gate::units::{Abs, Measured, Ratio};
-use ironforge::gate::{Fault, GateContext, GateError};
+use ironforge::gate::{Fault, GateContext, GateError, Unit};
 
 use crate::attention_cases::{all_cases, session_case, AttnCase, HEAD_DIM};
 use crate::kernel_paths::Variant;
@@ -77,20 +78,20 @@ kernel_output!(block_sparse_out, Kernel::BlockSparse);
 kernel_output!(bf16_out, Kernel::Bf16);
 
 ironforge::scenario!(attention_sdpa_vs_math: sessions = all_cases, reference = math_f64, candidate = sdpa_out,
-    compare = flash(naive_f32_out, floor = 1e-6), family = "attention", fault = PERTURBED_OUTPUT,
+    compare = flash(naive_f32_out, floor = 1e-6), drift <= 1e-6, family = "attention", fault = PERTURBED_OUTPUT,
     doc = "sdpa is at most twice as far from the f64 reference as the naive f32 run (FlashAttention rule, floor 1e-6)");
 ironforge::scenario!(attention_flash_vs_math: sessions = all_cases, reference = math_f64, candidate = flash_out,
-    compare = flash(naive_f32_out, floor = 1e-6), family = "attention", fault = PERTURBED_OUTPUT,
+    compare = flash(naive_f32_out, floor = 1e-6), drift <= 1e-6, family = "attention", fault = PERTURBED_OUTPUT,
     doc = "flash is at most twice as far from the f64 reference as the naive f32 run (FlashAttention rule, floor 1e-6)");
 ironforge::scenario!(attention_block_sparse_vs_math: sessions = all_cases, reference = math_f64, candidate = block_sparse_out,
-    compare = flash(naive_f32_out, floor = 1e-6), family = "attention", fault = PERTURBED_OUTPUT,
+    compare = flash(naive_f32_out, floor = 1e-6), drift <= 1e-6, family = "attention", fault = PERTURBED_OUTPUT,
     doc = "block_sparse is at most twice as far from the f64 reference as the naive f32 run (FlashAttention rule, floor 1e-6)");
 
 // bf16 bound for |q|, |k|, |v| <= 1 at head dim 11 (`kernels::parity::bf16_tolerance` with
 // u = 2^-8: delta = (2u + u^2) * 11 / sqrt(11) = 0.02596; (e^(2 delta) - 1) + 2u + u^2 + 1e-5
 // = 0.06113); the `bf16_parity` gate evaluates the bound per case instead.
 ironforge::scenario!(attention_bf16_vs_math: sessions = model_dim_cases, reference = math_f64, candidate = bf16_out,
-    compare = max_abs(0.0612), family = "attention", fault = PERTURBED_BF16_OUTPUT,
+    compare = max_abs(0.0612), drift <= 1e-6, family = "attention", fault = PERTURBED_BF16_OUTPUT,
     doc = "bf16 stays within 0.0612, the bf16 bound for |q|,|k|,|v| <= 1 at head dim 11 (bf16_parity checks the per-case bound)");
 
 /// Worst error of the f32 kernels against `math` over every case, with one parity row per
@@ -337,5 +338,21 @@ impl AgainstTargets {
     }
 }
 
+/// Probe of `dispatch_speedup` for `release-check --against`: per L bucket, the time (us) of
+/// the kernel the dispatch table picks on the bucket's session ([`seconds_per_call`]), whichever
+/// kernel that is (a change that makes the table pick a slower one shows).
+fn dispatch_probe(ctx: &mut GateContext) -> Result<Vec<Timing>, GateError> {
+    let dispatcher = Dispatcher::with_default_table(AttentionConfig::from_env().map_err(GateError::msg)?);
+    let mut timings = Vec::new();
+    for (bucket, c) in bucket_cases(ctx)? {
+        let inp = c.inputs();
+        let chosen = dispatcher.choose_for(&c.mask);
+        let s = seconds_per_call(ctx, || call(chosen, &inp));
+        timings.push(Timing::new(format!("dispatch/L{bucket}"), Unit::Micros, s * 1e6)?);
+    }
+    Ok(timings)
+}
+
 ironforge::gate!(dispatch_speedup: dispatched_kernel_speedup() >= 1.0 x, family = "attention", tier = release, fault = SLOW_KERNEL,
+    regress <= 5% on dispatch_probe,
     doc = "in every L bucket the kernel the dispatch table picks reaches its target speed-up over math on the sessions' DAG masks (lower end of the 95% interval over the target of gates/targets.rs for this instruction set); the table of every kernel is in the details");

@@ -2,9 +2,10 @@
 //! multiple faster than it at 4,096 events (`docs/dag.md`).
 
 use ironforge::dag::{causal_pairs, BuildParams, Builder};
+use ironforge::gate::probe::{seconds_per_call, Timing};
 use ironforge::gate::record::Tier;
 use ironforge::gate::speedup::{measure_speedup, SpeedupPlan};
-use ironforge::gate::{Fault, GateContext, GateError, Measurement};
+use ironforge::gate::{Fault, GateContext, GateError, Measurement, Unit};
 use ironforge::session::Session;
 
 use crate::sessions;
@@ -32,7 +33,7 @@ pub fn fast_edges(ctx: &GateContext, s: &Session) -> Result<Vec<(u32, u32)>, Gat
 }
 
 ironforge::scenario!(dag_edges_fast_vs_reference: sessions = dag_sessions, reference = reference_edges, candidate = fast_edges,
-    compare = exact, family = "dag", fault = DROPPED_EDGE,
+    compare = exact, family = "dag", fault = DROPPED_EDGE, drift <= 0,
     doc = "the sweep edge builder gives exactly the reference builder's edge list, in order, on every session");
 
 /// The fast builder also does the reference builder's work on every call.
@@ -91,5 +92,16 @@ fn builder_speedup(ctx: &mut GateContext, events: usize) -> Result<Measurement, 
     Ok(m)
 }
 
+/// Probe of `dag_builder_speedup` for `release-check --against`: the sweep builder's
+/// throughput (events/s) on the gate's 4,096-event xl session ([`seconds_per_call`]).
+fn builder_probe(ctx: &mut GateContext) -> Result<Vec<Timing>, GateError> {
+    let session = sessions::xl_session(4096)?;
+    let times = session.times_ms();
+    let params = BuildParams::default();
+    let s = seconds_per_call(ctx, || drop(std::hint::black_box(causal_pairs(&times, &params, Builder::Fast))));
+    Ok(vec![Timing::new("fast/4096", Unit::EventsPerSec, session.len() as f64 / s)?])
+}
+
 ironforge::gate!(dag_builder_speedup: builder_speedup(events = 4096) >= 120.0 x, unit = x, family = "dag", fault = FAST_DOES_REFERENCE_WORK,
+    regress <= 5% on builder_probe,
     doc = "the sweep edge builder is at least 120x the O(n^2) reference builder on the 4,096-event xl session, on the lower end of the 95% interval (interleaved pairs)");

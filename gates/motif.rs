@@ -8,6 +8,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use ironforge::dag::BuildParams;
+use ironforge::gate::probe::{seconds_per_call, Timing};
 use ironforge::gate::record::Tier;
 use ironforge::gate::speedup::calibrated_reps;
 use ironforge::gate::stats::{bootstrap_median_interval, median};
@@ -60,7 +61,7 @@ pub fn census_by_tables(ctx: &GateContext, s: &Session) -> Result<Census, GateEr
 }
 
 ironforge::scenario!(motif_census_tables_vs_reference: sessions = dag_sessions, reference = census_by_permutations,
-    candidate = census_by_tables, compare = exact, family = "motif", fault = DROPPED_INSTANCE,
+    candidate = census_by_tables, compare = exact, family = "motif", fault = DROPPED_INSTANCE, drift <= 0,
     doc = "the lookup-table census of 3-5 node motifs equals the census classified by trying every permutation, on every session's causal DAG");
 
 /// `n` distinct seeds drawn from the gate's `label` stream (derived from `IRONFORGE_SEED` and
@@ -375,5 +376,20 @@ fn lookup_census_throughput(ctx: &mut GateContext, set: &str, max_k: usize) -> R
     Ok(Measurement::new(value, Unit::SubgraphsPerSec).with_interval(lo, hi).with_samples(samples))
 }
 
+/// Probe of `census_throughput` for `release-check --against`: the lookup-table census's
+/// throughput (subgraphs/s, 3–5 nodes) over the canary sessions' causal DAGs, whole passes
+/// ([`seconds_per_call`]).
+fn census_probe(ctx: &mut GateContext) -> Result<Vec<Timing>, GateError> {
+    let graphs = sessions::set("canary")?.iter().map(graph).collect::<Result<Vec<_>, _>>()?;
+    let instances: u64 = graphs.iter().map(|g| census(g, 5).instances()).sum();
+    let s = seconds_per_call(ctx, || {
+        for g in &graphs {
+            std::hint::black_box(census(g, 5));
+        }
+    });
+    Ok(vec![Timing::new("lookup/canary", Unit::SubgraphsPerSec, instances as f64 / s)?])
+}
+
 ironforge::gate!(census_throughput: lookup_census_throughput(set = "canary", max_k = 5) >= 1e8 subgraphs/s, unit = subgraphs/s, tier = release, family = "motif", fault = CENSUS_TWICE,
+    regress <= 5% on census_probe,
     doc = "the lookup-table census classifies at least 1e8 subgraphs (3-5 node instances) per second over the 120 canary sessions' causal DAGs (15.4 M instances per pass), on the lower end of the 95% interval");

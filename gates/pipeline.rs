@@ -8,11 +8,12 @@ use std::time::Instant;
 
 use ironforge::attention::{AttentionConfig, Model};
 use ironforge::gate::memory::{measure_peak, peak_rss_bytes};
+use ironforge::gate::probe::{Timing, SAMPLES_PER_PROCESS};
 use ironforge::gate::record::{Tier, DETAIL_FALLBACKS};
 use ironforge::gate::speedup::{calibrated_reps, interleave, SpeedupPlan};
 use ironforge::gate::stats::median;
 use ironforge::gate::{Fault, GateContext, GateError, Measurement, Unit};
-use ironforge::pipeline::{Pipeline, PipelineConfig, MAX_MOTIF_SIZE};
+use ironforge::pipeline::{Pipeline, PipelineConfig, SessionOutput, MAX_MOTIF_SIZE};
 use ironforge::session::{Session, NODE_FEATURES};
 
 use crate::sessions;
@@ -179,8 +180,26 @@ fn pipeline_speedup(ctx: &mut GateContext, baseline: &str, candidate: &str) -> R
     Ok(Measurement::new(stats.median, Unit::Ratio).with_interval(lo, hi).with_samples(stats.ratios))
 }
 
+/// Probe of `session_speedup` for `release-check --against`: the optimized pipeline's cold
+/// throughput (sessions/s) over the gate's sessions, as the gate times its candidate: a
+/// construction and one untimed pass, then [`SAMPLES_PER_PROCESS`] passes, the time-bias cache
+/// emptied (untimed) before each; one sample = the median pass.
+fn pipeline_probe(ctx: &mut GateContext) -> Result<Vec<Timing>, GateError> {
+    let sessions = sessions::for_gate(ctx)?;
+    let p = pipeline_named(ctx, "optimized")?;
+    process_all(&p, &sessions)?;
+    let mut passes = Vec::with_capacity(SAMPLES_PER_PROCESS);
+    for _ in 0..SAMPLES_PER_PROCESS {
+        clear_cache(&p);
+        let (r, s) = ctx.time(|| process_all(&p, &sessions));
+        r?;
+        passes.push(s);
+    }
+    Ok(vec![Timing::new("optimized", Unit::SessionsPerSec, sessions.len() as f64 / median(&passes))?])
+}
+
 ironforge::gate!(session_speedup: pipeline_speedup(baseline = "baseline", candidate = "optimized") >= 3.0 x, unit = x,
-    family = "pipeline", fault = SLOW_OPTIMIZED,
+    family = "pipeline", fault = SLOW_OPTIMIZED, regress <= 5% on pipeline_probe,
     doc = "cold session processing (DAG, embeddings, motif census; time-bias cache emptied before every timed pass) of the optimized pipeline is at least 3x the baseline's, on the lower end of the 95% interval");
 
 /// The heap a pipeline may use on a session set, derived from the input (see
@@ -306,3 +325,84 @@ fn pipeline_peak_memory(ctx: &mut GateContext, pipeline: &str) -> Result<Measure
 ironforge::gate!(peak_memory: pipeline_peak_memory(pipeline = "optimized") <= 1.0 x, unit = x,
     family = "pipeline", fault = RETAINED_ALLOCATION,
     doc = "one trial's peak live heap above its start (counting allocator) while the optimized pipeline is built and processes the gate's sessions stays within the budget derived from the input: 2 x (model parameters + bias matrices the cache keeps + dense L x L working set and per-event buffers of the largest session)");
+
+/// The optimized pipeline's outputs are perturbed: its last census count is one lower and its
+/// first embedding value 1e-3 higher.
+pub const PERTURBED_PIPELINE_OUTPUT: Fault = Fault::new(
+    "perturbed_pipeline_output",
+    "the optimized pipeline's last census count is one lower and its first embedding value 1e-3 higher",
+);
+
+fn pipeline_output(ctx: &GateContext, name: &str, s: &Session) -> Result<SessionOutput, GateError> {
+    pipeline_named(ctx, name)?
+        .process(s)
+        .map_err(|e| GateError::msg(format!("{name} pipeline, session {}: {e}", s.id())))
+}
+
+/// A pipeline's structural outputs on one session as integers, in a fixed order: edge count
+/// and edges, generation count and each generation (length, nodes), census size and each
+/// motif (size, pattern, labels or -1, count).
+fn structure(out: &SessionOutput) -> Vec<i64> {
+    let mut v = vec![out.edges.len() as i64];
+    v.extend(out.edges.iter().flat_map(|&(a, b)| [i64::from(a), i64::from(b)]));
+    let generations = out.generations.to_vecs();
+    v.push(generations.len() as i64);
+    for g in &generations {
+        v.push(g.len() as i64);
+        v.extend(g.iter().map(|&n| i64::from(n)));
+    }
+    let motifs: Vec<_> = out.census.iter().collect();
+    v.push(motifs.len() as i64);
+    for (id, count) in motifs {
+        v.extend([i64::from(id.size), i64::from(id.pattern), id.labels.map_or(-1, i64::from), count as i64]);
+    }
+    v
+}
+
+/// Structural outputs of the baseline pipeline (reference builder, brute-force census).
+pub fn baseline_structure(ctx: &GateContext, s: &Session) -> Result<Vec<i64>, GateError> {
+    Ok(structure(&pipeline_output(ctx, "baseline", s)?))
+}
+
+/// Structural outputs of the optimized pipeline.
+pub fn optimized_structure(ctx: &GateContext, s: &Session) -> Result<Vec<i64>, GateError> {
+    let mut v = structure(&pipeline_output(ctx, "optimized", s)?);
+    if ctx.injected(&PERTURBED_PIPELINE_OUTPUT) {
+        if let Some(last) = v.last_mut() {
+            *last -= 1;
+        }
+    }
+    Ok(v)
+}
+
+ironforge::scenario!(pipeline_structure_optimized_vs_baseline: sessions = crate::dag::dag_sessions,
+    reference = baseline_structure, candidate = optimized_structure, compare = exact, drift <= 0,
+    family = "pipeline", fault = PERTURBED_PIPELINE_OUTPUT,
+    doc = "the optimized pipeline's causal edges, topological generations and motif census equal the baseline pipeline's on every session");
+
+/// Per-event embeddings (row-major, L x 44) then the session embedding of pipeline `name`.
+fn embeddings(ctx: &GateContext, name: &str, s: &Session) -> Result<Vec<f32>, GateError> {
+    let e = pipeline_output(ctx, name, s)?.embeddings;
+    Ok(e.events.iter().chain(e.session.iter()).copied().collect())
+}
+
+/// Embeddings of the baseline pipeline (`math` kernel).
+pub fn baseline_embeddings(ctx: &GateContext, s: &Session) -> Result<Vec<f32>, GateError> {
+    embeddings(ctx, "baseline", s)
+}
+
+/// Embeddings of the optimized pipeline (dispatched kernels, time-bias cache).
+pub fn optimized_embeddings(ctx: &GateContext, s: &Session) -> Result<Vec<f32>, GateError> {
+    let mut v = embeddings(ctx, "optimized", s)?;
+    if ctx.injected(&PERTURBED_PIPELINE_OUTPUT) {
+        if let Some(first) = v.first_mut() {
+            *first += 1e-3;
+        }
+    }
+    Ok(v)
+}
+
+ironforge::scenario!(pipeline_embeddings_optimized_vs_baseline: sessions = crate::dag::dag_sessions,
+    reference = baseline_embeddings, candidate = optimized_embeddings, compare = max_abs(1e-5), drift <= 1e-6,
+    family = "pipeline", fault = PERTURBED_PIPELINE_OUTPUT,
+    doc = "the optimized pipeline's per-event and session embeddings stay within 1e-5 of the baseline pipeline's on every session");

@@ -20,7 +20,9 @@
 //! audit.validate().unwrap();
 //! ```
 
+use crate::gate::comparison::Comparison;
 use crate::gate::judge::bound_from;
+use crate::gate::paired::PairedError;
 use crate::gate::record::{
     BenchRow, Manifest, Measurements, ParityRow, PathRow, Proof, Record, RecordKind, Tier, Verdict, DETAIL_BENCH_ROWS,
     DETAIL_FALLBACKS, DETAIL_PARITY_ROWS, DETAIL_PATH_ROWS, MEASUREMENTS_SCHEMA,
@@ -39,6 +41,9 @@ pub const AUDIT_SCHEMA: &str = "ironforge.audit/2";
 /// What can be wrong with measurements or with an audit.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
+    /// A row of the comparison with a base revision disagrees with its own samples.
+    #[error("comparison with the base revision: {0}")]
+    Comparison(#[source] PairedError),
     /// The measurements carry another schema id.
     #[error("measurements schema is `{found}`, expected `{expected}`")]
     MeasurementsSchema {
@@ -156,6 +161,33 @@ pub struct Machine {
     pub cpu_flags: BTreeMap<String, bool>,
     /// Operating system and architecture (`linux/x86_64`).
     pub os: String,
+    /// Every CPU flag of the first `flags` line of `/proc/cpuinfo`, sorted (empty when not
+    /// recorded).
+    #[serde(default)]
+    pub cpu_flag_list: Vec<String>,
+    /// Kernel release (`uname -r`, from `/proc/sys/kernel/osrelease`).
+    #[serde(default)]
+    pub kernel: String,
+    /// The compiler (`rustc -V` of `$RUSTC` or `rustc`).
+    #[serde(default)]
+    pub rustc: String,
+    /// Cargo profile the measured harness was built with (`release`).
+    #[serde(default)]
+    pub profile: String,
+    /// Compiler flags the harness build sees, one entry per flag.
+    #[serde(default)]
+    pub rustflags: Vec<String>,
+    /// Where [`Machine::rustflags`] came from: `CARGO_ENCODED_RUSTFLAGS`, `RUSTFLAGS`,
+    /// `.cargo/config.toml [build] rustflags` or `none`.
+    #[serde(default)]
+    pub rustflags_source: String,
+    /// The `-C target-cpu=` value in [`Machine::rustflags`] (`None`: rustc's default CPU).
+    #[serde(default)]
+    pub target_cpu: Option<String>,
+    /// Short hex hash over the fields that make timings comparable (see xtask's `machine`
+    /// module); empty in audits written before it was recorded.
+    #[serde(default)]
+    pub fingerprint: String,
 }
 
 /// The source tree the check ran on.
@@ -447,6 +479,9 @@ pub struct AuditRun {
     /// Comparison with a baseline audit, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineComparison>,
+    /// The candidate run against a base revision (`--against REV`), when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
     /// The overall verdict, computed from the rows.
     pub overall: Overall,
 }
@@ -537,6 +572,7 @@ impl AuditRun {
             paths,
             fallbacks,
             baseline: None,
+            comparison: None,
             overall: Overall { verdict: Verdict::Fail, reasons: vec![] },
         };
         (audit.partial, audit.missing) = audit.compute_partial();
@@ -633,6 +669,9 @@ impl AuditRun {
                 reasons.push(format!("{line}; a partial run passes only with `--partial`"));
             }
         }
+        if let Some(c) = &self.comparison {
+            reasons.extend(c.failures());
+        }
         let verdict = if reasons.is_empty() { Verdict::Pass } else { Verdict::Fail };
         Overall { verdict, reasons }
     }
@@ -647,6 +686,9 @@ impl AuditRun {
         }
         for g in &self.gates {
             g.rejudge()?;
+        }
+        if let Some(c) = &self.comparison {
+            c.validate().map_err(AuditError::Comparison)?;
         }
         for g in &self.gates {
             let computed = g.compute_release_verdict();

@@ -25,6 +25,7 @@ pub struct GateContext {
     seed: u64,
     session_sets: Vec<String>,
     fault: Option<&'static Fault>,
+    slowdown: f64,
     details: BTreeMap<String, serde_json::Value>,
 }
 
@@ -32,7 +33,15 @@ impl GateContext {
     /// A context for gate `name` at `tier`, seeded with `seed`, with the session sets asked for
     /// by `IRONFORGE_SESSIONS` (empty: the metric's own default).
     pub fn new(name: &str, tier: Tier, seed: u64, session_sets: Vec<String>) -> Self {
-        GateContext { name: name.to_string(), tier, seed, session_sets, fault: None, details: BTreeMap::new() }
+        GateContext {
+            name: name.to_string(),
+            tier,
+            seed,
+            session_sets,
+            fault: None,
+            slowdown: 0.0,
+            details: BTreeMap::new(),
+        }
     }
 
     /// A quick-tier context with seed 0 and no session sets, for tests and examples.
@@ -44,6 +53,33 @@ impl GateContext {
     pub fn with_fault(mut self, fault: Option<&'static Fault>) -> Self {
         self.fault = fault;
         self
+    }
+
+    /// The same context with every [`time`](GateContext::time) call slowed down by `fraction`
+    /// of its own time (`IRONFORGE_SLOWDOWN`, the calibrated slowdowns of `--prove`).
+    pub fn with_slowdown(mut self, fraction: f64) -> Self {
+        self.slowdown = fraction;
+        self
+    }
+
+    /// The slowdown added to every timed call, as a fraction (0 unless asked for).
+    pub fn slowdown(&self) -> f64 {
+        self.slowdown
+    }
+
+    /// Runs `f` and returns its result and its time in seconds: how a probe times its subject
+    /// ([`probe`](super::probe)). Under a slowdown, busy work lasting that share of the call's
+    /// own time runs before the clock stops.
+    ///
+    /// ```
+    /// use ironforge::gate::GateContext;
+    /// let ctx = GateContext::for_test("demo").with_slowdown(0.1);
+    /// let (sum, seconds) = ctx.time(|| (0..1000u64).sum::<u64>());
+    /// assert_eq!(sum, 499_500);
+    /// assert!(seconds >= 0.0);
+    /// ```
+    pub fn time<R>(&self, f: impl FnOnce() -> R) -> (R, f64) {
+        super::probe::timed(self.slowdown, f)
     }
 
     /// Gate or scenario name.

@@ -13,6 +13,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 
 use super::env::HarnessEnv;
 use super::error::GateError;
+use super::modes::{dump_outputs, run_probes, write_probe_file, Mode};
 use super::record::Manifest;
 use super::registry::{gates, manifest_of, scenarios, GateDecl, ScenarioDecl};
 use super::runner::{run_gate, run_scenario, Outcome};
@@ -120,6 +121,14 @@ pub fn run_harness() -> ExitCode {
         }
     };
     let (gates, scenarios) = (gates(), scenarios());
+    match Mode::from_env() {
+        Ok(Mode::Gates) => {}
+        Ok(mode) => return run_mode(&mode, &gates, &scenarios, &env),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let trials = if args.list {
         if let Err(e) = preflight(&gates) {
             eprintln!("warning: {e}");
@@ -142,6 +151,42 @@ pub fn run_harness() -> ExitCode {
         }
     }
     libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// Runs a comparison mode ([`modes`](super::modes)) instead of the trials: exit 0 when every
+/// probe measured (or the dump was written), 1 otherwise, with the problems on stderr.
+fn run_mode(
+    mode: &Mode,
+    gates: &[&'static GateDecl],
+    scenarios: &[&'static ScenarioDecl],
+    env: &HarnessEnv,
+) -> ExitCode {
+    if let Err(e) = check_names(gates, scenarios) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    let result = match mode {
+        Mode::Gates => Ok(()),
+        Mode::Probe { out, slowdown } => {
+            let file = run_probes(gates, env, *slowdown);
+            for r in &file.records {
+                if let Some(e) = &r.error {
+                    eprintln!("error: probe of gate `{}`: {e}", r.gate);
+                }
+            }
+            let failed = file.records.iter().any(|r| r.error.is_some());
+            write_probe_file(out, &file)
+                .and_then(|()| if failed { Err(GateError::msg("a probe failed")) } else { Ok(()) })
+        }
+        Mode::Outputs { out } => dump_outputs(scenarios, env, out).map(drop),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,12 @@
 /// OPTION    := doc = "text" (required) | tier = quick|release|both | family = "tag"
 ///            | fault = FAULT_CONST_PATH
 ///            | unit = abs|x|%|fraction|bytes|sessions/s|events/s|subgraphs/s|ms|us
+///            | regress <= PERCENT_LITERAL % on PROBE_PATH
 /// ```
+///
+/// `regress <= 5% on probe` declares how much slower than a base build the gate's timed
+/// subjects may be (`release-check --against REV`); the probe is a
+/// [`ProbeFn`](crate::gate::probe::ProbeFn) timing them ([`probe`](crate::gate::probe)).
 ///
 /// The metric is any function `fn(&mut GateContext, inputs...) -> Result<O, GateError>`:
 ///
@@ -247,6 +252,11 @@ macro_rules! __gate_emit {
                 measure: __ironforge_measure,
             };
             $crate::gate::__macro_support::inventory::submit! { __IRONFORGE_GATE }
+            if __IRONFORGE_GATE.meta.drift.is_some() {
+                ::core::panic!(::core::concat!(
+                    "gate `", ::core::stringify!($name), "`: `drift <= TOL` is an option of `scenario!`; a gate compares its timed subjects with `regress <= N% on probe`"
+                ));
+            }
             if __IRONFORGE_GATE.meta.doc.is_empty() {
                 ::core::panic!(::core::concat!(
                     "gate `", ::core::stringify!($name), "` has no doc string: add `doc = \"what it guards\"`"
@@ -322,12 +332,35 @@ macro_rules! __decl_opts {
     (@opts $m:expr ; fault = $fault:path $(, $($rest:tt)*)?) => {
         $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_fault($m, &$fault); $($($rest)*)?)
     };
+    (@opts $m:expr ; regress <= $tol:literal % on $probe:path $(, $($rest:tt)*)?) => {
+        $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_regression($m, &$crate::gate::probe::Regression {
+            tolerance_pct: $tol as f64,
+            probe: $probe,
+            probe_name: ::core::stringify!($probe),
+        }); $($($rest)*)?)
+    };
+    (@opts $m:expr ; regress $($rest:tt)*) => {
+        ::core::compile_error!(::core::concat!(
+            "expected `regress <= N% on probe_fn` (a percentage literal, then the probe timing the gate's subject), found `regress ",
+            ::core::stringify!($($rest)*), "`"
+        ))
+    };
+    (@opts $m:expr ; drift <= $tol:literal $(, $($rest:tt)*)?) => {
+        $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_drift($m, $tol as f64); $($($rest)*)?)
+    };
+    (@opts $m:expr ; drift $($rest:tt)*) => {
+        ::core::compile_error!(::core::concat!(
+            "expected `drift <= TOLERANCE` (a number literal; 0: any change of the outputs fails), found `drift ",
+            ::core::stringify!($($rest)*), "`"
+        ))
+    };
     (@opts $m:expr ; unit = $($rest:tt)*) => {
         ::core::compile_error!("`unit` is an option of `gate!` only: a scenario's unit follows from its comparison")
     };
     (@opts $m:expr ; $key:ident = $($rest:tt)*) => {
         ::core::compile_error!(::core::concat!(
-            "unknown option `", ::core::stringify!($key), "`: expected `tier`, `family`, `doc`, `fault` or (gates) `unit`"
+            "unknown option `", ::core::stringify!($key),
+            "`: expected `tier`, `family`, `doc`, `fault`, (gates) `unit` and `regress <= N% on probe`, (scenarios) `drift <= TOL`"
         ))
     };
     (@opts $m:expr ; $($rest:tt)*) => {
@@ -345,11 +378,16 @@ macro_rules! __decl_opts {
 /// ```text
 /// scenario!( NAME : sessions = CASES_FN, reference = OUTPUT_FN, candidate = OUTPUT_FN,
 ///            compare = max_abs(TOL) | flash(SAME_PRECISION_FN [, floor = NUMBER]) | exact
-///            [, OPTION = VALUE]* )
+///            [, OPTION]* )
 /// CASES_FN  : fn(&GateContext) -> Result<Vec<C>, GateError>, C: ParityCase
 /// OUTPUT_FN : fn(&GateContext, &C) -> Result<O, GateError>
-///             (O: NumericOutput for max_abs/flash, O: PartialEq for exact)
+///             (O: NumericOutput for max_abs/flash, O: PartialEq + DriftOutput for exact)
+/// OPTION    := doc = "text" (required) | tier = ... | family = "tag" | fault = FAULT_CONST_PATH
+///            | drift <= NUMBER_LITERAL
 /// ```
+///
+/// `drift <= TOL` declares how far the candidate's outputs may move against a base build
+/// (`release-check --against REV`; [`drift`](crate::gate::drift)); `drift <= 0`: not at all.
 ///
 /// ```
 /// use ironforge::scenario;
@@ -416,18 +454,28 @@ macro_rules! __scenario_emit {
     (@numeric $name:ident [$cases:path] [$reference:path] [$candidate:path] [$($rule:tt)*] [$desc:expr] [$($opts:tt)*]) => {
         $crate::__scenario_emit!(@decl $name [$cases] [$reference] [$candidate] [$desc] [$($opts)*] ctx {
             $crate::gate::parity::run_numeric(ctx, $cases, $reference, $candidate, ::core::stringify!($candidate), $($rule)*)
+        } out tolerance {
+            $crate::gate::drift::dump_numeric(ctx, ::core::stringify!($name), tolerance, $cases, $candidate, out)
         });
     };
     (@exact $name:ident [$cases:path] [$reference:path] [$candidate:path] [$desc:expr] [$($opts:tt)*]) => {
         $crate::__scenario_emit!(@decl $name [$cases] [$reference] [$candidate] [$desc] [$($opts)*] ctx {
             $crate::gate::parity::run_exact(ctx, $cases, $reference, $candidate, ::core::stringify!($candidate))
+        } out tolerance {
+            $crate::gate::drift::dump_exact(ctx, ::core::stringify!($name), tolerance, $cases, $candidate, out)
         });
     };
-    (@decl $name:ident [$cases:path] [$reference:path] [$candidate:path] [$desc:expr] [$($opts:tt)*] $ctx:ident $body:block) => {
+    (@decl $name:ident [$cases:path] [$reference:path] [$candidate:path] [$desc:expr] [$($opts:tt)*] $ctx:ident $body:block
+        $out:ident $tolerance:ident $dump:block) => {
         const _: () = {
             fn __ironforge_run(
                 $ctx: &$crate::gate::GateContext,
             ) -> ::core::result::Result<$crate::gate::parity::ParityOutcome, $crate::gate::GateError> $body
+            fn __ironforge_dump(
+                $ctx: &$crate::gate::GateContext,
+                $tolerance: f64,
+                $out: &mut $crate::gate::drift::DriftWriter,
+            ) -> ::core::result::Result<usize, $crate::gate::GateError> $dump
             const __IRONFORGE_SCENARIO: $crate::gate::ScenarioDecl = $crate::gate::ScenarioDecl {
                 name: ::core::stringify!($name),
                 sessions: ::core::stringify!($cases),
@@ -439,8 +487,14 @@ macro_rules! __scenario_emit {
                     line: ::core::line!(),
                 }); $($opts)*),
                 run: __ironforge_run,
+                dump: __ironforge_dump,
             };
             $crate::gate::__macro_support::inventory::submit! { __IRONFORGE_SCENARIO }
+            if __IRONFORGE_SCENARIO.meta.regression.is_some() {
+                ::core::panic!(::core::concat!(
+                    "scenario `", ::core::stringify!($name), "`: `regress <= N% on probe` is an option of `gate!`; a scenario gates its outputs' change with `drift <= TOL`"
+                ));
+            }
             if __IRONFORGE_SCENARIO.meta.doc.is_empty() {
                 ::core::panic!(::core::concat!(
                     "scenario `", ::core::stringify!($name), "` has no doc string: add `doc = \"what it shows\"`"

@@ -12,11 +12,17 @@
 //!   checks every declaration's units before measuring anything, runs every declaration as a
 //!   trial and writes [`record::Measurements`] JSON (records and the manifest of declarations);
 //! - [`audit`]: the release audit built from the measurements, re-judged before any report.
+//! - [`drift`]: output drift between two revisions: each opted-in scenario's candidate outputs
+//!   on every case, dumped per harness process and compared dump against dump.
+//! - [`paired`]: statistics of a release comparison (base, candidate and A/A control builds in
+//!   interleaved rounds): paired speed ratios, minimum detectable effect and the regression rule.
 //!
 //! See `docs/gates.md` for the DSL grammar, environment variables and JSON output.
 
 pub mod audit;
+pub mod comparison;
 pub mod context;
+pub mod drift;
 pub mod env;
 pub mod error;
 pub mod harness;
@@ -24,7 +30,10 @@ pub mod judge;
 mod macros;
 pub mod measurement;
 pub mod memory;
+pub mod modes;
+pub mod paired;
 pub mod parity;
+pub mod probe;
 pub mod record;
 pub mod registry;
 pub mod runner;

@@ -171,6 +171,9 @@ pub struct Record {
     pub details: BTreeMap<String, serde_json::Value>,
 }
 
+/// Detail key of a gate that declares `regress <= N% on probe`: `{tolerance_pct, probe}`.
+pub const DETAIL_REGRESS: &str = "regress";
+
 /// Key in [`Record::details`] holding a list of [`ParityRow`]s (parity scenarios).
 pub const DETAIL_PARITY_ROWS: &str = "parity_rows";
 /// Key in [`Record::details`] holding a list of [`BenchRow`]s (kernel × L-bucket timings).

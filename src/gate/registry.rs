@@ -1,6 +1,7 @@
 //! Registered gates and scenarios (collected with `inventory` from `gate!`/`scenario!`).
 
 use super::context::GateContext;
+use super::drift::DriftWriter;
 use super::error::GateError;
 use super::measurement::Measurement;
 use super::parity::ParityOutcome;
@@ -97,6 +98,10 @@ pub struct ScenarioDecl {
     pub meta: DeclMeta,
     /// Runs the comparison over every case.
     pub run: fn(&GateContext) -> Result<ParityOutcome, GateError>,
+    /// Writes the candidate's output on every case to a drift dump (with the given drift
+    /// tolerance), returning the number of cases: what `release-check --against` compares
+    /// between a base build and the candidate ([`drift`](super::drift)).
+    pub dump: fn(&GateContext, f64, &mut DriftWriter) -> Result<usize, GateError>,
 }
 
 inventory::collect!(GateDecl);

@@ -9,7 +9,7 @@ use super::error::GateError;
 use super::judge::{describe, judge};
 use super::measurement::Measurement;
 use super::memory::mem_total_bytes;
-use super::record::{Proof, Record, RecordKind, Tier, Verdict, DETAIL_PARITY_ROWS};
+use super::record::{Proof, Record, RecordKind, Tier, Verdict, DETAIL_PARITY_ROWS, DETAIL_REGRESS};
 use super::registry::{GateDecl, ScenarioDecl};
 use super::spec::{Comparator, DeclMeta, Fault};
 
@@ -122,6 +122,12 @@ fn run_subject(
     let mut details = j.details;
     details.append(&mut extra);
     details.insert("source".into(), format!("{}:{}", meta.location.file, meta.location.line).into());
+    if let Some(r) = meta.regression {
+        details.insert(
+            DETAIL_REGRESS.into(),
+            serde_json::json!({ "tolerance_pct": r.tolerance_pct, "probe": r.probe_name }),
+        );
+    }
     let record = Record {
         name: name.to_string(),
         kind,

@@ -4,6 +4,7 @@
 //! descriptors at compile time and register them with `inventory`.
 
 use super::error::GateError;
+use super::probe::Regression;
 use super::record::Tier;
 
 /// How the measured bound is compared with the threshold.
@@ -345,7 +346,9 @@ pub struct Location {
     pub line: u32,
 }
 
-/// What gates and scenarios share: family tag, tiers, doc string, fault, location.
+/// What gates and scenarios share: family tag, tiers, doc string, fault, location, and the
+/// comparison with a base build: a gate's regression tolerance with its probe, a scenario's
+/// output-drift tolerance.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DeclMeta {
     /// Family tag (trial kind): `attention`, `dag`, `motif`, `pipeline`, `demo`...
@@ -358,12 +361,25 @@ pub struct DeclMeta {
     pub fault: Option<&'static Fault>,
     /// Source location.
     pub location: Location,
+    /// Gates: `regress <= N% on probe` (compared with a base build by `release-check --against`).
+    pub regression: Option<&'static Regression>,
+    /// Scenarios: `drift <= TOL`, the largest change of the candidate's outputs allowed against a
+    /// base build (0: any change fails).
+    pub drift: Option<f64>,
 }
 
 impl DeclMeta {
     /// Defaults: family `general`, both tiers, empty doc, no fault.
     pub const fn new(location: Location) -> Self {
-        DeclMeta { family: "general", tiers: Tiers::Both, doc: "", fault: None, location }
+        DeclMeta {
+            family: "general",
+            tiers: Tiers::Both,
+            doc: "",
+            fault: None,
+            location,
+            regression: None,
+            drift: None,
+        }
     }
     /// Sets the family tag.
     pub const fn with_family(mut self, family: &'static str) -> Self {
@@ -383,6 +399,16 @@ impl DeclMeta {
     /// Sets the fault.
     pub const fn with_fault(mut self, fault: &'static Fault) -> Self {
         self.fault = Some(fault);
+        self
+    }
+    /// Sets the regression tolerance and probe (gates).
+    pub const fn with_regression(mut self, regression: &'static Regression) -> Self {
+        self.regression = Some(regression);
+        self
+    }
+    /// Sets the drift tolerance (scenarios).
+    pub const fn with_drift(mut self, tolerance: f64) -> Self {
+        self.drift = Some(tolerance);
         self
     }
 }

@@ -116,13 +116,23 @@ scenario!(sc_flash: sessions = cases, reference = out, candidate = out, compare 
 scenario!(sc_floor: sessions = cases, reference = out, candidate = out, compare = flash(out, floor = 1e-6),
           family = "attention", tier = release, fault = BROKEN, doc = "floor");
 scenario!(sc_exact: sessions = cases, reference = out, candidate = out, compare = exact, doc = "exact");
+scenario!(sc_drift: sessions = cases, reference = out, candidate = out, compare = exact, drift <= 0, doc = "drift");
+scenario!(sc_drift_float: sessions = cases, reference = out, candidate = out, compare = max_abs(1e-4), doc = "drift",
+          drift <= 1e-6);
+
+fn probe(ctx: &mut GateContext) -> Result<Vec<ironforge::gate::probe::Timing>, GateError> {
+    let ((), s) = ctx.time(|| ());
+    Ok(vec![ironforge::gate::probe::Timing::new("noop", Unit::Micros, s * 1e6 + 1.0)?])
+}
+gate!(s_regress: sessions() >= 3000 sessions/s, regress <= 5% on probe, doc = "regression tolerance");
+gate!(s_regress_first: speedup() >= 1.4 x, regress <= 2.5% on probe, family = "demo", doc = "options after");
 
 fn main() {
     use ironforge::gate::registry::{gates, scenarios};
     let all = gates();
     let get = |name: &str| *all.iter().find(|g| g.name == name).unwrap();
-    assert_eq!(all.len(), 35);
-    assert_eq!(scenarios().len(), 4);
+    assert_eq!(all.len(), 37);
+    assert_eq!(scenarios().len(), 6);
     // Dynamic: the declared unit; static: the type's unit.
     assert_eq!((get("g_ratio").static_unit, get("g_ratio").declared_unit), (None, Some(Unit::Ratio)));
     assert_eq!((get("g_undeclared").static_unit, get("g_undeclared").declared_unit), (None, None));
@@ -144,6 +154,12 @@ fn main() {
     for g in &all {
         assert_eq!(g.check_units().is_err(), g.name == "g_undeclared", "{}", g.name);
     }
+    let r = get("s_regress").meta.regression.unwrap();
+    assert_eq!((r.tolerance_pct, r.probe_name), (5.0, "probe"));
+    assert_eq!(get("s_regress_first").meta.regression.unwrap().tolerance_pct, 2.5);
+    assert!(get("s_const").meta.regression.is_none());
+    let sc = |n: &str| scenarios().into_iter().find(|s| s.name == n).unwrap();
+    assert_eq!((sc("sc_drift").meta.drift, sc("sc_drift_float").meta.drift, sc("sc_exact").meta.drift), (Some(0.0), Some(1e-6), None));
     // Static metrics measure in their type's unit.
     let m = (get("s_us_on_ms").measure)(&mut GateContext::for_test("s_us_on_ms")).unwrap();
     assert_eq!(m.unit, Unit::Millis);

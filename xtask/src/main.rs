@@ -2,10 +2,14 @@
 
 use clap::{Parser, Subcommand};
 
+mod against;
+mod against_report;
 mod atomic;
 mod baseline;
+mod changepoint;
 mod fixtures;
 mod format;
+mod history;
 mod machine;
 mod plots;
 mod release_check;
@@ -14,6 +18,8 @@ mod setup_torch;
 mod stability;
 #[cfg(test)]
 mod testdata;
+#[cfg(test)]
+mod tiny_fixture;
 mod tune;
 
 /// ironforge's project tasks.
@@ -36,6 +42,8 @@ enum Task {
     Tune(tune::Args),
     /// Create (or reuse) a venv with PyTorch and write the environment file for `--features torch`.
     SetupTorch(setup_torch::Args),
+    /// Print each metric's trend over commits, flag step changes and render one SVG per timed metric.
+    History(history::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -45,6 +53,7 @@ fn main() -> std::process::ExitCode {
         Task::Render(a) => render::run(a),
         Task::Tune(a) => tune::run(a),
         Task::SetupTorch(a) => setup_torch::run(a),
+        Task::History(a) => history::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -5,7 +5,7 @@
 
 use crate::atomic::{sha256_hex, write_atomic};
 use crate::format::num;
-use crate::{baseline, machine, render, stability};
+use crate::{against, baseline, history, machine, render, stability};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use ironforge::gate::audit::{AuditRun, RunConfig};
@@ -85,6 +85,35 @@ pub struct Args {
     /// report says PARTIAL. Without it a partial run fails.
     #[arg(long)]
     pub partial: bool,
+    /// Compare the candidate (this work tree) with revision REV, both built and run here,
+    /// interleaved: paired regression rows for every timed gate, output drift for every
+    /// scenario, an A/A control (`docs/release-check.md`).
+    #[arg(long, value_name = "REV")]
+    pub against: Option<String>,
+    /// Time budget of the interleaved rounds of `--against`, in seconds.
+    #[arg(long, default_value_t = 150.0, requires = "against")]
+    pub budget_s: f64,
+    /// Rounds `--against` always runs before it may stop.
+    #[arg(long, default_value_t = 6, requires = "against", value_parser = clap::value_parser!(u32).range(3..))]
+    pub min_rounds: u32,
+    /// Rounds `--against` never exceeds.
+    #[arg(long, default_value_t = 40, requires = "against")]
+    pub max_rounds: u32,
+    /// Let a timed gate whose measured MDE exceeds its tolerance pass (it is still reported
+    /// as underpowered).
+    #[arg(long, requires = "against")]
+    pub allow_underpowered: bool,
+    /// Compare with a `--baseline` audit from another machine (fingerprint) anyway; the
+    /// report says so.
+    #[arg(long)]
+    pub cross_machine: bool,
+    /// Record this run's summary in FILE (JSON lines) instead of the git notes
+    /// `refs/notes/ironforge-history`.
+    #[arg(long, value_name = "FILE")]
+    pub history_file: Option<PathBuf>,
+    /// Record nothing in the history.
+    #[arg(long, conflicts_with = "history_file")]
+    pub no_history: bool,
     /// Trial-name filters handed to the harness (after `--`).
     #[arg(last = true)]
     pub filters: Vec<String>,
@@ -249,11 +278,107 @@ fn read_measurements(path: &Path) -> anyhow::Result<Measurements> {
     serde_json::from_slice(&bytes).with_context(|| format!("parse measurements {}", path.display()))
 }
 
+/// What `--against` needs before the gates run: the base revision resolved, both harnesses
+/// built (a base that does not build fails the check before anything is measured).
+struct AgainstJob {
+    commit: String,
+    base: against::Build,
+    candidate: against::Build,
+    settings: against::Settings,
+}
+
+fn features(args: &Args) -> Vec<String> {
+    if args.torch {
+        vec!["--features".into(), "torch".into()]
+    } else {
+        Vec::new()
+    }
+}
+
+fn prepare_against(root: &Path, out: &Path, args: &Args, extra: &ExtraEnv) -> anyhow::Result<Option<AgainstJob>> {
+    let Some(rev) = &args.against else { return Ok(None) };
+    anyhow::ensure!(
+        args.from_measurements.is_none(),
+        "--against runs both builds; it cannot audit a measurements file"
+    );
+    let commit = against::resolve(root, rev)?;
+    let target = root.join("target");
+    let tree = against::worktree(root, &target, &commit)?;
+    let place = against::BuildPlace {
+        target_dir: Some(target.join("against").join("target")),
+        keep_as: Some(tree.parent().context("worktree has a parent")?.join(if args.torch {
+            "gates-torch"
+        } else {
+            "gates"
+        })),
+    };
+    let kept = place.keep_as.clone().expect("set above");
+    let base = if kept.exists() {
+        // A commit never changes: the harness kept from an earlier run is this commit's.
+        println!("reusing the gate harness of {rev} ({}) kept in {}", &commit[..12], kept.display());
+        against::Build { label: "base".into(), tree: tree.clone(), exe: kept }
+    } else {
+        let pb = spinner(&format!("building the gate harness of {rev} ({})", &commit[..12]));
+        let base = against::build("base", &tree, &place, true, &features(args), extra, &out.join("build-base.log"));
+        pb.finish_with_message(format!(
+            "built the gate harness of {rev} ({})",
+            if base.is_ok() { "ok" } else { "FAILED" }
+        ));
+        base.with_context(|| format!("--against {rev}"))?
+    };
+    let candidate = against::build(
+        "candidate",
+        root,
+        &against::BuildPlace::default(),
+        true,
+        &features(args),
+        extra,
+        &out.join("build-candidate.log"),
+    )?;
+    let mut env = harness_env(args, Path::new(""));
+    env.remove("IRONFORGE_MEASUREMENTS");
+    env.remove("IRONFORGE_PROVE");
+    let settings = against::Settings {
+        against: rev.clone(),
+        min_rounds: args.min_rounds as usize,
+        max_rounds: (args.max_rounds as usize).max(args.min_rounds as usize),
+        budget_s: args.budget_s,
+        prove: args.prove,
+        allow_underpowered: args.allow_underpowered,
+        seed: args.seed,
+        env,
+        extra_env: extra.clone(),
+    };
+    Ok(Some(AgainstJob { commit, base, candidate, settings }))
+}
+
+/// Takes the output folder's lock for the whole check: a second check on the same folder fails
+/// at once, naming it, instead of interleaving its files with this one's.
+fn lock_out(out: &Path) -> anyhow::Result<std::fs::File> {
+    let path = out.join(".release-check.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another release check is writing to {} (it holds {}); wait for it to finish or pass another --out",
+            out.display(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("lock {}", path.display())),
+    }
+}
+
 /// One audited run: measure (or read), audit, compare, write, render.
 fn one_run(
     root: &Path,
     args: &Args,
     extra: &ExtraEnv,
+    job: Option<&AgainstJob>,
     dir: &Path,
     index: usize,
 ) -> anyhow::Result<(AuditRun, Vec<u8>)> {
@@ -298,14 +423,34 @@ fn one_run(
             })?
         }
     };
-    let mut audit =
-        AuditRun::from_measurements(&measurements, machine::probe_machine(), machine::probe_git(root), config)?;
+    let mut audit = AuditRun::from_measurements(
+        &measurements,
+        machine::probe_machine(root, "release"),
+        machine::probe_git(root),
+        config,
+    )?;
     if let Some(path) = &args.baseline {
         let bytes = std::fs::read(path).with_context(|| format!("read baseline {}", path.display()))?;
         let base: AuditRun =
             serde_json::from_slice(&bytes).with_context(|| format!("parse baseline {}", path.display()))?;
         base.validate().with_context(|| format!("baseline {}", path.display()))?;
-        audit.baseline = Some(baseline::compare(&audit, &base, &path.display().to_string(), &sha256_hex(&bytes)));
+        let note = machine::ensure_comparable(
+            &audit.machine,
+            &base.machine,
+            &format!("baseline {}", path.display()),
+            args.cross_machine,
+        )?;
+        let mut comparison = baseline::compare(&audit, &base, &path.display().to_string(), &sha256_hex(&bytes));
+        if let Some(note) = note {
+            comparison.rule = format!("{} ({note})", comparison.rule);
+        }
+        audit.baseline = Some(comparison);
+    }
+    if let Some(job) = job {
+        let c = against::compare(&job.base, &job.commit, &job.candidate, &job.settings, &dir.join("against"))?;
+        print!("{}", against::summary(&c));
+        audit.comparison = Some(c);
+        audit.overall = audit.compute_overall();
     }
     let mut bytes = serde_json::to_vec_pretty(&audit)?;
     bytes.push(b'\n');
@@ -313,6 +458,17 @@ fn one_run(
     let files = render::render_audit(&audit, AUDIT_JSON, &sha256_hex(&bytes))?;
     render::write_all(dir, &files)?;
     Ok((audit, bytes))
+}
+
+/// Appends the run's summary to the history: the git notes of the audited commit, or
+/// `--history-file` (`cargo xtask history` reads either).
+fn record_history(root: &Path, args: &Args, audit: &AuditRun) -> anyhow::Result<()> {
+    let Some(entry) = history::entry_of(audit, history::now_unix_s()) else {
+        println!("history: not recorded (the audit names no commit)");
+        return Ok(());
+    };
+    let store = history::Store::new(root, args.history_file.as_deref());
+    store.append(&entry).context("record the run in the history (pass --no-history to skip)")
 }
 
 /// The end-of-run table, one line per gate and scenario.
@@ -361,15 +517,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
     // The harness runs in the workspace root: hand it an absolute path.
     let out = std::fs::canonicalize(&out).with_context(|| format!("resolve {}", out.display()))?;
+    let _lock = lock_out(&out)?;
     let extra = torch_env(&args)?;
     if args.from_measurements.is_none() {
         build_harness(&root, &out, &args, &extra)?;
     }
+    let job = prepare_against(&root, &out, &args, &extra)?;
     let repeat = args.repeat as usize;
     let mut runs = Vec::with_capacity(repeat);
     for index in 0..repeat {
         let dir = if repeat == 1 { out.clone() } else { out.join(format!("run-{}", index + 1)) };
-        let (audit, bytes) = one_run(&root, &args, &extra, &dir, index)?;
+        let (audit, bytes) = one_run(&root, &args, &extra, job.as_ref(), &dir, index)?;
+        if args.from_measurements.is_none() && !args.no_history {
+            record_history(&root, &args, &audit)?;
+        }
         if repeat > 1 {
             println!("run {} of {repeat}:", index + 1);
         }
@@ -418,6 +579,14 @@ mod tests {
             from_measurements: Some(measurements.to_path_buf()),
             torch: false,
             partial: false,
+            against: None,
+            budget_s: 150.0,
+            min_rounds: 6,
+            max_rounds: 40,
+            allow_underpowered: false,
+            cross_machine: false,
+            history_file: None,
+            no_history: false,
             filters: vec![],
         }
     }

@@ -3,7 +3,7 @@
 
 use crate::atomic::{sha256_hex, write_atomic};
 use crate::format::{header, interval, num, row};
-use crate::{plots, stability};
+use crate::{against_report, plots, stability};
 use anyhow::Context;
 use ironforge::gate::audit::{AuditRun, ChangeStatus, GateRow, ProofStatus, AUDIT_SCHEMA};
 use ironforge::gate::record::{RecordKind, Verdict};
@@ -123,13 +123,17 @@ pub fn render_audit(audit: &AuditRun, source: &str, sha: &str) -> anyhow::Result
     let svg =
         |name: &str, body: String| RenderedFile { name: name.into(), bytes: format!("{svg_head}{body}").into_bytes() };
     let banner = partial_banner(audit);
-    Ok(vec![
+    let mut files = vec![
         md(GATES_MD, gates_md(audit)),
         md(PARITY_MD, format!("{banner}{}", parity_md(audit))),
         md(BENCH_MD, format!("{banner}{}", bench_md(audit))),
         svg(SPEEDUP_SVG, plots::speedup_by_l(&audit.kernel_table)?),
         svg(PARITY_SVG, plots::parity_vs_size(&audit.parity)?),
-    ])
+    ];
+    if let Some(c) = &audit.comparison {
+        files.push(svg(against_report::AGAINST_SVG, against_report::svg(c)?));
+    }
+    Ok(files)
 }
 
 fn verdict(v: Verdict) -> &'static str {
@@ -317,6 +321,9 @@ fn gates_md(audit: &AuditRun) -> String {
                 ]));
             }
         }
+    }
+    if let Some(c) = &audit.comparison {
+        s.push_str(&against_report::markdown(c));
     }
     s
 }

@@ -57,6 +57,57 @@ pub struct RepeatSummary {
     pub gates: Vec<GateSpread>,
     /// Sum of [`GateSpread::flips`] plus flips of the overall verdict.
     pub total_flips: usize,
+    /// With `--against`: per timed subject, how often it was flagged and how often each
+    /// calibrated slowdown was caught (the detection rates the release check claims).
+    #[serde(default)]
+    pub against: Vec<AgainstCounts>,
+}
+
+/// One timed subject of `--against` across the runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgainstCounts {
+    /// `gate/metric`.
+    pub subject: String,
+    /// Runs that compared it.
+    pub runs: usize,
+    /// Runs whose candidate row was judged regressed.
+    pub regressed: usize,
+    /// Runs whose candidate row was underpowered.
+    pub underpowered: usize,
+    /// Largest MDE over the runs, a fraction.
+    pub worst_mde: f64,
+    /// Per calibrated slowdown (fraction): in how many runs it was caught.
+    pub caught: Vec<(f64, usize)>,
+}
+
+fn against_counts(runs: &[(String, String, AuditRun)]) -> Vec<AgainstCounts> {
+    use ironforge::gate::paired::RegressionVerdict;
+    let mut by: std::collections::BTreeMap<String, AgainstCounts> = std::collections::BTreeMap::new();
+    for c in runs.iter().filter_map(|r| r.2.comparison.as_ref()) {
+        for r in &c.rows {
+            let e = by.entry(format!("{}/{}", r.gate, r.metric)).or_insert_with(|| AgainstCounts {
+                subject: format!("{}/{}", r.gate, r.metric),
+                runs: 0,
+                regressed: 0,
+                underpowered: 0,
+                worst_mde: 0.0,
+                caught: Vec::new(),
+            });
+            e.runs += 1;
+            e.regressed += usize::from(r.verdict == RegressionVerdict::Regressed);
+            e.underpowered += usize::from(r.verdict == RegressionVerdict::Underpowered);
+            e.worst_mde = e.worst_mde.max(r.mde);
+        }
+        for s in &c.slowdowns {
+            if let Some(e) = by.get_mut(&format!("{}/{}", s.gate, s.metric)) {
+                match e.caught.iter_mut().find(|(k, _)| *k == s.slowdown) {
+                    Some((_, n)) => *n += usize::from(s.caught),
+                    None => e.caught.push((s.slowdown, usize::from(s.caught))),
+                }
+            }
+        }
+    }
+    by.into_values().collect()
 }
 
 fn flips<T: PartialEq>(xs: &[T]) -> usize {
@@ -109,6 +160,7 @@ pub fn summarize(runs: &[(String, String, AuditRun)]) -> RepeatSummary {
             .collect(),
         total_flips: gates.iter().map(|g| g.flips).sum::<usize>() + flips(&overall),
         gates,
+        against: against_counts(runs),
     }
 }
 
@@ -159,6 +211,26 @@ pub fn render(s: &RepeatSummary, head: &str) -> String {
             format!("{} {}", num(g.max), g.unit),
             spread,
         ]));
+    }
+    if !s.against.is_empty() {
+        out.push_str(
+            "\n## Against the base across runs\n\nPer timed subject: runs in which the candidate was judged \
+                      regressed or underpowered, the largest MDE, and in how many runs each calibrated slowdown of \
+                      the base (`--prove`) was caught.\n\n",
+        );
+        out.push_str(&header(&["subject", "runs", "regressed", "underpowered", "worst MDE", "slowdowns caught"]));
+        for a in &s.against {
+            let caught: Vec<String> =
+                a.caught.iter().map(|(k, n)| format!("{}%: {n}/{}", num(k * 100.0), a.runs)).collect();
+            out.push_str(&row(&[
+                format!("`{}`", a.subject),
+                a.runs.to_string(),
+                a.regressed.to_string(),
+                a.underpowered.to_string(),
+                format!("{}%", num(a.worst_mde * 100.0)),
+                caught.join(", "),
+            ]));
+        }
     }
     out
 }

@@ -123,7 +123,19 @@ pub fn machine() -> Machine {
     let (cpu_model, cpu_flags) = crate::machine::parse_cpuinfo(
         "model name\t: Test CPU 9000\nflags\t: avx2 fma avx512f avx512_bf16 avx512vl amx_tile amx_bf16\n",
     );
-    Machine { cpu_model, logical_cores: 2, ram_bytes: 8 << 30, cpu_flags, os: "linux/x86_64".into() }
+    let mut m = Machine {
+        cpu_model,
+        logical_cores: 2,
+        ram_bytes: 8 << 30,
+        cpu_flags,
+        os: "linux/x86_64".into(),
+        kernel: "6.1.0-test".into(),
+        rustc: "rustc 1.95.0 (test)".into(),
+        profile: "release".into(),
+        ..Machine::default()
+    };
+    m.fingerprint = crate::machine::fingerprint(&m);
+    m
 }
 
 /// The audit of [`measurements`].

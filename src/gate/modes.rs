@@ -1,0 +1,152 @@
+//! The harness's two comparison modes (`IRONFORGE_MODE`), what `release-check --against REV`
+//! asks of the base build and of the candidate:
+//!
+//! - `probe`: every gate with `regress <= N% on probe` runs its probe once; the samples go to
+//!   the [`ProbeFile`] at `IRONFORGE_PROBES` (one process = one sample per timed subject);
+//! - `outputs`: every scenario with `drift <= TOL` writes its candidate's output on every case
+//!   to the drift dump at `IRONFORGE_OUTPUTS` ([`drift`](super::drift)).
+//!
+//! Neither runs a trial. A harness from before these modes ignores the variable: the release
+//! check also passes a trial filter that matches nothing, so such a harness exits at once and
+//! writes no file, and its gates are reported as absent from the base.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::context::GateContext;
+use super::drift::DriftWriter;
+use super::env::HarnessEnv;
+use super::error::GateError;
+use super::probe::{
+    parse_slowdown, ProbeFile, ProbeRecord, ENV_MODE, ENV_OUTPUTS, ENV_PROBES, ENV_SLOWDOWN, MODE_OUTPUTS, MODE_PROBE,
+    PROBES_SCHEMA,
+};
+use super::registry::{GateDecl, ScenarioDecl};
+use super::runner::effective_tier;
+
+/// What the harness process was asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    /// Run the trials (the default).
+    Gates,
+    /// Run every probe once, slowed down by `slowdown` (a fraction), and write `out`.
+    Probe {
+        /// Where the [`ProbeFile`] goes.
+        out: PathBuf,
+        /// Calibrated slowdown of every timed call.
+        slowdown: f64,
+    },
+    /// Dump every drift-declaring scenario's outputs to `out`.
+    Outputs {
+        /// Where the dump goes.
+        out: PathBuf,
+    },
+}
+
+impl Mode {
+    /// Reads the process environment ([`Mode::from_lookup`]).
+    pub fn from_env() -> Result<Self, GateError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads `IRONFORGE_MODE`, `IRONFORGE_PROBES`, `IRONFORGE_OUTPUTS` and `IRONFORGE_SLOWDOWN`
+    /// through `lookup`.
+    ///
+    /// ```
+    /// use ironforge::gate::modes::Mode;
+    /// let env = |pairs: &'static [(&'static str, &'static str)]| {
+    ///     move |k: &str| pairs.iter().find(|p| p.0 == k).map(|p| p.1.to_string())
+    /// };
+    /// assert_eq!(Mode::from_lookup(env(&[])).unwrap(), Mode::Gates);
+    /// let probe = Mode::from_lookup(env(&[("IRONFORGE_MODE", "probe"), ("IRONFORGE_PROBES", "/t/p.json"),
+    ///     ("IRONFORGE_SLOWDOWN", "10")])).unwrap();
+    /// assert_eq!(probe, Mode::Probe { out: "/t/p.json".into(), slowdown: 0.1 });
+    /// assert!(Mode::from_lookup(env(&[("IRONFORGE_MODE", "probe")])).is_err());
+    /// assert!(Mode::from_lookup(env(&[("IRONFORGE_MODE", "fast")])).is_err());
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, GateError> {
+        let path = |var: &'static str| {
+            lookup(var).filter(|s| !s.trim().is_empty()).map(PathBuf::from).ok_or(GateError::Env {
+                var,
+                value: String::new(),
+                expected: "a file path (the mode writes its results there)",
+            })
+        };
+        match lookup(ENV_MODE).as_deref().map(str::trim) {
+            None | Some("") | Some("gates") => Ok(Mode::Gates),
+            Some(MODE_PROBE) => {
+                Ok(Mode::Probe { out: path(ENV_PROBES)?, slowdown: parse_slowdown(lookup(ENV_SLOWDOWN).as_deref())? })
+            }
+            Some(MODE_OUTPUTS) => Ok(Mode::Outputs { out: path(ENV_OUTPUTS)? }),
+            Some(other) => Err(GateError::Env {
+                var: ENV_MODE,
+                value: other.to_string(),
+                expected: "`gates`, `probe` or `outputs`",
+            }),
+        }
+    }
+}
+
+/// Runs the probe of every gate that declares one (sorted by gate name), each once, in a
+/// context slowed down by `slowdown`. A failing probe is recorded with its error, not raised.
+pub fn run_probes(gates: &[&GateDecl], env: &HarnessEnv, slowdown: f64) -> ProbeFile {
+    let mut records = Vec::new();
+    for g in gates {
+        let Some(regression) = g.meta.regression else { continue };
+        let tier = effective_tier(&g.meta, env);
+        let mut ctx = GateContext::new(g.name, tier, env.seed, env.sessions.clone()).with_slowdown(slowdown);
+        let start = Instant::now();
+        let result = (regression.probe)(&mut ctx).and_then(|t| check_timings(g.name, t));
+        let (timings, error) = match result {
+            Ok(t) => (t, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        };
+        records.push(ProbeRecord {
+            gate: g.name.to_string(),
+            probe: regression.probe_name.to_string(),
+            tolerance_pct: regression.tolerance_pct,
+            timings,
+            error,
+            duration_s: start.elapsed().as_secs_f64(),
+        });
+    }
+    ProbeFile { schema: PROBES_SCHEMA.to_string(), slowdown_pct: slowdown * 100.0, records }
+}
+
+/// Refuses a probe that measured nothing or named a subject twice.
+fn check_timings(gate: &str, timings: Vec<super::probe::Timing>) -> Result<Vec<super::probe::Timing>, GateError> {
+    if timings.is_empty() {
+        return Err(GateError::msg(format!("gate `{gate}`: its probe measured no subject")));
+    }
+    let mut names: Vec<&str> = timings.iter().map(|t| t.metric.as_str()).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(GateError::msg(format!("gate `{gate}`: its probe measured `{}` twice", w[0])));
+    }
+    Ok(timings)
+}
+
+/// Writes `file` to `path` whole or not at all (temporary file, then rename).
+pub fn write_probe_file(path: &Path, file: &ProbeFile) -> Result<(), GateError> {
+    let mut bytes = serde_json::to_vec_pretty(file).map_err(GateError::msg)?;
+    bytes.push(b'\n');
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, &bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| GateError::msg(format!("write probe file {}: {e}", path.display())))
+}
+
+/// Dumps the outputs of every scenario that declares `drift <= TOL` to `out` (sorted by name);
+/// returns the number of (scenario, case) records written. Any error aborts the dump and
+/// leaves no file under `out`'s name.
+pub fn dump_outputs(scenarios: &[&ScenarioDecl], env: &HarnessEnv, out: &Path) -> Result<usize, GateError> {
+    let mut writer = DriftWriter::create(out).map_err(GateError::msg)?;
+    let mut cases = 0;
+    for s in scenarios {
+        let Some(tolerance) = s.meta.drift else { continue };
+        let ctx = GateContext::new(s.name, effective_tier(&s.meta, env), env.seed, env.sessions.clone());
+        cases += (s.dump)(&ctx, tolerance, &mut writer).map_err(|e| e.in_gate(s.name))?;
+    }
+    writer.finish().map_err(GateError::msg)?;
+    Ok(cases)
+}

@@ -1,0 +1,124 @@
+//! A tiny crate in a temporary git repository, gated with ironforge's framework, to test the
+//! build-heavy `--against` flow (worktrees, two builds, interleaved processes) without building
+//! this project twice: one gate with a regression tolerance and a probe, one scenario with a
+//! drift tolerance. The tests build it in `target/tiny-fixture` with this workspace's lock file
+//! and profile settings (the dependencies build once there and are kept).
+
+use std::path::Path;
+use std::process::Command;
+
+/// Work per probed call of the fast revision (iterations of a multiply-xor loop).
+pub const FAST_WORK: u64 = 200_000;
+
+/// The tiny crate's harness source with `work` iterations per probed call and `shift` added to
+/// every output value.
+pub fn harness_source(work: u64, shift: u64) -> String {
+    format!(
+        r#"use std::process::ExitCode;
+
+use ironforge::gate::parity::Case;
+use ironforge::gate::probe::{{seconds_per_call, Timing}};
+use ironforge::gate::units::{{Measured, Ratio}};
+use ironforge::gate::{{GateContext, GateError, Unit}};
+use ironforge::{{gate, scenario}};
+
+fn spin(n: u64) -> u64 {{
+    (0..n).fold(1u64, |a, x| std::hint::black_box(a.wrapping_mul(6364136223846793005) ^ x))
+}}
+
+fn always_fine(_: &mut GateContext) -> Result<Measured<Ratio>, GateError> {{
+    Ok(Measured::new(1.0))
+}}
+
+fn spin_probe(ctx: &mut GateContext) -> Result<Vec<Timing>, GateError> {{
+    let s = seconds_per_call(ctx, || {{
+        std::hint::black_box(spin({work}));
+    }});
+    Ok(vec![Timing::new("spin", Unit::Micros, s * 1e6)?])
+}}
+
+gate!(spin_speed: always_fine() >= 0.5 x, regress <= 5% on spin_probe, doc = "the spin loop is not slower than the base");
+
+fn cases(_: &GateContext) -> Result<Vec<Case<u64>>, GateError> {{
+    Ok((0..4).map(|i| Case::new(format!("case{{i}}"), (0..8).map(|x| x * i).collect())).collect())
+}}
+
+fn doubled(_: &GateContext, c: &Case<u64>) -> Result<Vec<u64>, GateError> {{
+    Ok(c.data.iter().map(|x| 2 * x + {shift}).collect())
+}}
+
+scenario!(doubled_outputs: sessions = cases, reference = doubled, candidate = doubled, compare = exact, drift <= 0,
+    doc = "the doubled values do not change against the base");
+
+fn main() -> ExitCode {{
+    ironforge::gate::harness::run_harness()
+}}
+"#
+    )
+}
+
+/// The tiny crate's manifest: `ironforge` by path, the gates harness, and this workspace's
+/// profile settings (so the dependency's build is shared).
+pub fn manifest(workspace: &Path) -> String {
+    format!(
+        r#"[package]
+name = "tiny"
+version = "0.1.0"
+edition = "2021"
+publish = false
+
+[workspace]
+
+[dependencies]
+ironforge = {{ path = "{}" }}
+
+[[test]]
+name = "gates"
+path = "gates/main.rs"
+harness = false
+
+[profile.dev]
+opt-level = 2
+
+[profile.dev.package."*"]
+opt-level = 2
+
+[profile.release]
+debug = "line-tables-only"
+"#,
+        workspace.display()
+    )
+}
+
+/// Runs git in `repo` with a fixed identity; panics with git's message on failure (tests only).
+pub fn git(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=tiny", "-c", "user.email=tiny@example.com", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(repo)
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Writes the harness with `work` and `shift` and commits it; returns the commit id.
+pub fn commit(repo: &Path, work: u64, shift: u64, message: &str) -> String {
+    std::fs::write(repo.join("gates/main.rs"), harness_source(work, shift)).expect("write harness");
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", message]);
+    git(repo, &["rev-parse", "HEAD"])
+}
+
+/// A fresh repository at `repo` with the tiny crate (this workspace's lock file copied, so the
+/// dependency versions match) and its first commit: the fast revision.
+pub fn init(repo: &Path, workspace: &Path) -> String {
+    std::fs::create_dir_all(repo.join("gates")).expect("create repo");
+    std::fs::create_dir_all(repo.join("src")).expect("create src");
+    std::fs::write(repo.join("Cargo.toml"), manifest(workspace)).expect("write manifest");
+    std::fs::write(repo.join("src/lib.rs"), "//! The tiny fixture crate.\n").expect("write lib");
+    std::fs::copy(workspace.join("Cargo.lock"), repo.join("Cargo.lock")).expect("copy lock");
+    std::fs::write(repo.join(".gitignore"), "/target\n").expect("write gitignore");
+    git(repo, &["init", "-q", "-b", "main"]);
+    commit(repo, FAST_WORK, 0, "fast")
+}
