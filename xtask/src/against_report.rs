@@ -42,34 +42,7 @@ pub fn markdown(c: &Comparison) -> String {
         c.plan.max_rounds,
         c.plan.stop.describe()
     );
-    if c.rows.is_empty() {
-        s.push_str("No timed subject is measured by both builds.\n");
-    } else {
-        s.push_str(&header(&[
-            "metric",
-            "base",
-            "candidate",
-            "ratio",
-            "95% interval",
-            "tolerance",
-            "noise floor",
-            "MDE",
-            "verdict",
-        ]));
-        for r in &c.rows {
-            s.push_str(&row(&[
-                format!("`{}/{}`", r.gate, r.metric),
-                format!("{} {}", num(r.base_median), r.unit),
-                format!("{} {}", num(r.candidate_median), r.unit),
-                format!("{}x", num(r.ratio)),
-                interval(Some(r.interval)),
-                pct(r.tolerance),
-                pct(r.noise_floor),
-                pct(r.mde),
-                verdict(r.verdict, c.allow_underpowered).to_string(),
-            ]));
-        }
-    }
+    s.push_str(&regression_table(c));
     for n in &c.new_in_candidate {
         s.push_str(&format!("\n- new in the candidate (not judged): `{n}`"));
     }
@@ -143,6 +116,40 @@ pub fn markdown(c: &Comparison) -> String {
     s
 }
 
+/// The regression table alone: one row per timed subject (what the README shows of a real run).
+pub fn regression_table(c: &Comparison) -> String {
+    let mut s = String::new();
+    if c.rows.is_empty() {
+        s.push_str("No timed subject is measured by both builds.\n");
+    } else {
+        s.push_str(&header(&[
+            "metric",
+            "base",
+            "candidate",
+            "ratio",
+            "95% interval",
+            "tolerance",
+            "noise floor",
+            "MDE",
+            "verdict",
+        ]));
+        for r in &c.rows {
+            s.push_str(&row(&[
+                format!("`{}/{}`", r.gate, r.metric),
+                format!("{} {}", num(r.base_median), r.unit),
+                format!("{} {}", num(r.candidate_median), r.unit),
+                format!("{}x", num(r.ratio)),
+                interval(Some(r.interval)),
+                pct(r.tolerance),
+                pct(r.noise_floor),
+                pct(r.mde),
+                verdict(r.verdict, c.allow_underpowered).to_string(),
+            ]));
+        }
+    }
+    s
+}
+
 fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("plotting failed: {e:?}")
 }
@@ -204,4 +211,27 @@ pub fn svg(c: &Comparison) -> anyhow::Result<String> {
         root.present().map_err(plot_err)?;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's table of a real run is the rendering of the comparison committed beside
+    /// it, and that comparison re-judges from its own samples.
+    #[test]
+    fn the_readme_table_is_rendered_from_the_committed_comparison() {
+        let root = crate::release_check::workspace_root();
+        let bytes = std::fs::read(root.join("docs/examples/against-head.json")).unwrap();
+        let c: Comparison = serde_json::from_slice(&bytes).unwrap();
+        c.validate().unwrap();
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        let begin = "<!-- against-table: rendered from docs/examples/against-head.json -->\n";
+        let start = readme.find(begin).expect("README has the against-table block") + begin.len();
+        let end = readme[start..].find("<!-- end against-table -->").expect("block end") + start;
+        let expected = regression_table(&c);
+        assert_eq!(&readme[start..end], expected, "replace the README block with:\n{expected}");
+        assert!(markdown(&c).contains(&expected));
+        assert!(svg(&c).unwrap().starts_with("<svg"));
+    }
 }
