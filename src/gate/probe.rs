@@ -128,10 +128,10 @@ pub struct ProbeFile {
     pub records: Vec<ProbeRecord>,
 }
 
-/// Samples per probe subject in one process: a process gives one round's value per subject,
-/// the fastest of these samples (interference on a shared machine only ever slows a sample
-/// down; the rounds, not the samples, carry the statistics).
-pub const SAMPLES_PER_PROCESS: usize = 7;
+/// Samples per probe call; a process calls each probe [`PASSES`](super::modes::PASSES) times
+/// and gives one round's value per subject, the fastest sample (interference on a shared
+/// machine only ever slows a sample down; the rounds, not the samples, carry the statistics).
+pub const SAMPLES_PER_PROCESS: usize = 3;
 /// Shortest sample of [`seconds_per_call`]: calls are repeated until a sample lasts this long.
 pub const MIN_SAMPLE: Duration = Duration::from_millis(10);
 
