@@ -257,6 +257,18 @@ impl Samples {
     fn of(&self, arm: &str, s: &Subject) -> &[f64] {
         self.by_arm.get(arm).and_then(|m| m.get(s)).map_or(&[], Vec::as_slice)
     }
+    /// The paired input of `subject`: `arm` as the candidate, against the base and the control.
+    fn input<'a>(&'a self, s: &'a Subject, info: &SubjectInfo, arm: &str) -> PairedInput<'a> {
+        PairedInput {
+            gate: &s.0,
+            metric: &s.1,
+            unit: info.unit,
+            tolerance: info.tolerance_pct / 100.0,
+            base: self.of("base", s),
+            candidate: self.of(arm, s),
+            control: self.of("control", s),
+        }
+    }
 }
 
 fn subjects(probes: &ProbeFile) -> anyhow::Result<BTreeMap<Subject, SubjectInfo>> {
@@ -355,16 +367,7 @@ pub fn compare(
     let mut slowdowns = Vec::new();
     if stop != StopReason::NothingToTime {
         for (s, info) in &both {
-            let input = PairedInput {
-                gate: &s.0,
-                metric: &s.1,
-                unit: info.unit,
-                tolerance: info.tolerance_pct / 100.0,
-                base: samples.of("base", s),
-                candidate: samples.of("candidate", s),
-                control: samples.of("control", s),
-            };
-            rows.push(paired::compare(&input, settings.seed)?);
+            rows.push(paired::compare(&samples.input(s, info, "candidate"), settings.seed)?);
             if settings.prove {
                 for pct in PROVE_SLOWDOWNS {
                     slowdowns.push(paired::slowdown_row(
@@ -423,17 +426,7 @@ fn merge_subjects(
 /// play no part: stopping on the A/B result would bias it).
 fn powered(samples: &Samples, both: &BTreeMap<Subject, SubjectInfo>, seed: u64) -> anyhow::Result<bool> {
     for (s, info) in both {
-        let control = samples.of("control", s);
-        let input = PairedInput {
-            gate: &s.0,
-            metric: &s.1,
-            unit: info.unit,
-            tolerance: info.tolerance_pct / 100.0,
-            base: samples.of("base", s),
-            candidate: control,
-            control,
-        };
-        let row = paired::compare(&input, seed)?;
+        let row = paired::compare(&samples.input(s, info, "control"), seed)?;
         if row.mde > row.tolerance {
             return Ok(false);
         }
