@@ -222,11 +222,11 @@ mod tests {
     #[test]
     fn the_readme_table_is_rendered_from_the_committed_comparison() {
         let root = crate::release_check::workspace_root();
-        let bytes = std::fs::read(root.join("docs/examples/against-head.json")).unwrap();
+        let bytes = std::fs::read(root.join("docs/examples/against-run.json")).unwrap();
         let c: Comparison = serde_json::from_slice(&bytes).unwrap();
         c.validate().unwrap();
         let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-        let begin = "<!-- against-table: rendered from docs/examples/against-head.json -->\n";
+        let begin = "<!-- against-table: rendered from docs/examples/against-run.json -->\n";
         let start = readme.find(begin).expect("README has the against-table block") + begin.len();
         let end = readme[start..].find("<!-- end against-table -->").expect("block end") + start;
         let expected = regression_table(&c);
