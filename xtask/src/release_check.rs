@@ -90,7 +90,8 @@ pub struct Args {
     /// scenario, an A/A control (`docs/release-check.md`).
     #[arg(long, value_name = "REV")]
     pub against: Option<String>,
-    /// Time budget of the interleaved rounds of `--against`, in seconds.
+    /// Time budget of the interleaved rounds of `--against`, in seconds (doubled under
+    /// `--prove`, whose slowed arms double the processes per round).
     #[arg(long, default_value_t = 150.0, requires = "against")]
     pub budget_s: f64,
     /// Rounds `--against` always runs before it may stop.
@@ -342,7 +343,9 @@ fn prepare_against(root: &Path, out: &Path, args: &Args, extra: &ExtraEnv) -> an
         against: rev.clone(),
         min_rounds: args.min_rounds as usize,
         max_rounds: (args.max_rounds as usize).max(args.min_rounds as usize),
-        budget_s: args.budget_s,
+        // The budget is for the three arms of a plain run; `--prove`'s slowed arms double the
+        // processes per round, and so the budget, to keep the same number of rounds.
+        budget_s: if args.prove { 2.0 * args.budget_s } else { args.budget_s },
         prove: args.prove,
         allow_underpowered: args.allow_underpowered,
         seed: args.seed,
