@@ -16,6 +16,9 @@
 //!   on every case, dumped per harness process and compared dump against dump.
 //! - [`paired`]: statistics of a release comparison (base, candidate and A/A control builds in
 //!   interleaved rounds): paired speed ratios, minimum detectable effect and the regression rule.
+//! - [`probe`], [`modes`]: what a gate's `regress <= N% on probe` times, the calibrated-slowdown
+//!   hook ([`GateContext::time`]), and the harness's probe and outputs modes;
+//!   [`comparison`]: the audit's comparison with a base revision.
 //!
 //! See `docs/gates.md` for the DSL grammar, environment variables and JSON output.
 
