@@ -2,6 +2,7 @@
 //! [`Comparison`] alone.
 
 use crate::format::{header, interval, num, row};
+use crate::plots::{plot_err, svg_of};
 use ironforge::gate::comparison::Comparison;
 use ironforge::gate::paired::{smallest_caught, RegressionVerdict};
 use plotters::prelude::*;
@@ -150,10 +151,6 @@ pub fn regression_table(c: &Comparison) -> String {
     s
 }
 
-fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
-    anyhow::anyhow!("plotting failed: {e:?}")
-}
-
 /// Each row's ratio with its interval (blue) beside the control's (grey), with lines at 1 and
 /// at each row's tolerance.
 pub fn svg(c: &Comparison) -> anyhow::Result<String> {
@@ -162,11 +159,8 @@ pub fn svg(c: &Comparison) -> anyhow::Result<String> {
         c.rows.iter().flat_map(|r| [r.interval[0], r.control_interval[0], 1.0 - r.tolerance]).fold(0.9f64, f64::min)
             - 0.02;
     let hi = c.rows.iter().flat_map(|r| [r.interval[1], r.control_interval[1]]).fold(1.1f64, f64::max) + 0.02;
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, (900, 160 + 40 * n as u32)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err)?;
-        let mut chart = ChartBuilder::on(&root)
+    svg_of((900, 160 + 40 * n as u32), |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(format!("Candidate vs {}: speed ratio, 95% interval", c.against), ("sans-serif", 18))
             .margin(15)
             .x_label_area_size(35)
@@ -208,9 +202,8 @@ pub fn svg(c: &Comparison) -> anyhow::Result<String> {
                 )])
                 .map_err(plot_err)?;
         }
-        root.present().map_err(plot_err)?;
-    }
-    Ok(out)
+        Ok(())
+    })
 }
 
 #[cfg(test)]

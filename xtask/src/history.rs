@@ -34,6 +34,7 @@
 use crate::atomic::write_atomic;
 use crate::changepoint::{e_divisive, Params, PARAMS};
 use crate::format::{interval as show_interval, num};
+use crate::plots::{legend, plot_err, svg_of};
 use crate::release_check::workspace_root;
 use anyhow::Context;
 use ironforge::gate::audit::{AuditRun, Machine};
@@ -828,11 +829,6 @@ pub fn render_text(r: &HistoryReport) -> String {
     s
 }
 
-/// Turns a plotting error into an anyhow error.
-fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
-    anyhow::anyhow!("plotting failed: {e:?}")
-}
-
 /// The plot of one metric: value with interval bars over commits, each level's mean in grey,
 /// each step as a red vertical line before its first commit.
 pub fn plot(m: &MetricHistory) -> anyhow::Result<String> {
@@ -845,11 +841,8 @@ pub fn plot(m: &MetricHistory) -> anyhow::Result<String> {
     let (xmin, xmax) = (-0.5, n as f64 - 0.5);
     let labels: Vec<String> = m.series.iter().map(|p| p.commit[..p.commit.len().min(7)].to_string()).collect();
     let line = RGBColor(31, 119, 180);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (900, 520)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err)?;
-        let mut chart = ChartBuilder::on(&root)
+    svg_of((900, 520), |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(format!("{} ({}) over commits", m.name, m.unit), ("sans-serif", 20))
             .margin(15)
             .x_label_area_size(40)
@@ -908,16 +901,8 @@ pub fn plot(m: &MetricHistory) -> anyhow::Result<String> {
         // Points without an interval get a dot (an error bar marks its own value).
         let bare = m.series.iter().enumerate().filter(|(_, p)| p.interval.is_none());
         chart.draw_series(bare.map(|(i, p)| Circle::new((i as f64, p.value), 3, line.filled()))).map_err(plot_err)?;
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(plot_err)?;
-        root.present().map_err(plot_err)?;
-    }
-    Ok(svg)
+        legend(&mut chart)
+    })
 }
 
 /// Prints every metric's trend and its step changes, and writes `history.json` and the plots.

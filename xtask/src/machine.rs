@@ -135,108 +135,15 @@ pub fn effective_rustflags(
 }
 
 /// `build.rustflags` of Cargo config text: a string (split on whitespace, as Cargo does) or an
-/// array of strings, possibly over several lines, under `[build]` or as the dotted key
-/// `build.rustflags`. Reads only the TOML this key needs; `None` when the key is absent.
+/// array of strings, under `[build]` or as the dotted key `build.rustflags`; `None` when the key
+/// is absent or the text is not TOML (Cargo itself would then refuse to build).
 pub fn config_build_rustflags(text: &str) -> Option<Vec<String>> {
-    let mut table = String::new();
-    let mut lines = text.lines();
-    while let Some(raw) = lines.next() {
-        let line = strip_comment(raw);
-        let line = line.trim();
-        if line.starts_with('[') {
-            table = line.trim_start_matches('[').trim_end_matches(']').trim().to_string();
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else { continue };
-        let key: String = key.split('.').map(|k| k.trim().trim_matches('"')).collect::<Vec<_>>().join(".");
-        let full = if table.is_empty() { key } else { format!("{table}.{key}") };
-        if full != "build.rustflags" {
-            continue;
-        }
-        let mut value = value.trim().to_string();
-        if value.starts_with('[') {
-            while !array_closed(&value) {
-                let Some(next) = lines.next() else { break };
-                value.push(' ');
-                value.push_str(strip_comment(next).trim());
-            }
-            return Some(toml_strings(&value));
-        }
-        return Some(toml_strings(&value).iter().flat_map(|s| s.split_whitespace()).map(str::to_string).collect());
+    let config: toml::Table = text.parse().ok()?;
+    match config.get("build")?.get("rustflags")? {
+        toml::Value::String(s) => Some(s.split_whitespace().map(str::to_string).collect()),
+        toml::Value::Array(items) => Some(items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()),
+        _ => None,
     }
-    None
-}
-
-/// `line` up to a `#` that is not inside a quoted string.
-fn strip_comment(line: &str) -> &str {
-    let mut quote = None;
-    let mut escaped = false;
-    for (i, c) in line.char_indices() {
-        match quote {
-            Some('"') if escaped => escaped = false,
-            Some('"') if c == '\\' => escaped = true,
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == '"' || c == '\'' => quote = Some(c),
-            None if c == '#' => return &line[..i],
-            None => {}
-        }
-    }
-    line
-}
-
-/// Whether a TOML array value has its closing `]` (outside strings).
-fn array_closed(value: &str) -> bool {
-    let mut quote = None;
-    let mut escaped = false;
-    let mut depth = 0i32;
-    for c in value.chars() {
-        match quote {
-            Some('"') if escaped => escaped = false,
-            Some('"') if c == '\\' => escaped = true,
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == '"' || c == '\'' => quote = Some(c),
-            None if c == '[' => depth += 1,
-            None if c == ']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return true;
-                }
-            }
-            None => {}
-        }
-    }
-    false
-}
-
-/// The basic (`"…"`, with `\"` and `\\` escapes) and literal (`'…'`) strings in `value`.
-fn toml_strings(value: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = value.chars();
-    while let Some(c) = chars.next() {
-        if c != '"' && c != '\'' {
-            continue;
-        }
-        let mut s = String::new();
-        while let Some(d) = chars.next() {
-            if d == c {
-                break;
-            }
-            if c == '"' && d == '\\' {
-                match chars.next() {
-                    Some('t') => s.push('\t'),
-                    Some('n') => s.push('\n'),
-                    Some(e) => s.push(e),
-                    None => break,
-                }
-            } else {
-                s.push(d);
-            }
-        }
-        out.push(s);
-    }
-    out
 }
 
 /// The `target-cpu` the flags select (`-C target-cpu=X`, `-Ctarget-cpu=X`, `--codegen

@@ -2,6 +2,7 @@
 //! same audit.
 
 use ironforge::gate::audit::{KernelCell, ParityEntry};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
 
@@ -23,8 +24,37 @@ fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+/// Turns a plotting error into an anyhow error.
+pub fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("plotting failed: {e:?}")
+}
+
+/// The SVG text of a `size` (width, height) plot that `draw` makes on a white background.
+pub fn svg_of(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> anyhow::Result<()>,
+) -> anyhow::Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        draw(&root)?;
+        root.present().map_err(plot_err)?;
+    }
+    Ok(svg)
+}
+
+/// Draws a chart's legend as every plot here does: upper left, on a translucent white box.
+pub fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+) -> anyhow::Result<()> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(plot_err)
 }
 
 /// Speed-up (reference time / candidate time) against L bucket, one line per kernel, mask and
@@ -40,11 +70,8 @@ pub fn speedup_by_l(cells: &[KernelCell]) -> anyhow::Result<String> {
     let (xmin, xmax) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
     let (xmin, xmax) = if xmin.is_finite() { (xmin - 0.5, xmax + 0.5) } else { (6.5, 10.5) };
     let ymax = series.values().flatten().map(|p| p.3).fold(1.0f64, f64::max) * 1.1;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err)?;
-        let mut chart = ChartBuilder::on(&root)
+    svg_of(SIZE, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption("Speed-up by L bucket (95% interval bars)", ("sans-serif", 20))
             .margin(15)
             .x_label_area_size(40)
@@ -75,16 +102,8 @@ pub fn speedup_by_l(cells: &[KernelCell]) -> anyhow::Result<String> {
                 .draw_series(points.iter().map(|p| ErrorBar::new_vertical(p.0, p.1, p.2, p.3, c.filled(), 8)))
                 .map_err(plot_err)?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(plot_err)?;
-        root.present().map_err(plot_err)?;
-    }
-    Ok(svg)
+        legend(&mut chart)
+    })
 }
 
 /// Parity error against session size (events), one colour per candidate, log error axis.
@@ -98,11 +117,8 @@ pub fn parity_vs_size(entries: &[ParityEntry]) -> anyhow::Result<String> {
     let (xmin, xmax) = if xmin.is_finite() { (xmin - 10.0, xmax + 10.0) } else { (0.0, 100.0) };
     let tol = entries.iter().map(|e| e.row.tolerance).fold(ERROR_FLOOR, f64::max);
     let ymax = series.values().flatten().map(|p| p.1).fold(tol, f64::max) * 10.0;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err)?;
-        let mut chart = ChartBuilder::on(&root)
+    svg_of(SIZE, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption("Parity error against session size", ("sans-serif", 20))
             .margin(15)
             .x_label_area_size(40)
@@ -129,14 +145,6 @@ pub fn parity_vs_size(entries: &[ParityEntry]) -> anyhow::Result<String> {
                 .label(*name)
                 .legend(move |(x, y)| Circle::new((x + 10, y), 4, c.filled()));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(plot_err)?;
-        root.present().map_err(plot_err)?;
-    }
-    Ok(svg)
+        legend(&mut chart)
+    })
 }
