@@ -1,6 +1,8 @@
 //! Motif engine benchmarks (plain `main`, medians of interleaved repetitions).
 //!
-//! `cargo bench --bench motif` (set `MOTIF_BENCH_QUICK=1` for a short run). Numbers from a
+//! `cargo bench --bench motif` (set `MOTIF_BENCH_QUICK=1` for a short run,
+//! `MOTIF_BENCH_PATHS=1` for the census per instruction-set path alone, `MOTIF_BENCH_PATHS=word`
+//! for only the sets whose name contains `word`, e.g. `imported`). Numbers from a
 //! shared, busy machine are noisy; the tables in docs/motif.md say which run they came from.
 
 use ironforge::gate::stats::median;
@@ -9,8 +11,11 @@ use std::time::Instant;
 
 use arrow_array::{Array, Int64Array, UInt32Array};
 use ironforge::dag::BuildParams;
+use ironforge::dag::{causal_pairs, Builder};
 use ironforge::motif::bootstrap::{bootstrap_intervals, BootstrapParams};
 use ironforge::motif::brute::census_brute;
+use ironforge::motif::census::census_with;
+use ironforge::motif::esu::{for_each_subgraph, CensusIsa, BITSET_MAX_NODES};
 use ironforge::motif::lift::Thresholds;
 use ironforge::motif::null::{run_null, NullParams};
 use ironforge::motif::stability::{lift_delta, lift_table};
@@ -80,7 +85,12 @@ fn main() {
     let mc_only = std::env::var("MOTIF_BENCH_MC").is_ok();
     let golden = rebuilt(&golden_specs());
     let canary = rebuilt(&canary_specs());
+    if let Ok(filter) = std::env::var("MOTIF_BENCH_PATHS") {
+        census_paths(quick, &canary, if filter == "1" { "" } else { &filter });
+        return;
+    }
     if !mc_only {
+        census_paths(quick, &canary, "");
         sections_1_to_5(quick, reps, &one, &golden, &canary);
     }
     // 6. Monte Carlo trade-off: top-10 |Δlift| between two seeds vs iterations (all cores).
@@ -240,4 +250,110 @@ fn sections_1_to_5(
     });
     println!("\n## Bootstrap (one core, golden set, {} motifs)", motifs.len());
     println!("| replicates | time (s) | replicates/s |\n|---|---|---|\n| {b} | {:.3} | {:.0} |", s, b as f64 / s);
+}
+
+/// Census throughput per instruction-set path ([`CensusIsa`]), interleaved: every round times
+/// each available path once (the order rotating from round to round), so that a machine whose
+/// speed drifts slows every path alike; the ratios are medians of the per-round ratios to the
+/// scalar path. Sets: the 120 canary sessions' causal DAGs (the `census_throughput` gate's
+/// workload) and the 40 real NQ M5 sessions, with the DAGs the pipeline rebuilds and with
+/// their imported edges. Also the shape of the last level: extensions per 4-node subgraph.
+fn census_paths(quick: bool, canary: &[SessionGraph], filter: &str) {
+    let paths = CensusIsa::available();
+    let rounds = if quick { 11 } else { 31 };
+    let min_sample = std::time::Duration::from_millis(if quick { 40 } else { 80 });
+    let real = real_sessions();
+    let rebuilt_real: Vec<SessionGraph> = real
+        .iter()
+        .map(|s| SessionGraph {
+            times_ms: s.times_ms.clone(),
+            edges: causal_pairs(&s.times_ms, &BuildParams::default(), Builder::Fast),
+        })
+        .collect();
+    let mut sets: Vec<(&str, Vec<MotifGraph>)> = vec![("canary (120, rebuilt DAGs)", graphs(canary))];
+    if !real.is_empty() {
+        sets.push(("real NQ M5 (40, rebuilt DAGs)", graphs(&rebuilt_real)));
+        sets.push(("real NQ M5 (40, imported edges)", graphs(&real)));
+    }
+    sets.retain(|(name, _)| name.contains(filter));
+    println!(
+        "\n## Census per path (one core, {rounds} interleaved rounds; paths on this CPU: {})",
+        paths.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")
+    );
+    println!("| set | instances per pass | path | median instances/s | ns per instance | ratio to scalar (median of rounds) |");
+    println!("|---|---|---|---|---|---|");
+    let mut list_walked = Vec::new();
+    for (name, set) in &sets {
+        // Graphs over the bitset walk's limit take the list walk on every path.
+        let over: Vec<MotifGraph> = set.iter().filter(|g| g.len() > BITSET_MAX_NODES).cloned().collect();
+        list_walked.push((name, over.len(), over.iter().map(|g| census(g, 5).instances()).sum::<u64>()));
+        let pass = |isa: CensusIsa| -> u64 {
+            set.iter().map(|g| std::hint::black_box(census_with(g, 5, isa).unwrap()).instances()).sum()
+        };
+        // Every path gives the same census (checked here once more, on the timed graphs).
+        for g in set {
+            let scalar = census_with(g, 5, CensusIsa::Scalar).unwrap();
+            for &isa in &paths {
+                assert_eq!(census_with(g, 5, isa).unwrap(), scalar, "{name}: path {}", isa.name());
+            }
+        }
+        let instances = pass(CensusIsa::Scalar);
+        let reps = {
+            let t = Instant::now();
+            pass(CensusIsa::Scalar);
+            (min_sample.as_secs_f64() / t.elapsed().as_secs_f64().max(1e-9)).ceil().max(1.0) as usize
+        };
+        let mut rates = vec![Vec::with_capacity(rounds); paths.len()];
+        for round in 0..rounds {
+            for k in 0..paths.len() {
+                let at = (round + k) % paths.len();
+                let t = Instant::now();
+                for _ in 0..reps {
+                    pass(paths[at]);
+                }
+                rates[at].push((instances * reps as u64) as f64 / t.elapsed().as_secs_f64());
+            }
+        }
+        let scalar_at = paths.iter().position(|&p| p == CensusIsa::Scalar).expect("scalar is always available");
+        for (at, isa) in paths.iter().enumerate() {
+            let ratios: Vec<f64> = (0..rounds).map(|r| rates[at][r] / rates[scalar_at][r]).collect();
+            let rate = median(&rates[at]);
+            println!(
+                "| {name} | {instances} | {} | {:.3e} | {:.2} | {:.3} |",
+                isa.name(),
+                rate,
+                1e9 / rate,
+                median(&ratios)
+            );
+        }
+    }
+    for (name, graphs, instances) in list_walked {
+        println!("{name}: {graphs} graphs of more than {BITSET_MAX_NODES} nodes (list walk on every path), {instances} instances per pass");
+    }
+    // The last level's shape: how many extensions a 4-node subgraph has (the AVX2 path reads
+    // eight in a fixed sequence, the AVX-512 path compresses sixteen; more take a branch).
+    println!("\n## Extensions per 4-node subgraph (the last level of a 5-node census)");
+    println!("| set | 4-node subgraphs | mean | share with 0 | share > 8 | share > 16 |");
+    println!("|---|---|---|---|---|---|");
+    for (name, set) in &sets {
+        let mut per: Vec<u32> = Vec::new();
+        for g in set {
+            // The walk visits a 4-node subgraph, then its extensions, depth first.
+            for_each_subgraph(g, 5, |size, _, _| match size {
+                4 => per.push(0),
+                5 => *per.last_mut().expect("a 5-node instance follows its 4-node subgraph") += 1,
+                _ => {}
+            });
+        }
+        let n = per.len().max(1) as f64;
+        let share = |f: &dyn Fn(u32) -> bool| per.iter().filter(|&&e| f(e)).count() as f64 / n;
+        println!(
+            "| {name} | {} | {:.2} | {:.3} | {:.4} | {:.5} |",
+            per.len(),
+            per.iter().map(|&e| e as f64).sum::<f64>() / n,
+            share(&|e| e == 0),
+            share(&|e| e > 8),
+            share(&|e| e > 16)
+        );
+    }
 }

@@ -8,12 +8,15 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use ironforge::dag::BuildParams;
+use ironforge::gate::drift::{DriftOutput, DriftValues};
 use ironforge::gate::probe::{seconds_per_call, Timing};
 use ironforge::gate::record::Tier;
 use ironforge::gate::speedup::calibrated_reps;
 use ironforge::gate::stats::{bootstrap_median_interval, median};
 use ironforge::gate::{Fault, GateContext, GateError, Measurement, Unit};
 use ironforge::motif::brute::census_reference;
+use ironforge::motif::census::census_with;
+use ironforge::motif::esu::CensusIsa;
 use ironforge::motif::kmeans::{assign_nearest, kmeans_restarts, KMeansParams};
 use ironforge::motif::lift::Thresholds;
 use ironforge::motif::null::{run_null, NullParams};
@@ -63,6 +66,60 @@ pub fn census_by_tables(ctx: &GateContext, s: &Session) -> Result<Census, GateEr
 ironforge::scenario!(motif_census_tables_vs_reference: sessions = dag_sessions, reference = census_by_permutations,
     candidate = census_by_tables, compare = exact, family = "motif", fault = DROPPED_INSTANCE, drift <= 0,
     doc = "the lookup-table census of 3-5 node motifs equals the census classified by trying every permutation, on every session's causal DAG");
+
+/// The best census path's census loses one instance.
+pub const PATH_DROPPED_INSTANCE: Fault =
+    Fault::new("path_dropped_instance", "one instance removed from the census of the best path this CPU has");
+
+/// One census per census path this CPU has ([`CensusIsa::available`], best first): the output
+/// of `motif_census_every_path_vs_reference`.
+#[derive(Debug, PartialEq)]
+pub struct PathCensuses(Vec<(CensusIsa, Census)>);
+
+/// Per path: its rank in [`CensusIsa::ALL`], the census's value count, then its values (as
+/// [`Census`]'s drift values).
+impl DriftOutput for PathCensuses {
+    fn drift_values(&self) -> DriftValues {
+        let mut out = Vec::new();
+        for (isa, census) in &self.0 {
+            let DriftValues::Ints(values) = census.drift_values() else { unreachable!("a census drifts as integers") };
+            let rank = CensusIsa::ALL.iter().position(|p| p == isa).expect("every path is in ALL");
+            out.extend([rank as i64, values.len() as i64]);
+            out.extend(values);
+        }
+        DriftValues::Ints(out)
+    }
+}
+
+/// The census classified by brute force ([`census_by_permutations`]), once per path this CPU
+/// has: what every path must give.
+pub fn census_every_path_by_permutations(ctx: &GateContext, s: &Session) -> Result<PathCensuses, GateError> {
+    let reference = census_by_permutations(ctx, s)?;
+    Ok(PathCensuses(CensusIsa::available().into_iter().map(|isa| (isa, reference.clone())).collect()))
+}
+
+/// The lookup-table census on every path this CPU has (`census_with`: AVX-512 VBMI2, AVX2,
+/// scalar), each path forced in turn.
+pub fn census_every_path(ctx: &GateContext, s: &Session) -> Result<PathCensuses, GateError> {
+    let g = graph(s)?;
+    let mut out = Vec::new();
+    for isa in CensusIsa::available() {
+        let mut c = census_with(&g, 5, isa).map_err(GateError::msg)?;
+        if out.is_empty() && ctx.injected(&PATH_DROPPED_INSTANCE) {
+            let mut pairs: Vec<_> = c.iter().collect();
+            if let Some(first) = pairs.first_mut() {
+                first.1 -= 1;
+            }
+            c = Census::from_counts(pairs);
+        }
+        out.push((isa, c));
+    }
+    Ok(PathCensuses(out))
+}
+
+ironforge::scenario!(motif_census_every_path_vs_reference: sessions = dag_sessions, reference = census_every_path_by_permutations,
+    candidate = census_every_path, compare = exact, family = "motif", fault = PATH_DROPPED_INSTANCE, drift <= 0,
+    doc = "the lookup-table census of 3-5 node motifs on every census path this CPU has (AVX-512 VBMI2, AVX2, scalar; each forced in turn) equals the census classified by trying every permutation, on every session's causal DAG");
 
 /// `n` distinct seeds drawn from the gate's `label` stream (derived from `IRONFORGE_SEED` and
 /// the gate's name), in draw order.
@@ -368,7 +425,9 @@ fn lookup_census_throughput(ctx: &mut GateContext, set: &str, max_k: usize) -> R
     let [lo, hi] = bootstrap_median_interval(&samples, 2000, &mut ctx.stream("census/bootstrap"));
     ctx.detail("session_set", set)?;
     ctx.detail("sessions", graphs.len())?;
-    ctx.detail("bulk_last_level", ironforge::motif::esu::bulk_last_level_available())?;
+    // `census` takes the best path this CPU has.
+    ctx.detail("census_path", CensusIsa::detect().name())?;
+    ctx.detail("census_paths_available", CensusIsa::available().iter().map(|p| p.name()).collect::<Vec<_>>())?;
     ctx.detail("instances_per_pass", instances)?;
     ctx.detail("passes_per_sample", reps)?;
     ctx.detail("ns_per_instance", 1e9 / value)?;

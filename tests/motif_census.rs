@@ -4,7 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ironforge::motif::brute::{census_brute, connected_subsets_brute, induced_pattern};
 use ironforge::motif::canon::{canonical_pattern_brute, pattern_of, table};
-use ironforge::motif::esu::for_each_subgraph;
+use ironforge::motif::census::census_with;
+use ironforge::motif::esu::{for_each_subgraph, CensusIsa};
 use ironforge::motif::{census, census_labelled, CensusCounter, MotifError, MotifGraph, MotifId};
 use proptest::prelude::*;
 
@@ -36,20 +37,32 @@ fn relabel(n: usize, edges: &[(u32, u32)], seed: u64) -> (Vec<u32>, Vec<(u32, u3
     (perm, moved)
 }
 
+/// The census on every path this CPU has (AVX-512 VBMI2, AVX2, scalar) equals the brute-force
+/// twin's, for `max_k`.
+fn every_path_equals_brute_force(g: &MotifGraph, max_k: usize) -> Result<(), TestCaseError> {
+    let brute = census_brute(g, max_k);
+    prop_assert_eq!(&census(g, max_k), &brute, "detected path");
+    for isa in CensusIsa::available() {
+        prop_assert_eq!(&census_with(g, max_k, isa).unwrap(), &brute, "path {}, max_k {}", isa.name(), max_k);
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
     fn esu_counts_equal_brute_force_on_random_dags((n, edges) in graph_strategy(9, true)) {
         let g = MotifGraph::new(n, &edges).unwrap();
-        prop_assert_eq!(census(&g, 5), census_brute(&g, 5));
+        every_path_equals_brute_force(&g, 5)?;
     }
 
     #[test]
     fn esu_counts_equal_brute_force_on_random_digraphs((n, edges) in graph_strategy(8, false)) {
         let g = MotifGraph::new(n, &edges).unwrap();
-        prop_assert_eq!(census(&g, 5), census_brute(&g, 5));
-        prop_assert_eq!(census(&g, 4), census_brute(&g, 4));
+        every_path_equals_brute_force(&g, 5)?;
+        every_path_equals_brute_force(&g, 4)?;
+        every_path_equals_brute_force(&g, 3)?;
     }
 
     #[test]

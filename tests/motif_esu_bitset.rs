@@ -1,13 +1,15 @@
 //! The bitset ESU walk against its twin, the list walk: same node sets, same motif classes,
 //! same censuses — on graphs up to and across the 64-node word boundary, and beyond the
-//! bitset walk's limit. The pattern-only walk (`for_each_pattern`, whose last level goes in
-//! bulk on CPUs with AVX-512 VBMI2) against the list walk too.
+//! bitset walk's limit. The pattern-only walk (`for_each_pattern_with`, whose last level goes
+//! in bulk on the AVX-512 VBMI2 and AVX2 paths) against the list walk too, on every path this
+//! CPU has (`CensusIsa::available`), and the census on every path.
 
 use ironforge::motif::brute::induced_pattern;
 use ironforge::motif::canon::table;
+use ironforge::motif::census::census_with;
 use ironforge::motif::esu::{
-    bulk_last_level_available, for_each_pattern, for_each_subgraph, for_each_subgraph_bitset, for_each_subgraph_walk,
-    PatternSink, BITSET_MAX_NODES,
+    for_each_pattern, for_each_pattern_with, for_each_subgraph, for_each_subgraph_bitset, for_each_subgraph_walk,
+    CensusIsa, PatternSink, BITSET_MAX_NODES,
 };
 use ironforge::motif::{census, Census, CensusCounter, MotifError, MotifGraph, MotifId};
 use proptest::prelude::*;
@@ -41,9 +43,9 @@ fn bitset_visits(g: &MotifGraph, max_k: usize) -> Visits {
     v
 }
 
-/// Every instance of the pattern-only walk as (size, canonical pattern), sorted, and how many
-/// came in bulk.
-fn pattern_visits(g: &MotifGraph, max_k: usize) -> (Vec<(usize, u32)>, usize) {
+/// Every instance of the pattern-only walk on the path `isa` as (size, canonical pattern),
+/// sorted, and how many came in bulk.
+fn pattern_visits(g: &MotifGraph, max_k: usize, isa: CensusIsa) -> (Vec<(usize, u32)>, usize) {
     struct Sink(Vec<(usize, u32)>, usize);
     impl PatternSink for Sink {
         fn one(&mut self, size: usize, pattern: u32) {
@@ -57,7 +59,7 @@ fn pattern_visits(g: &MotifGraph, max_k: usize) -> (Vec<(usize, u32)>, usize) {
         }
     }
     let mut sink = Sink(Vec::new(), 0);
-    for_each_pattern(g, max_k, &mut sink);
+    for_each_pattern_with(g, max_k, isa, &mut sink).expect("an available path");
     sink.0.sort_unstable();
     (sink.0, sink.1)
 }
@@ -77,6 +79,24 @@ fn walk_census(g: &MotifGraph, max_k: usize) -> Census {
             .into_iter()
             .map(|(_, size, pattern)| (MotifId { size: size as u8, pattern, labels: None }, 1)),
     )
+}
+
+/// How many of the `last_level` last-level instances path `isa` hands over in bulk: all of
+/// them on a bulk path, none on the scalar path.
+fn expected_bulk(isa: CensusIsa, last_level: usize) -> usize {
+    if isa == CensusIsa::Scalar {
+        0
+    } else {
+        last_level
+    }
+}
+
+/// The census on every available path equals `expected` (the list walk's).
+fn census_on_every_path(g: &MotifGraph, max_k: usize, expected: &Census) -> Result<(), TestCaseError> {
+    for isa in CensusIsa::available() {
+        prop_assert_eq!(&census_with(g, max_k, isa).unwrap(), expected, "path {}", isa.name());
+    }
+    Ok(())
 }
 
 /// `n` nodes and `m` random directed pairs (self loops dropped), so isolated nodes are common
@@ -127,14 +147,14 @@ proptest! {
     ) {
         let g = MotifGraph::new(n, &edges).unwrap();
         prop_assert_eq!(bitset_visits(&g, max_k), walk_visits(&g, max_k));
-        prop_assert_eq!(census(&g, max_k), walk_census(&g, max_k));
+        census_on_every_path(&g, max_k, &walk_census(&g, max_k))?;
     }
 
     #[test]
     fn bitset_walk_equals_list_walk_on_dense_graphs((n, edges) in dense_graph(), max_k in 3usize..=5) {
         let g = MotifGraph::new(n, &edges).unwrap();
         prop_assert_eq!(bitset_visits(&g, max_k), walk_visits(&g, max_k));
-        prop_assert_eq!(census(&g, max_k), walk_census(&g, max_k));
+        census_on_every_path(&g, max_k, &walk_census(&g, max_k))?;
     }
 
     #[test]
@@ -143,7 +163,7 @@ proptest! {
     ) {
         let g = MotifGraph::new(n, &edges).unwrap();
         prop_assert_eq!(bitset_visits(&g, 5), walk_visits(&g, 5));
-        prop_assert_eq!(census(&g, 5), walk_census(&g, 5));
+        census_on_every_path(&g, 5, &walk_census(&g, 5))?;
     }
 
     #[test]
@@ -152,7 +172,7 @@ proptest! {
     ) {
         let g = MotifGraph::new(n, &edges).unwrap();
         prop_assert_eq!(bitset_visits(&g, 5), walk_visits(&g, 5));
-        prop_assert_eq!(census(&g, 5), walk_census(&g, 5));
+        census_on_every_path(&g, 5, &walk_census(&g, 5))?;
     }
 
     #[test]
@@ -165,11 +185,13 @@ proptest! {
         max_k in 3usize..=5,
     ) {
         let g = MotifGraph::new(n, &edges).unwrap();
-        let (patterns, bulk) = pattern_visits(&g, max_k);
         let walked = walk_patterns(&g, max_k);
         let last_level = walked.iter().filter(|(size, _)| *size == max_k).count();
-        prop_assert_eq!(patterns, walked);
-        prop_assert_eq!(bulk, if bulk_last_level_available() { last_level } else { 0 });
+        for isa in CensusIsa::available() {
+            let (patterns, bulk) = pattern_visits(&g, max_k, isa);
+            prop_assert_eq!(&patterns, &walked, "path {}", isa.name());
+            prop_assert_eq!(bulk, expected_bulk(isa, last_level), "path {}", isa.name());
+        }
     }
 
     #[test]
@@ -177,9 +199,12 @@ proptest! {
         graphs in proptest::collection::vec(local_dag(3usize..=80), 1..4),
     ) {
         let mut counter = CensusCounter::new(5);
-        for (n, edges) in &graphs {
+        for (i, (n, edges)) in graphs.iter().enumerate() {
             let g = MotifGraph::new(*n, edges).unwrap();
-            counter.count(&g);
+            // One counter through the paths in turn: a path leaves nothing behind for the next.
+            let available = CensusIsa::available();
+            let isa = available[i % available.len()];
+            counter.count_with(&g, isa).unwrap();
             let expected = walk_census(&g, 5);
             prop_assert_eq!(counter.instances(), expected.instances());
             prop_assert_eq!(counter.finish(), expected);
@@ -215,18 +240,62 @@ fn the_bulk_buffer_is_handed_over_whole_many_times() {
         let edges: Vec<(u32, u32)> =
             (0..n as u32).flat_map(|v| (1..=4).map(move |j| (v, v + j))).filter(|&(_, u)| (u as usize) < n).collect();
         let g = MotifGraph::new(n, &edges).unwrap();
-        let (patterns, bulk) = pattern_visits(&g, 5);
         let walked = walk_patterns(&g, 5);
         assert!(walked.len() > 3000, "{} instances", walked.len());
-        assert_eq!(bulk, if bulk_last_level_available() { walked.iter().filter(|(s, _)| *s == 5).count() } else { 0 });
-        assert_eq!(patterns, walked);
-        assert_eq!(census(&g, 5), walk_census(&g, 5));
+        let last_level = walked.iter().filter(|(s, _)| *s == 5).count();
+        for isa in CensusIsa::available() {
+            let (patterns, bulk) = pattern_visits(&g, 5, isa);
+            assert_eq!(bulk, expected_bulk(isa, last_level), "path {}", isa.name());
+            assert_eq!(patterns, walked, "path {}", isa.name());
+        }
+        census_on_every_path(&g, 5, &walk_census(&g, 5)).unwrap();
     }
-    // A hub: one node linked to 40 others, so a 4-node subgraph through it extends by ~37.
+    // A hub: one node linked to 40 others, so a 4-node subgraph through it extends by ~37
+    // (more than the AVX2 path's eight in sequence and the AVX-512 path's sixteen), and one
+    // with both directions to every other node (edge bytes of 3 on every shifted position).
     let edges: Vec<(u32, u32)> = (1..=40).map(|u| (0, u)).chain((1..40).map(|u| (u, u + 1))).collect();
-    let g = MotifGraph::new(41, &edges).unwrap();
-    assert_eq!(pattern_visits(&g, 5).0, walk_patterns(&g, 5));
-    assert_eq!(census(&g, 5), walk_census(&g, 5));
+    let both: Vec<(u32, u32)> = edges.iter().flat_map(|&(a, b)| [(a, b), (b, a)]).collect();
+    for edges in [edges, both] {
+        let g = MotifGraph::new(41, &edges).unwrap();
+        for isa in CensusIsa::available() {
+            assert_eq!(pattern_visits(&g, 5, isa).0, walk_patterns(&g, 5), "path {}", isa.name());
+        }
+        census_on_every_path(&g, 5, &walk_census(&g, 5)).unwrap();
+    }
+}
+
+#[test]
+fn every_path_is_listed_and_the_best_is_detected() {
+    let available = CensusIsa::available();
+    assert_eq!(available.first(), Some(&CensusIsa::detect()));
+    assert_eq!(available.last(), Some(&CensusIsa::Scalar));
+    assert!(available.windows(2).all(|w| w[0] < w[1]), "best first, each once: {available:?}");
+    // What `for_each_pattern` and `census` take is the detected path.
+    let g = MotifGraph::new(6, &[(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (0, 5), (1, 4)]).unwrap();
+    assert_eq!(census(&g, 5), census_with(&g, 5, CensusIsa::detect()).unwrap());
+    struct Count(usize);
+    impl PatternSink for Count {
+        fn one(&mut self, _: usize, _: u32) {
+            self.0 += 1;
+        }
+        fn many(&mut self, _: usize, p: &[u32]) {
+            self.0 += p.len();
+        }
+    }
+    let mut count = Count(0);
+    for_each_pattern(&g, 5, &mut count);
+    assert_eq!(count.0 as u64, census(&g, 5).instances());
+}
+
+#[test]
+fn a_path_this_cpu_lacks_is_a_typed_error() {
+    let g = MotifGraph::new(3, &[(0, 1), (1, 2)]).unwrap();
+    for isa in CensusIsa::ALL.into_iter().filter(|isa| !isa.is_available()) {
+        assert!(matches!(census_with(&g, 5, isa), Err(MotifError::Parameter { name: "isa", .. })));
+        let mut counter = CensusCounter::new(5);
+        assert!(counter.count_with(&g, isa).is_err());
+        assert_eq!(counter.instances(), 0);
+    }
 }
 
 #[test]

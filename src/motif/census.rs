@@ -13,7 +13,7 @@ use serde::{Serialize, Serializer};
 
 use super::canon::{table, ClassCounter, COUNTERS_PER_CLASS, MAX_K, MIN_K};
 use super::error::MotifError;
-use super::esu::{for_each_pattern, for_each_subgraph, PatternSink};
+use super::esu::{for_each_pattern_with, for_each_subgraph, CensusIsa, PatternSink};
 use super::graph::MotifGraph;
 
 /// A motif: size, canonical adjacency pattern and, when labelled, the canonical label word
@@ -117,14 +117,48 @@ impl Census {
 /// assert_eq!(c.instances_of_size(4), 1);
 /// # Ok::<(), ironforge::motif::MotifError>(())
 /// ```
+///
+/// # Panics
+/// When `max_k` is outside `3..=5` (a caller's bug: [`super::analyse`] checks its
+/// configuration with [`super::null::NullParams::validate`] first, and `ironforge motifs`
+/// takes `--max-k` in 3..=5 only).
 pub fn census(graph: &MotifGraph, max_k: usize) -> Census {
     assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
+    census_on(graph, max_k, CensusIsa::detect())
+}
+
+/// [`census()`] on the walk's path `isa` ([`CensusIsa`]: AVX-512 VBMI2, AVX2 or scalar), for
+/// tests and benchmarks that compare the paths on one machine; every path gives the same
+/// census.
+///
+/// ```
+/// use ironforge::motif::{census, census::census_with, esu::CensusIsa, MotifGraph};
+/// let g = MotifGraph::new(5, &[(0, 1), (1, 2), (2, 3), (0, 2), (3, 4)])?;
+/// for isa in CensusIsa::available() {
+///     assert_eq!(census_with(&g, 5, isa)?, census(&g, 5), "{}", isa.name());
+/// }
+/// # Ok::<(), ironforge::motif::MotifError>(())
+/// ```
+///
+/// # Errors
+/// [`MotifError::Parameter`] (`isa`) when this CPU cannot run `isa`.
+///
+/// # Panics
+/// When `max_k` is outside `3..=5`, as [`census()`].
+pub fn census_with(graph: &MotifGraph, max_k: usize, isa: CensusIsa) -> Result<Census, MotifError> {
+    assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
+    isa.check()?;
+    Ok(census_on(graph, max_k, isa))
+}
+
+/// [`census()`] on `isa`, which this CPU has.
+fn census_on(graph: &MotifGraph, max_k: usize, isa: CensusIsa) -> Census {
     thread_local! {
         /// One reusable counter per `max_k` (index `max_k - MIN_K`), emptied by every `finish`.
         static COUNTERS: [RefCell<Option<CensusCounter>>; MAX_K - MIN_K + 1] = Default::default();
     }
     let run = |counter: &mut CensusCounter| {
-        counter.count(graph);
+        counter.count_on(graph, isa);
         counter.finish()
     };
     COUNTERS.with(|counters| match counters[max_k - MIN_K].try_borrow_mut() {
@@ -234,6 +268,30 @@ impl CensusCounter {
     /// instance, nothing else (remembering which classes were hit, by a branch or a bitmap
     /// store per instance, cost more than scanning the counts once at the end).
     pub fn count(&mut self, graph: &MotifGraph) {
+        self.count_on(graph, CensusIsa::detect());
+    }
+
+    /// [`Self::count`] on the walk's path `isa` (see [`census_with`]).
+    ///
+    /// ```
+    /// use ironforge::motif::{census, esu::CensusIsa, CensusCounter, MotifGraph};
+    /// let g = MotifGraph::new(4, &[(0, 1), (1, 2), (2, 3)])?;
+    /// let mut counter = CensusCounter::new(5);
+    /// counter.count_with(&g, CensusIsa::Scalar)?;
+    /// assert_eq!(counter.finish(), census(&g, 5));
+    /// # Ok::<(), ironforge::motif::MotifError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`MotifError::Parameter`] (`isa`) when this CPU cannot run `isa`; nothing is counted.
+    pub fn count_with(&mut self, graph: &MotifGraph, isa: CensusIsa) -> Result<(), MotifError> {
+        isa.check()?;
+        self.count_on(graph, isa);
+        Ok(())
+    }
+
+    /// [`Self::count`] on `isa`, which this CPU has.
+    fn count_on(&mut self, graph: &MotifGraph, isa: CensusIsa) {
         self.only_acyclic &= graph.is_acyclic();
         let max_k = self.max_k;
         let mut sizes = (MIN_K..).zip(&mut self.dense);
@@ -241,7 +299,7 @@ impl CensusCounter {
             let (k, counts) = sizes.next().expect("three sizes");
             (k <= max_k).then(|| table(k).counter(counts))
         });
-        for_each_pattern(graph, max_k, &mut DenseSink { counters });
+        for_each_pattern_with(graph, max_k, isa, &mut DenseSink { counters }).expect("`isa` is available");
     }
 
     /// Calls `f(size − 3, class, count)` for every class with a non-zero count, ascending, and

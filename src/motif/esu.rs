@@ -16,7 +16,17 @@
 //!
 //! [`for_each_subgraph`] picks the bitset walk when the graph fits, the list walk otherwise.
 //! [`for_each_pattern`] visits the same instances without their nodes (the census needs only
-//! the pattern), which lets the bitset walk do its last level in bulk with AVX-512 VBMI2.
+//! the pattern), which lets the bitset walk keep its link bytes by vector operations and do
+//! its last level in bulk. That bulk path exists once per instruction set, each in its own
+//! file, picked at run time ([`CensusIsa::detect`]) or by the caller
+//! ([`for_each_pattern_with`]):
+//! - [`CensusIsa::Avx512Vbmi2`] (`esu/avx512.rs`): masked byte broadcasts and one `vpcompressb`
+//!   per 64 nodes;
+//! - [`CensusIsa::Avx2`] (`esu/avx2.rs`): rows of edge bytes shifted into place, and the
+//!   extensions read by `tzcnt`/`blsr` in a fixed sequence;
+//! - [`CensusIsa::Scalar`]: one instance at a time (any CPU).
+//!
+//! Every path gives the same instances, so the same counts (`tests/motif_esu_bitset.rs`).
 //! On the 40 real NQ M5 sessions (causal DAG, ~11,000 instances per session) the bitset walk
 //! plus the dense census counter classify about 6× more instances per second than the list
 //! walk did (see docs/motif.md for the measured figures).
@@ -24,6 +34,11 @@
 use super::canon::{bit_index, pattern_at, pattern_bits, MAX_K, MIN_K};
 use super::error::MotifError;
 use super::graph::{MotifGraph, IN, OUT};
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
 /// Largest graph (in nodes) the bitset walk takes: 8 words of 64 bits per mask.
 pub const BITSET_MAX_NODES: usize = 512;
@@ -44,7 +59,7 @@ pub const BITSET_MAX_NODES: usize = 512;
 pub fn for_each_subgraph<F: FnMut(usize, u32, &[u32])>(graph: &MotifGraph, max_k: usize, visit: F) {
     assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
     if graph.len() <= BITSET_MAX_NODES {
-        bitset_dispatch(graph, max_k, Nodes(visit));
+        bitset_dispatch(graph, max_k, Nodes(visit), CensusIsa::Scalar);
     } else {
         for_each_subgraph_walk(graph, max_k, visit);
     }
@@ -73,16 +88,16 @@ pub fn for_each_subgraph_bitset<F: FnMut(usize, u32, &[u32])>(
     if graph.len() > BITSET_MAX_NODES {
         return Err(MotifError::TooLargeForBitset { nodes: graph.len(), max: BITSET_MAX_NODES });
     }
-    bitset_dispatch(graph, max_k, Nodes(visit));
+    bitset_dispatch(graph, max_k, Nodes(visit), CensusIsa::Scalar);
     Ok(())
 }
 
 /// Calls `sink` once for every weakly connected induced subgraph of `MIN_K..=max_k` nodes, with
-/// its size and pattern but not its nodes — the same instances as [`for_each_subgraph`]. On
-/// graphs of at most [`BITSET_MAX_NODES`] nodes, when the CPU has AVX-512 VBMI2, the last
-/// level of the walk (the `max_k`-node instances, most of them) comes in bulk: all extensions
-/// of a `(max_k − 1)`-node subgraph at once (their pattern bytes compressed into one vector
-/// and widened into class-table indices with no branch per instance), passed to
+/// its size and pattern but not its nodes — the same instances as [`for_each_subgraph`], on the
+/// best path this CPU has ([`CensusIsa::detect`]). On graphs of at most [`BITSET_MAX_NODES`]
+/// nodes, on a bulk path (AVX-512 VBMI2 or AVX2), the last level of the walk (the
+/// `max_k`-node instances, most of them) comes in bulk: all extensions of a
+/// `(max_k − 1)`-node subgraph at once, as class-table indices, passed to
 /// [`PatternSink::many_indexed`] a buffer at a time. Otherwise every instance comes through
 /// [`PatternSink::one`].
 ///
@@ -105,12 +120,166 @@ pub fn for_each_subgraph_bitset<F: FnMut(usize, u32, &[u32])>(
 /// ```
 pub fn for_each_pattern<S: PatternSink>(graph: &MotifGraph, max_k: usize, sink: &mut S) {
     assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
+    pattern_walk(graph, max_k, CensusIsa::detect(), sink);
+}
+
+/// [`for_each_pattern`] on the path `isa` (for tests and benchmarks that compare the paths on
+/// one machine): the same instances on every path, only how they arrive differs.
+///
+/// ```
+/// use ironforge::motif::{esu::{for_each_pattern_with, CensusIsa, PatternSink}, MotifGraph};
+/// struct Count(u64);
+/// impl PatternSink for Count {
+///     fn one(&mut self, _size: usize, _pattern: u32) {
+///         self.0 += 1;
+///     }
+///     fn many(&mut self, _size: usize, patterns: &[u32]) {
+///         self.0 += patterns.len() as u64;
+///     }
+/// }
+/// let g = MotifGraph::new(5, &[(0, 1), (1, 2), (2, 3), (3, 4), (0, 4)])?;
+/// for isa in CensusIsa::available() {
+///     let mut count = Count(0);
+///     for_each_pattern_with(&g, 5, isa, &mut count)?;
+///     assert_eq!(count.0, 11, "{}", isa.name()); // 5 + 5 + 1
+/// }
+/// # Ok::<(), ironforge::motif::MotifError>(())
+/// ```
+///
+/// # Errors
+/// [`MotifError::Parameter`] (`isa`) when this CPU cannot run `isa`
+/// ([`CensusIsa::is_available`]).
+pub fn for_each_pattern_with<S: PatternSink>(
+    graph: &MotifGraph,
+    max_k: usize,
+    isa: CensusIsa,
+    sink: &mut S,
+) -> Result<(), MotifError> {
+    assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
+    isa.check()?;
+    pattern_walk(graph, max_k, isa, sink);
+    Ok(())
+}
+
+/// [`for_each_pattern_with`] once `isa` is known to be available.
+fn pattern_walk<S: PatternSink>(graph: &MotifGraph, max_k: usize, isa: CensusIsa, sink: &mut S) {
     if graph.len() <= BITSET_MAX_NODES {
-        bitset_dispatch(graph, max_k, Patterns(sink));
+        bitset_dispatch(graph, max_k, Patterns(sink), isa);
     } else {
         for_each_subgraph_walk(graph, max_k, |size, pattern, _| sink.one(size, pattern));
     }
 }
+
+/// Which instruction set the pattern walk ([`for_each_pattern`], hence the census) keeps its
+/// link bytes and does its last level on: one implementation per instruction set, the best
+/// available picked at run time ([`Self::detect`]), any available one on request
+/// ([`for_each_pattern_with`], [`census_with`](crate::motif::census::census_with)). Every path
+/// gives the same instances and the same counts.
+///
+/// ```
+/// use ironforge::motif::esu::CensusIsa;
+/// let best = CensusIsa::detect();
+/// assert!(best.is_available());
+/// assert_eq!(CensusIsa::available()[0], best);
+/// assert!(CensusIsa::available().contains(&CensusIsa::Scalar));
+/// println!("census path: {}", best.name());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CensusIsa {
+    /// x86-64 with AVX-512 F, BW and VBMI2 (and POPCNT, BMI1): link bytes by masked byte
+    /// broadcasts, the last level compressed by `vpcompressb` (`esu/avx512.rs`).
+    Avx512Vbmi2,
+    /// x86-64 with AVX2 (and POPCNT, BMI1): link bytes by rows of edge bytes, the last level
+    /// read by bit scans in a fixed sequence (`esu/avx2.rs`).
+    Avx2,
+    /// Any CPU: link bytes by neighbour-list walks, every instance one at a time.
+    Scalar,
+}
+
+impl CensusIsa {
+    /// Every path, best first.
+    pub const ALL: [CensusIsa; 3] = [CensusIsa::Avx512Vbmi2, CensusIsa::Avx2, CensusIsa::Scalar];
+
+    /// The best path this CPU can run.
+    ///
+    /// ```
+    /// use ironforge::motif::esu::CensusIsa;
+    /// assert!(CensusIsa::detect().is_available());
+    /// ```
+    pub fn detect() -> CensusIsa {
+        Self::ALL.into_iter().find(|isa| isa.is_available()).unwrap_or(CensusIsa::Scalar)
+    }
+
+    /// Whether this CPU can run `self` (detected at run time; a virtual machine may hide
+    /// features its host has).
+    ///
+    /// ```
+    /// use ironforge::motif::esu::CensusIsa;
+    /// assert!(CensusIsa::Scalar.is_available());
+    /// ```
+    pub fn is_available(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::is_x86_feature_detected as has;
+            match self {
+                CensusIsa::Avx512Vbmi2 => {
+                    has!("avx512f") && has!("avx512bw") && has!("avx512vbmi2") && has!("popcnt") && has!("bmi1")
+                }
+                CensusIsa::Avx2 => has!("avx2") && has!("popcnt") && has!("bmi1"),
+                CensusIsa::Scalar => true,
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self == CensusIsa::Scalar
+        }
+    }
+
+    /// Every path this CPU can run, best first (always ends with [`Self::Scalar`]).
+    ///
+    /// ```
+    /// use ironforge::motif::esu::CensusIsa;
+    /// assert_eq!(CensusIsa::available().last(), Some(&CensusIsa::Scalar));
+    /// ```
+    pub fn available() -> Vec<CensusIsa> {
+        Self::ALL.into_iter().filter(|isa| isa.is_available()).collect()
+    }
+
+    /// Lower-case name for reports: `avx512vbmi2`, `avx2` or `scalar`.
+    ///
+    /// ```
+    /// assert_eq!(ironforge::motif::esu::CensusIsa::Avx2.name(), "avx2");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            CensusIsa::Avx512Vbmi2 => "avx512vbmi2",
+            CensusIsa::Avx2 => "avx2",
+            CensusIsa::Scalar => "scalar",
+        }
+    }
+
+    /// `Ok` when this CPU can run `self`, else [`MotifError::Parameter`] naming it.
+    pub(crate) fn check(self) -> Result<(), MotifError> {
+        if self.is_available() {
+            Ok(())
+        } else {
+            Err(MotifError::Parameter {
+                name: "isa",
+                value: self.name().to_string(),
+                why: "this CPU lacks the instructions of that census path",
+            })
+        }
+    }
+}
+
+/// The walk's path as a constant parameter (`CensusIsa as u8`), so that each instruction set's
+/// walk is compiled on its own and its branches fold away.
+const SCALAR: u8 = CensusIsa::Scalar as u8;
+/// See [`SCALAR`].
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const AVX512: u8 = CensusIsa::Avx512Vbmi2 as u8;
+/// See [`SCALAR`].
+const AVX2: u8 = CensusIsa::Avx2 as u8;
 
 /// Receives the instances of [`for_each_pattern`]: one at a time, or in bulk.
 pub trait PatternSink {
@@ -174,13 +343,14 @@ impl<S: PatternSink> Visitor for Patterns<'_, S> {
     }
 }
 
-/// Runs the bitset walk with the smallest word count that holds the graph (≤ 512 nodes).
-fn bitset_dispatch<V: Visitor>(graph: &MotifGraph, max_k: usize, visit: V) {
+/// Runs the bitset walk with the smallest word count that holds the graph (≤ 512 nodes), on
+/// the path `isa` (available on this CPU) when the visitor wants only patterns, else scalar.
+fn bitset_dispatch<V: Visitor>(graph: &MotifGraph, max_k: usize, visit: V, isa: CensusIsa) {
     match graph.len().div_ceil(64) {
-        0 | 1 => BitsetWalk::<1, V>::run(graph, max_k, visit),
-        2 => BitsetWalk::<2, V>::run(graph, max_k, visit),
-        3 | 4 => BitsetWalk::<4, V>::run(graph, max_k, visit),
-        _ => BitsetWalk::<8, V>::run(graph, max_k, visit),
+        0 | 1 => BitsetWalk::<1, V>::run(graph, max_k, visit, isa),
+        2 => BitsetWalk::<2, V>::run(graph, max_k, visit, isa),
+        3 | 4 => BitsetWalk::<4, V>::run(graph, max_k, visit, isa),
+        _ => BitsetWalk::<8, V>::run(graph, max_k, visit, isa),
     }
 }
 
@@ -259,6 +429,7 @@ struct WalkBuffers<const W: usize> {
     out: Vec<Bits<W>>,
     inn: Vec<Bits<W>>,
     links: Vec<u8>,
+    edges: Vec<u8>,
     patterns: Vec<u32>,
 }
 
@@ -296,13 +467,18 @@ struct BitsetWalk<'g, const W: usize, V> {
     inn: Vec<Bits<W>>,
     /// Per node, its edges to the subgraph's nodes at positions `0..3` (2 bits per position:
     /// [`OUT`] = position → node, [`IN`] = node → position): the pattern bits the node adds
-    /// when it joins the subgraph, kept up to date as nodes are placed and removed (on the bulk
-    /// path all 64 · W bytes at once from the placed node's masks, [`place_avx512`]; otherwise
-    /// by a walk over its neighbour list). Position 3 is not placed: the last level reads its
-    /// bits from its masks (two masked broadcasts per 64 nodes in bulk, two bit tests per
-    /// instance otherwise), which cost less than the ~2,000 neighbour walks per session that
-    /// placing it took.
+    /// when it joins the subgraph, kept up to date as nodes are placed and removed (on a bulk
+    /// path all 64 · W bytes at once: [`avx512::place`] from the placed node's masks,
+    /// [`avx2::place`] from its row of [`Self::edges`]; otherwise by a walk over its neighbour
+    /// list). Position 3 is not placed: the last level reads its bits from its masks or its
+    /// edge bytes (a few vector operations per 64 nodes in bulk, two bit tests per instance
+    /// otherwise), which cost less than the ~2,000 neighbour walks per session that placing it
+    /// took.
     links: Vec<u8>,
+    /// On the AVX2 path only (empty otherwise): per node `v`, 64 · W *edge bytes*, byte `u` =
+    /// `v`'s edge bits to `u` ([`OUT`] = v → u, [`IN`] = u → v), so `v`'s contribution to
+    /// every link byte at position `p` is its row shifted left by `2p`.
+    edges: Vec<u8>,
     max_k: usize,
     /// Nodes strictly above the root of the current ESU tree.
     above_root: Bits<W>,
@@ -313,13 +489,15 @@ struct BitsetWalk<'g, const W: usize, V> {
 }
 
 impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
-    fn run(graph: &'g MotifGraph, max_k: usize, visit: V) {
+    /// The walk on the path `isa` (available on this CPU) when `V` wants only patterns, else
+    /// on the scalar path.
+    fn run(graph: &'g MotifGraph, max_k: usize, visit: V, isa: CensusIsa) {
         let n = graph.len();
         debug_assert!(n <= W * 64);
         // The buffers move into the walk; their box stays, to carry them back without an
         // allocation.
         let mut kept = WalkBuffers::take();
-        let WalkBuffers { mut adj, mut out, mut inn, mut links, patterns } = std::mem::take(&mut *kept);
+        let WalkBuffers { mut adj, mut out, mut inn, mut links, mut edges, patterns } = std::mem::take(&mut *kept);
         for masks in [&mut adj, &mut out, &mut inn] {
             masks.clear();
             masks.resize(n, Bits::EMPTY);
@@ -339,23 +517,34 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
         // Padded to whole 64-byte vectors for the bulk last level.
         links.clear();
         links.resize(W * 64, 0);
-        let bulk = LastLevel::new(V::PATTERNS_ONLY, patterns);
-        let mut walk =
-            Self { graph, adj, out, inn, links, max_k, above_root: Bits::EMPTY, nodes: [0; MAX_K], visit, bulk };
-        #[cfg(target_arch = "x86_64")]
-        if walk.bulk.on {
-            // SAFETY: `on` is set only when the CPU has the features `roots_avx512` enables.
-            unsafe { roots_avx512(&mut walk) };
-        } else {
-            walk.roots_of_size::<false>();
+        let bulk = LastLevel::new(V::PATTERNS_ONLY, patterns, isa);
+        edges.clear();
+        if bulk.isa == CensusIsa::Avx2 {
+            edges.resize(n * W * 64, 0);
+            for v in 0..n {
+                let row = &mut edges[v * W * 64..][..W * 64];
+                for &(u, dir) in graph.neighbours(v as u32) {
+                    row[u as usize] = dir;
+                }
+            }
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        walk.roots_of_size::<false>();
+        let mut walk =
+            Self { graph, adj, out, inn, links, edges, max_k, above_root: Bits::EMPTY, nodes: [0; MAX_K], visit, bulk };
+        match walk.bulk.isa {
+            // SAFETY: `bulk.isa` is a path this CPU has (the caller's contract, checked by
+            // `CensusIsa::is_available`), whose features `avx512::roots` enables.
+            #[cfg(target_arch = "x86_64")]
+            CensusIsa::Avx512Vbmi2 => unsafe { avx512::roots(&mut walk) },
+            // SAFETY: as above, for the features `avx2::roots` enables.
+            #[cfg(target_arch = "x86_64")]
+            CensusIsa::Avx2 => unsafe { avx2::roots(&mut walk) },
+            _ => walk.roots_of_size::<SCALAR>(),
+        }
         if walk.bulk.len > 0 {
             walk.hand_over(max_k);
         }
-        let Self { adj, out, inn, links, bulk, .. } = walk;
-        *kept = WalkBuffers { adj, out, inn, links, patterns: bulk.patterns };
+        let Self { adj, out, inn, links, edges, bulk, .. } = walk;
+        *kept = WalkBuffers { adj, out, inn, links, edges, patterns: bulk.patterns };
         kept.keep();
     }
 
@@ -368,53 +557,64 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
 
     /// [`Self::roots`] with `max_k` as the constant `K`.
     #[inline(always)]
-    fn roots_of_size<const BULK: bool>(&mut self) {
+    fn roots_of_size<const PATH: u8>(&mut self) {
         match self.max_k {
-            3 => self.roots::<3, BULK>(),
-            4 => self.roots::<4, BULK>(),
-            _ => self.roots::<5, BULK>(),
+            3 => self.roots::<3, PATH>(),
+            4 => self.roots::<4, PATH>(),
+            _ => self.roots::<5, PATH>(),
         }
     }
 
-    /// The ESU tree of every root, for subgraphs of up to `K` (= `max_k`) nodes, the last level
-    /// in bulk when `BULK` (= `bulk.on`). Both are constants so that the levels do not reload
-    /// them from memory after every visit (its stores could alias them for the compiler).
+    /// The ESU tree of every root, for subgraphs of up to `K` (= `max_k`) nodes, on the path
+    /// `PATH` (= `bulk.isa as u8`). Both are constants so that the levels do not reload them
+    /// from memory after every visit (its stores could alias them for the compiler).
     #[inline(always)]
-    fn roots<const K: usize, const BULK: bool>(&mut self) {
-        debug_assert_eq!((K, BULK), (self.max_k, self.bulk.on));
+    fn roots<const K: usize, const PATH: u8>(&mut self) {
+        debug_assert_eq!((K, PATH), (self.max_k, self.bulk.isa as u8));
         for root in 0..self.graph.len() as u32 {
             self.above_root = Bits::above(root);
             self.nodes[0] = root;
             let a = self.adj[root as usize];
             let ext = a.and_and_not(self.above_root, Bits::EMPTY);
-            self.place::<BULK>(root, 0);
-            self.level1::<K, BULK>(0, ext, a.or(Bits::single(root)));
-            self.unplace::<BULK>(root, 0);
+            self.place::<PATH>(root, 0);
+            self.level1::<K, PATH>(0, ext, a.or(Bits::single(root)));
+            self.unplace::<PATH>(root, 0);
         }
     }
 
     /// Records, in every neighbour's `links`, its edges to `v`, now at `position`.
     #[inline(always)]
-    fn place<const BULK: bool>(&mut self, v: u32, position: usize) {
+    fn place<const PATH: u8>(&mut self, v: u32, position: usize) {
+        let v = v as usize;
         #[cfg(target_arch = "x86_64")]
-        if BULK {
-            let v = v as usize;
-            // SAFETY: `on` is set only when the CPU has the features `roots_avx512` enables.
-            unsafe { place_avx512(&mut self.links, &self.out[v].0, &self.inn[v].0, position) };
+        if PATH == AVX512 {
+            // SAFETY: `PATH` is `AVX512` only in the walk `avx512::roots` runs, which is
+            // compiled with the features `avx512::place` needs and called only when the CPU
+            // has them.
+            unsafe { avx512::place(&mut self.links, &self.out[v].0, &self.inn[v].0, position) };
+            return;
+        } else if PATH == AVX2 {
+            let row = &self.edges[v * W * 64..][..W * 64];
+            // SAFETY: as above, for `AVX2` and `avx2::roots`.
+            unsafe { avx2::place::<W>(&mut self.links, row, position) };
             return;
         }
-        for &(u, dir) in self.graph.neighbours(v) {
+        for &(u, dir) in self.graph.neighbours(v as u32) {
             self.links[u as usize] |= dir << (2 * position);
         }
     }
 
     /// Undoes [`Self::place`].
     #[inline(always)]
-    fn unplace<const BULK: bool>(&mut self, v: u32, position: usize) {
+    fn unplace<const PATH: u8>(&mut self, v: u32, position: usize) {
         #[cfg(target_arch = "x86_64")]
-        if BULK {
+        if PATH == AVX512 {
             // SAFETY: as in `place`.
-            unsafe { unplace_avx512::<W>(&mut self.links, position) };
+            unsafe { avx512::unplace::<W>(&mut self.links, position) };
+            return;
+        } else if PATH == AVX2 {
+            // SAFETY: as in `place`.
+            unsafe { avx2::unplace::<W>(&mut self.links, position) };
             return;
         }
         for &(u, _) in self.graph.neighbours(v) {
@@ -426,34 +626,24 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
     /// `closed`) by every node of `ext` in turn; `deeper` is the next level. One function per
     /// level, so the pattern's bit positions and the size are constants.
     #[inline(always)]
-    fn level<const SIZE: usize, const K: usize, const BULK: bool>(
+    fn level<const SIZE: usize, const K: usize, const PATH: u8>(
         &mut self,
         pattern: u32,
         mut ext: Bits<W>,
         closed: Bits<W>,
         deeper: Level<'g, W, V>,
     ) {
-        // Loop invariants read once (the visit's stores could alias them for the compiler).
-        let (last_out, last_in) = if SIZE == PLACED + 1 {
+        // Loop invariants read once (the visit's stores could alias them for the compiler);
+        // the AVX2 path reads the last placed node's edge bytes instead.
+        let (last_out, last_in) = if SIZE == PLACED + 1 && PATH != AVX2 {
             let u = self.nodes[PLACED] as usize;
             (self.out[u], self.inn[u])
         } else {
             (Bits::EMPTY, Bits::EMPTY)
         };
         let go_deeper = SIZE + 1 < K;
-        if !go_deeper && BULK {
-            // The last level in bulk, 64 nodes at a time (a word with no extension skipped,
-            // except in one-word graphs, where the branch would cost more than it saves).
-            for word in 0..W {
-                if W > 1 && ext.0[word] == 0 {
-                    continue;
-                }
-                let (o, i) = if SIZE == PLACED + 1 { (last_out.0[word], last_in.0[word]) } else { (0, 0) };
-                let bytes: &[u8; 64] = self.links[64 * word..][..64].try_into().expect("links are padded to 64 W");
-                if self.bulk.append::<SIZE>(bytes, ext.0[word], o, i, pattern) {
-                    self.hand_over(SIZE + 1);
-                }
-            }
+        if !go_deeper && PATH != SCALAR {
+            self.last_level_bulk::<SIZE, PATH>(pattern, ext, last_out, last_in);
             return;
         }
         while let Some(w) = ext.pop_lowest() {
@@ -473,79 +663,112 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
                 let adj_w = self.adj[w as usize];
                 let next = ext.or(adj_w.and_and_not(self.above_root, closed));
                 if SIZE < PLACED {
-                    self.place::<BULK>(w, SIZE);
+                    self.place::<PATH>(w, SIZE);
                 }
                 deeper(self, grown, next, closed.or(adj_w));
                 if SIZE < PLACED {
-                    self.unplace::<BULK>(w, SIZE);
+                    self.unplace::<PATH>(w, SIZE);
                 }
             }
         }
     }
 
+    /// The last level in bulk on a bulk path: the extensions of `nodes[..SIZE]`, 64 nodes at a
+    /// time (a word with no extension skipped, except in one-word graphs, where the branch
+    /// would cost more than it saves). `last_out`/`last_in` are the last placed node's masks
+    /// (AVX-512 VBMI2 path, `SIZE` = 4).
     #[inline(always)]
-    fn level1<const K: usize, const BULK: bool>(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
-        self.level::<1, K, BULK>(pattern, ext, closed, Self::level2::<K, BULK>);
+    fn last_level_bulk<const SIZE: usize, const PATH: u8>(
+        &mut self,
+        pattern: u32,
+        ext: Bits<W>,
+        last_out: Bits<W>,
+        last_in: Bits<W>,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        for word in 0..W {
+            if W > 1 && ext.0[word] == 0 {
+                continue;
+            }
+            let links: &[u8; 64] = self.links[64 * word..][..64].try_into().expect("links are padded to 64 W");
+            let full = if PATH == AVX512 {
+                let (o, i) = if SIZE == PLACED + 1 { (last_out.0[word], last_in.0[word]) } else { (0, 0) };
+                // SAFETY: `PATH` is `AVX512` only in the walk `avx512::roots` runs, which is
+                // compiled with the features `append_avx512` needs and called only when the
+                // CPU has them.
+                unsafe { self.bulk.append_avx512::<SIZE>(links, ext.0[word], o, i, pattern) }
+            } else {
+                let last: Option<&[u8; 64]> = (SIZE == PLACED + 1).then(|| {
+                    let at = self.nodes[PLACED] as usize * W * 64 + 64 * word;
+                    self.edges[at..][..64].try_into().expect("edge rows are 64 W long")
+                });
+                // SAFETY: as above, for `AVX2` (the only other bulk path) and `avx2::roots`.
+                unsafe { self.bulk.append_avx2::<SIZE>(links, last, ext.0[word], pattern) }
+            };
+            if full {
+                self.hand_over(SIZE + 1);
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (pattern, ext, last_out, last_in);
+            unreachable!("the bulk paths are x86-64 only")
+        }
     }
 
     #[inline(always)]
-    fn level2<const K: usize, const BULK: bool>(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
-        self.level::<2, K, BULK>(pattern, ext, closed, Self::level3::<K, BULK>);
+    fn level1<const K: usize, const PATH: u8>(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
+        self.level::<1, K, PATH>(pattern, ext, closed, Self::level2::<K, PATH>);
     }
 
     #[inline(always)]
-    fn level3<const K: usize, const BULK: bool>(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
-        self.level::<3, K, BULK>(pattern, ext, closed, Self::level4::<K, BULK>);
+    fn level2<const K: usize, const PATH: u8>(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
+        self.level::<2, K, PATH>(pattern, ext, closed, Self::level3::<K, PATH>);
     }
 
     #[inline(always)]
-    fn level4<const K: usize, const BULK: bool>(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
+    fn level3<const K: usize, const PATH: u8>(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
+        self.level::<3, K, PATH>(pattern, ext, closed, Self::level4::<K, PATH>);
+    }
+
+    #[inline(always)]
+    fn level4<const K: usize, const PATH: u8>(&mut self, pattern: u32, ext: Bits<W>, closed: Bits<W>) {
         // Size 5 = MAX_K is the last level: nothing deeper.
-        self.level::<4, K, BULK>(pattern, ext, closed, |_, _, _, _| {});
+        self.level::<4, K, PATH>(pattern, ext, closed, |_, _, _, _| {});
     }
 }
 
-/// Whether [`for_each_pattern`] does its last level in bulk on this CPU (x86-64 with AVX-512
-/// F, BW and VBMI2, POPCNT and BMI1: every CPU with the first three has the last two, but a
-/// virtual machine may hide any of them).
+/// Whether [`for_each_pattern`] does its last level in bulk on this CPU: whether the best path
+/// it has ([`CensusIsa::detect`]) is a bulk path (AVX-512 VBMI2 or AVX2), not
+/// [`CensusIsa::Scalar`].
 ///
 /// ```
+/// use ironforge::motif::esu::{bulk_last_level_available, CensusIsa};
 /// // Either way the instances are the same; only how they arrive differs.
-/// let _bulk: bool = ironforge::motif::esu::bulk_last_level_available();
+/// assert_eq!(bulk_last_level_available(), CensusIsa::detect() != CensusIsa::Scalar);
 /// ```
 pub fn bulk_last_level_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx512f")
-            && std::is_x86_feature_detected!("avx512bw")
-            && std::is_x86_feature_detected!("avx512vbmi2")
-            && std::is_x86_feature_detected!("popcnt")
-            && std::is_x86_feature_detected!("bmi1")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    CensusIsa::detect() != CensusIsa::Scalar
 }
 
 /// Patterns the bulk last level buffers before handing them over.
 const BULK_CAP: usize = 1024;
 
 /// The bulk last level: every extension of a subgraph one level short of `max_k` at once, 64
-/// nodes at a time. Node `w`'s pattern byte (its edges to the subgraph's positions: `links[w]`,
-/// plus the out/in bits of the unplaced position) sits in byte `w % 64` of a 64-byte vector;
-/// a compress by the extension mask (AVX-512 VBMI2) packs the extensions' bytes to the front,
-/// and they are widened to 32-bit class-table indices (the subgraph's pattern shifted above
-/// the byte: [`table_index`]) sixteen at a time and stored whole. No branch
-/// depends on how many extensions there are (up to 16; more take one predictable branch),
-/// where the one-at-a-time loop (about four extensions a call on the real sessions)
-/// mispredicted its exit at every call.
+/// nodes at a time, written as 32-bit class-table indices (the subgraph's pattern shifted above
+/// the new node's pattern byte: [`table_index`]) into a buffer that the visitor gets whole
+/// ([`Visitor::many_indexed`]). Node `w`'s pattern byte is its edges to the subgraph's
+/// positions: `links[w]`, plus the bits of the unplaced last position. How the extensions'
+/// bytes are gathered depends on the path ([`LastLevel::append_avx512`]: one compress;
+/// [`LastLevel::append_avx2`]: bit scans in a fixed sequence); on both, no branch depends on how
+/// many extensions there are (up to 16 or 8; more take one predictable branch), where the
+/// one-at-a-time loop (about four extensions a call on the real sessions) mispredicted its exit
+/// at every call.
 ///
 /// [`table_index`]: crate::motif::canon::table_index
 struct LastLevel {
-    /// Whether the bulk path runs: a pattern-only visitor on a CPU where
-    /// [`bulk_last_level_available`].
-    on: bool,
+    /// The walk's path: a bulk one only for a pattern-only visitor.
+    isa: CensusIsa,
     /// Class-table indices of the buffered instances; `BULK_CAP + 64` slots: an append may
     /// write 64 past `len`.
     patterns: Vec<u32>,
@@ -553,129 +776,15 @@ struct LastLevel {
 }
 
 impl LastLevel {
-    /// `patterns` is the buffer to use (any length, any contents).
-    fn new(wanted: bool, mut patterns: Vec<u32>) -> Self {
-        let on = wanted && bulk_last_level_available();
-        if on {
+    /// `patterns` is the buffer to use (any length, any contents); the path is `isa` (available
+    /// on this CPU) when the visitor `wants` bulk, else scalar.
+    fn new(wants: bool, mut patterns: Vec<u32>, isa: CensusIsa) -> Self {
+        let isa = if wants { isa } else { CensusIsa::Scalar };
+        debug_assert!(isa.is_available());
+        if isa != CensusIsa::Scalar {
             patterns.resize(BULK_CAP + 64, 0);
         }
-        Self { on, patterns, len: 0 }
-    }
-
-    /// Appends the class-table index of `prefix | byte(w) << pattern_bits(SIZE)`, which is
-    /// `prefix << 2·SIZE | byte(w)` ([`table_index`]), for every `w` in `ext`, where `byte(w)`
-    /// is `links[w]` with bit 6 set when `w` is in `out` and bit 7 when in `inn`; true when the
-    /// buffer should be handed over.
-    ///
-    /// [`table_index`]: crate::motif::canon::table_index
-    #[inline(always)]
-    fn append<const SIZE: usize>(&mut self, links: &[u8; 64], ext: u64, out: u64, inn: u64, prefix: u32) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let dst: &mut [u32; 64] = (&mut self.patterns[self.len..self.len + 64]).try_into().expect("64 free slots");
-            let high = prefix << (2 * SIZE);
-            // SAFETY: `on` (checked by the caller) is set only when the CPU has the features of
-            // `roots_avx512`, the only caller of this inlined step.
-            self.len += unsafe { append_avx512(links, ext, out, inn, high, dst) };
-            self.len > BULK_CAP
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            let _ = (links, ext, out, inn, prefix);
-            unreachable!("the bulk last level is x86-64 only")
-        }
-    }
-}
-
-/// [`BitsetWalk::roots`] compiled for the bulk last level's instruction set, so that
-/// [`append_avx512`] inlines into the walk.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi2,popcnt,bmi1")]
-fn roots_avx512<const W: usize, V: Visitor>(walk: &mut BitsetWalk<'_, W, V>) {
-    walk.roots_of_size::<true>()
-}
-
-/// See [`LastLevel::append`]: writes `high | byte(w)` for the nodes of `ext` to `dst[..16]`,
-/// or all of `dst` when `ext` has more than 16 nodes, and returns how many are valid.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn append_avx512(links: &[u8; 64], ext: u64, out: u64, inn: u64, high: u32, dst: &mut [u32; 64]) -> usize {
-    use std::arch::x86_64::*;
-    let count = ext.count_ones() as usize;
-    // SAFETY: 64-byte unaligned loads and stores within `links` and `dst` (64 u32 = 4 chunks).
-    unsafe {
-        let bytes = with_links(_mm512_loadu_si512(links.as_ptr().cast()), out, inn, PLACED);
-        let packed = _mm512_maskz_compress_epi8(ext, bytes);
-        let high = _mm512_set1_epi32(high as i32);
-        macro_rules! widen_store {
-            ($chunk:literal) => {
-                let b = _mm512_extracti32x4_epi32::<$chunk>(packed);
-                let p = _mm512_or_si512(_mm512_cvtepu8_epi32(b), high);
-                _mm512_storeu_si512(dst.as_mut_ptr().add(16 * $chunk).cast(), p);
-            };
-        }
-        widen_store!(0);
-        if count > 16 {
-            widen_store!(1);
-            widen_store!(2);
-            widen_store!(3);
-        }
-    }
-    count
-}
-
-/// [`BitsetWalk::place`] on the bulk path: the link bytes of all 64 · W nodes at once, from
-/// `v`'s out- and in-neighbour masks (one masked byte broadcast per direction and word), with
-/// no walk over `v`'s neighbour list. Inlined into [`roots_avx512`].
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn place_avx512<const W: usize>(links: &mut [u8], out: &[u64; W], inn: &[u64; W], position: usize) {
-    use std::arch::x86_64::*;
-    for (word, bytes) in links.chunks_exact_mut(64).take(W).enumerate() {
-        // SAFETY: a 64-byte load and store within one 64-byte chunk of `links`.
-        unsafe {
-            let b = with_links(_mm512_loadu_si512(bytes.as_ptr().cast()), out[word], inn[word], position);
-            _mm512_storeu_si512(bytes.as_mut_ptr().cast(), b);
-        }
-    }
-}
-
-/// Link bytes of 64 nodes (byte `w % 64` is node `w`'s) with the edges to a node at `position`
-/// added: [`OUT`] in the position's bit pair for the nodes of `out` (position → node), [`IN`]
-/// for those of `inn`. Used to place a node and, for the last placed position, in the bulk
-/// last level.
-///
-/// # Safety
-/// The CPU must have AVX-512 F and BW.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn with_links(
-    bytes: std::arch::x86_64::__m512i,
-    out: u64,
-    inn: u64,
-    position: usize,
-) -> std::arch::x86_64::__m512i {
-    use std::arch::x86_64::*;
-    let (to, from) = ((OUT << (2 * position)) as i8, (IN << (2 * position)) as i8);
-    // SAFETY: AVX-512 F and BW are available (the caller's contract); register operations only.
-    unsafe {
-        let b = _mm512_or_si512(bytes, _mm512_maskz_set1_epi8(out, to));
-        _mm512_or_si512(b, _mm512_maskz_set1_epi8(inn, from))
-    }
-}
-
-/// [`BitsetWalk::unplace`] on the bulk path: clears `position`'s two bits in every link byte.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn unplace_avx512<const W: usize>(links: &mut [u8], position: usize) {
-    use std::arch::x86_64::*;
-    let keep = !(3u8 << (2 * position)) as i8;
-    for bytes in links.chunks_exact_mut(64).take(W) {
-        // SAFETY: a 64-byte load and store within one 64-byte chunk of `links`.
-        unsafe {
-            let b = _mm512_and_si512(_mm512_loadu_si512(bytes.as_ptr().cast()), _mm512_set1_epi8(keep));
-            _mm512_storeu_si512(bytes.as_mut_ptr().cast(), b);
-        }
+        Self { isa, patterns, len: 0 }
     }
 }
 
