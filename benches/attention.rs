@@ -112,7 +112,7 @@ fn anchor_table(rounds: usize) {
         let [q, k, v] = qkv(l as u64, l, 11);
         let mask = Mask::full(l);
         for with_bias in [false, true] {
-            let b = with_bias.then(|| bias.view());
+            let b = with_bias.then(|| bias.view().into());
             let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: b };
             for kernel in [Kernel::Flash, Kernel::Sdpa] {
                 let run = |p: &FastParams| match kernel {
@@ -222,7 +222,7 @@ fn main() {
             };
             let bias = bucket_bias(&times);
             let [q, k, v] = qkv(l as u64, l, 11);
-            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view()) };
+            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view().into()) };
             let n_rounds = if rounds > 0 {
                 rounds
             } else if mask_kind == "dense" && l >= 2048 {

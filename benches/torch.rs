@@ -55,7 +55,7 @@ fn main() {
             };
             let bias = TimeBias::Bucket.matrix(&times).expect("bucket bias");
             let [q, k, v] = seeded_qkv(l as u64, H, l, D, 1.5);
-            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view()) };
+            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view().into()) };
             let prepared = TorchPrepared::new(&inp, tch::Device::Cpu).expect("valid bench inputs");
             let pairs = match (pairs_arg, l) {
                 (p, _) if p > 0 => p,

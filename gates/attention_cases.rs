@@ -53,7 +53,7 @@ impl AttnCase {
             k: self.k.view(),
             v: self.v.view(),
             mask: &self.mask,
-            bias: self.bias.as_ref().map(|b| b.view()),
+            bias: self.bias.as_ref().map(|b| b.view().into()),
         }
     }
 

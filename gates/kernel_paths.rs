@@ -184,11 +184,11 @@ impl References {
     fn of(c: &AttnCase) -> Self {
         let inputs = c.inputs();
         let exact = math::forward_f64(&inputs);
-        let allowance = 2.0 * max_abs_diff(&naive_f32(&inputs), &exact) + flash_floor(exact.view());
+        let allowance = 2.0 * max_abs_diff(&naive_f32(&inputs), &exact) + flash_floor(exact.view(), inputs.v);
         let (q, k, v) = (rounded(&c.q), rounded(&c.k), rounded(&c.v));
         let r = AttnInputs { q: q.view(), k: k.view(), v: v.view(), ..inputs };
         let rounded_out = math::forward_f64(&r);
-        let rounded_allowance = 2.0 * max_abs_diff(&naive_f32(&r), &rounded_out) + flash_floor(rounded_out.view());
+        let rounded_allowance = 2.0 * max_abs_diff(&naive_f32(&r), &rounded_out) + flash_floor(rounded_out.view(), r.v);
         let abs_v = v.mapv(f32::abs);
         let weighted = math::forward_f64(&AttnInputs { v: abs_v.view(), ..r });
         References {

@@ -6,6 +6,7 @@
 //! Every number a report shows is measured in the run that reports it.
 #![warn(missing_docs)]
 
+pub mod atomic;
 pub mod attention;
 pub mod cli;
 pub mod dag;
@@ -13,5 +14,6 @@ pub mod gate;
 pub mod io;
 pub mod motif;
 pub mod pipeline;
+pub mod progress;
 pub mod session;
 pub mod synth;

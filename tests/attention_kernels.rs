@@ -8,7 +8,7 @@ use ironforge::attention::kernels::simd::{Isa, Portable};
 use ironforge::attention::kernels::sparse::{
     short_rows, sparse_row, sparse_row_scalar, HeadRows, ShortScratch, SparseRows, SHORT_ROW_MAX, SPARSE_ROW_MAX,
 };
-use ironforge::attention::kernels::{attend, attend_parallel, flash, math, sdpa, FastParams};
+use ironforge::attention::kernels::{attend, attend_parallel, flash, math, sdpa, FastParams, RowBias};
 use ironforge::attention::{AttnError, AttnInputs, Kernel, Mask};
 use ndarray::{Array2, Array3};
 use proptest::prelude::*;
@@ -73,7 +73,7 @@ fn check_all(inp: &AttnInputs<'_>) -> Result<(), String> {
         if err > F32_ABS_TOL {
             return Err(format!("{name}: max abs {err:e} > {F32_ABS_TOL:e}"));
         }
-        let rule = flash_rule(out.view(), naive.view(), r64.view());
+        let rule = flash_rule(out.view(), naive.view(), r64.view(), inp.v);
         if !rule.passed {
             return Err(format!("{name}: flash rule failed {rule:?}"));
         }
@@ -112,7 +112,7 @@ fn every_kernel_matches_math_on_golden_sessions() {
             if dense && idx >= 5 {
                 continue;
             }
-            let biases = if dense { vec![Some(bias.view())] } else { vec![None, Some(bias.view())] };
+            let biases = if dense { vec![Some(bias.view().into())] } else { vec![None, Some(bias.view().into())] };
             for b in biases {
                 let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask, bias: b };
                 if let Err(e) = check_all(&inp) {
@@ -149,7 +149,7 @@ fn block_sparse_is_bit_identical_to_sdpa_for_any_row_block() {
     let mask = Mask::from_edges(n, &s.local_edges());
     let bias = bucket_bias(&s.times_ms());
     let [q, k, v] = qkv(11, 4, n, 11, 2.0);
-    let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view()) };
+    let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view().into()) };
     for isa in Isa::available() {
         for (label, sparse_max) in SPARSE_SETTINGS {
             // Four rows at a time: the row routines block_sparse shares.
@@ -178,7 +178,7 @@ fn parallel_runs_are_bit_identical_to_serial() {
     let bias = Array2::from_shape_fn((150, 150), |(i, j)| ((i * 7 + j * 3) % 11) as f32 * 0.05);
     let pools = [2, 3].map(|t| rayon::ThreadPoolBuilder::new().num_threads(t).build().unwrap());
     for mask in [Mask::full(150), mixed] {
-        let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view()) };
+        let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view().into()) };
         for kernel in Kernel::ALL {
             let serial = attend(kernel, &inp).unwrap();
             for pool in &pools {
@@ -222,7 +222,7 @@ fn head_rows<'a>([q, k, v]: [&'a Array3<f32>; 3], bias: Option<&'a [f32]>) -> He
         q: q.as_slice().unwrap(),
         k: k.as_slice().unwrap(),
         v: v.as_slice().unwrap(),
-        bias,
+        bias: bias.map(|b| RowBias::dense(b, l)),
         l,
         d,
         scale: 1.0 / (d as f32).sqrt(),
@@ -448,7 +448,7 @@ fn golden_tile_maps_and_outputs_summary() {
             let map = TileMap::from_mask(&mask, 1);
             let [q, k, v] = qkv(0xA77E_0000 + idx as u64, 4, n, 11, 1.5);
             let bias = bucket_bias(&s.times_ms());
-            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view()) };
+            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view().into()) };
             let out = attend(Kernel::BlockSparse, &inp).unwrap();
             let round = |x: f64, p: f64| (x * p).round() / p;
             serde_json::json!({
@@ -487,7 +487,7 @@ proptest! {
             }
         }
         let bias = Array2::from_shape_simple_fn((l, l), || rng.random_range(-3.0f32..3.0));
-        let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: with_bias.then(|| bias.view()) };
+        let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: with_bias.then(|| bias.view().into()) };
         let verdict = check_all(&inp);
         prop_assert!(verdict.is_ok(), "h {} l {} d {} density {:.2}: {}", h, l, d, density, verdict.unwrap_err());
     }
@@ -545,7 +545,7 @@ fn bf16_tile_path_matches_math_at_every_head_width() {
             (0..l).for_each(|i| (0..l).filter(|_| rng.random_bool(0.1)).for_each(|j| scattered.allow(i, j)));
             let bias = Array2::from_shape_fn((l, l), |_| rng.random_range(-0.5f32..0.5));
             for mask in [Mask::full(l), lower, scattered] {
-                for b in [None, Some(bias.view())] {
+                for b in [None, Some(bias.view().into())] {
                     let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: b };
                     let want = math::forward_f64(&inp).mapv(|x| x as f32);
                     let tol = bf16_tolerance(&inp);
@@ -573,7 +573,7 @@ fn bf16_f32fma_path_is_flash_on_rounded_operands() {
         (0..l).for_each(|i| (i.saturating_sub(3)..i).for_each(|j| dag.allow(i, j)));
         (0..l).step_by(5).for_each(|i| (0..i).for_each(|j| dag.allow(i, j)));
         for mask in [Mask::full(l), dag] {
-            for b in [None, Some(bias.view())] {
+            for b in [None, Some(bias.view().into())] {
                 let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: b };
                 let rounded = AttnInputs { q: qr.view(), k: kr.view(), v: vr.view(), mask: &mask, bias: b };
                 let flash_on = |i: &AttnInputs<'_>, sparse_max| {

@@ -241,7 +241,7 @@ proptest! {
         let cache = TimeBiasCache::new(capacity_kib << 10);
         let direct = bias.matrix(&times).unwrap();
         for _ in 0..2 {
-            let got: Arc<_> = cache.get_or_compute(&times, bias).unwrap();
+            let got: Arc<_> = cache.get_or_compute(&times, bias).unwrap().unwrap();
             prop_assert_eq!(bits(&got), bits(&direct));
         }
         prop_assert!(cache.stats().bytes <= cache.capacity_bytes());

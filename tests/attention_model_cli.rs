@@ -57,8 +57,13 @@ fn attend_matches_math_for_unbatched_and_batched_cases() {
         let got: ArrayD<f32> = ndarray_npy::read_npy(&output).unwrap();
         assert_eq!(got.shape(), stack(&q).shape());
         for i in 0..b {
-            let inp =
-                AttnInputs { q: q[i].view(), k: k[i].view(), v: v[i].view(), mask: &mask, bias: Some(bias.view()) };
+            let inp = AttnInputs {
+                q: q[i].view(),
+                k: k[i].view(),
+                v: v[i].view(),
+                mask: &mask,
+                bias: Some(bias.view().into()),
+            };
             let want = attend(Kernel::Math, &inp).unwrap();
             let got_i = if batched { got.index_axis(Axis(0), i).to_owned() } else { got.clone() };
             assert_eq!(got_i, want.into_dyn());

@@ -6,9 +6,69 @@
 //!   `dt = 5` gives `0.3`, `dt = 15` gives `0.1`, `dt = 60` gives `−0.1`, `dt > 240` gives `0`.
 //! * [`TimeBias::Rbf`]: `−sqrt(dt / (0.1 + 1e−6))`.
 //!
-//! Values are computed in f64 and rounded once to f32.
+//! Values are computed in f64 and rounded once to f32, one entry at a time by
+//! [`TimeBias::entry`]: the dense matrix ([`TimeBias::matrix`]) and the row-wise bias the
+//! kernels compute for long sessions ([`crate::attention::kernels::BiasSource::times`]) share
+//! that one function, so both give the same bits.
+//!
+//! A dense matrix takes `4·L²` bytes (10 GB at 50,000 events). Sessions of more than
+//! [`DENSE_BIAS_MAX_EVENTS`] events never get one in [`crate::attention::Model::embed`], and
+//! no matrix over [`DENSE_BIAS_MAX_BYTES`] is allocated where the size comes from input
+//! ([`TimeBias::try_matrix`], the time-bias cache, `ironforge attend`): a [`BiasError`]
+//! names the size and the limit instead.
 
 use ndarray::Array2;
+
+/// Sessions with more events than this get their time bias row by row (computed by the
+/// kernels for the entries the mask allows) instead of as an L × L matrix. 4096 events is a
+/// 64 MiB matrix, the whole default time-bias cache
+/// ([`crate::attention::cache::DEFAULT_CAPACITY_BYTES`]): every session whose matrix a
+/// default cache can hold keeps the dense, cached path, and no matrix larger than one cache is
+/// built.
+pub const DENSE_BIAS_MAX_EVENTS: usize = 4096;
+
+/// The largest dense bias matrix this crate allocates where the size comes from input:
+/// 1 GiB, an L × L f32 matrix of L = 16,384.
+pub const DENSE_BIAS_MAX_BYTES: usize = 1 << 30;
+
+/// A dense bias that would exceed [`DENSE_BIAS_MAX_BYTES`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BiasError {
+    /// The L × L matrix is over the limit.
+    #[error(
+        "a dense {what} of {l} × {l} float32 needs {bytes} bytes, over the limit of {limit} bytes \
+         (DENSE_BIAS_MAX_BYTES: L ≤ {max_l})"
+    )]
+    TooLarge {
+        /// What the matrix is (`time bias`, or the array's name).
+        what: String,
+        /// Side length L.
+        l: usize,
+        /// Bytes it would take (saturating).
+        bytes: usize,
+        /// The limit, [`DENSE_BIAS_MAX_BYTES`].
+        limit: usize,
+        /// The largest L within the limit.
+        max_l: usize,
+    },
+}
+
+/// Checks that an `l × l` f32 matrix called `what` fits [`DENSE_BIAS_MAX_BYTES`].
+///
+/// ```
+/// use ironforge::attention::bias::{check_dense_size, BiasError};
+/// assert!(check_dense_size("bias", 16_384).is_ok());
+/// let err = check_dense_size("bias", 65_536).unwrap_err();
+/// assert!(err.to_string().contains("65536 × 65536"), "{err}");
+/// ```
+pub fn check_dense_size(what: &str, l: usize) -> Result<(), BiasError> {
+    let bytes = l.saturating_mul(l).saturating_mul(std::mem::size_of::<f32>());
+    if bytes <= DENSE_BIAS_MAX_BYTES {
+        return Ok(());
+    }
+    let max_l = (DENSE_BIAS_MAX_BYTES / std::mem::size_of::<f32>()).isqrt();
+    Err(BiasError::TooLarge { what: what.to_string(), l, bytes, limit: DENSE_BIAS_MAX_BYTES, max_l })
+}
 
 /// The original's bucket table: `(lo, hi, weight)` in minutes, both ends inclusive.
 pub const BUCKETS: [(f64, f64, f64); 4] = [(0.0, 5.0, 0.2), (5.0, 15.0, 0.1), (15.0, 60.0, 0.0), (60.0, 240.0, -0.1)];
@@ -67,15 +127,72 @@ impl TimeBias {
     /// assert_eq!(b[[1, 1]], 0.2f32);
     /// assert!(TimeBias::None.matrix(&[0, 1]).is_none());
     /// ```
+    ///
+    /// It takes `4·L²` bytes whatever L is; where L comes from input use
+    /// [`TimeBias::try_matrix`].
     pub fn matrix(self, times_ms: &[i64]) -> Option<Array2<f32>> {
         if self == TimeBias::None {
             return None;
         }
         let l = times_ms.len();
-        Some(Array2::from_shape_fn((l, l), |(u, v)| {
-            let dt_min = times_ms[v].abs_diff(times_ms[u]) as f64 / 60_000.0;
-            self.value(dt_min) as f32
-        }))
+        Some(Array2::from_shape_fn((l, l), |(u, v)| self.entry(times_ms, u, v)))
+    }
+
+    /// [`TimeBias::matrix`], or a [`BiasError`] when the matrix would exceed
+    /// [`DENSE_BIAS_MAX_BYTES`] (nothing is allocated then).
+    ///
+    /// ```
+    /// use ironforge::attention::bias::TimeBias;
+    /// let times = vec![0i64; 20_000];
+    /// let err = TimeBias::Bucket.try_matrix(&times).unwrap_err();
+    /// assert!(err.to_string().contains("20000 × 20000"), "{err}");
+    /// assert!(TimeBias::None.try_matrix(&times).unwrap().is_none());
+    /// ```
+    pub fn try_matrix(self, times_ms: &[i64]) -> Result<Option<Array2<f32>>, BiasError> {
+        if self == TimeBias::None {
+            return Ok(None);
+        }
+        check_dense_size("time bias", times_ms.len())?;
+        Ok(self.matrix(times_ms))
+    }
+
+    /// Entry `(u, v)` of the bias matrix of `times_ms`: [`TimeBias::value`] of the gap in
+    /// minutes, rounded once to f32. [`TimeBias::matrix`] and the kernels' row-wise time bias
+    /// both call this, so they agree bit for bit.
+    ///
+    /// ```
+    /// use ironforge::attention::bias::TimeBias;
+    /// let t = [0, 300_000, 9_000_000];
+    /// let m = TimeBias::Rbf.matrix(&t).unwrap();
+    /// assert_eq!(TimeBias::Rbf.entry(&t, 2, 1).to_bits(), m[[2, 1]].to_bits());
+    /// ```
+    #[inline]
+    pub fn entry(self, times_ms: &[i64], u: usize, v: usize) -> f32 {
+        let dt_min = times_ms[v].abs_diff(times_ms[u]) as f64 / 60_000.0;
+        self.value(dt_min) as f32
+    }
+
+    /// An upper bound of `|entry|` over every pair of `times_ms` (for the `bf16` tile path's
+    /// finiteness proof): the sum of the bucket weights' magnitudes, or the RBF value of the
+    /// widest gap; 0 for [`TimeBias::None`].
+    ///
+    /// ```
+    /// use ironforge::attention::bias::TimeBias;
+    /// let t = [0, 60_000, 7_200_000];
+    /// let m = TimeBias::Rbf.matrix(&t).unwrap();
+    /// assert!(m.iter().all(|x| x.abs() <= TimeBias::Rbf.max_abs(&t)));
+    /// ```
+    pub fn max_abs(self, times_ms: &[i64]) -> f32 {
+        match self {
+            TimeBias::None => 0.0,
+            TimeBias::Bucket => BUCKETS.iter().map(|b| b.2.abs()).sum::<f64>() as f32,
+            TimeBias::Rbf => {
+                let (lo, hi) = (times_ms.iter().min(), times_ms.iter().max());
+                let widest = lo.zip(hi).map_or(0, |(lo, hi)| hi.abs_diff(*lo));
+                // Rounded up: the f32 of an entry rounds the same f64 to nearest.
+                (self.value(widest as f64 / 60_000.0).abs() as f32) * (1.0 + f32::EPSILON)
+            }
+        }
     }
 }
 

@@ -6,6 +6,12 @@
 //! evicts the least recently used entry first. Hits, misses and evictions are counted.
 //! A cached matrix is the very matrix [`TimeBias::matrix`] computed, so cached and uncached
 //! results are bit-identical.
+//!
+//! Only sessions of at most [`DENSE_BIAS_MAX_EVENTS`] events reach the cache:
+//! [`crate::attention::Model::embed`] gives longer sessions a row-wise time bias and neither
+//! looks them up nor counts them (a matrix of 4096 events is already the whole default
+//! capacity). Asked directly for a matrix over [`DENSE_BIAS_MAX_BYTES`], the cache returns a
+//! [`BiasError`] without allocating it.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -13,7 +19,9 @@ use std::sync::{Arc, Mutex};
 
 use ndarray::Array2;
 
-use super::bias::TimeBias;
+use super::bias::{check_dense_size, BiasError, TimeBias};
+#[cfg(doc)]
+use super::bias::{DENSE_BIAS_MAX_BYTES, DENSE_BIAS_MAX_EVENTS};
 
 /// Default capacity: 64 MiB (one L = 4096 matrix, or many small ones).
 pub const DEFAULT_CAPACITY_BYTES: usize = 64 << 20;
@@ -64,11 +72,12 @@ pub fn default_key_hash(times: &[i64], bias: TimeBias) -> u64 {
 /// ```
 /// use ironforge::attention::{bias::TimeBias, cache::TimeBiasCache};
 /// let cache = TimeBiasCache::new(1 << 20);
-/// let a = cache.get_or_compute(&[0, 60_000], TimeBias::Bucket).unwrap();
-/// let b = cache.get_or_compute(&[0, 60_000], TimeBias::Bucket).unwrap();
+/// let a = cache.get_or_compute(&[0, 60_000], TimeBias::Bucket)?.unwrap();
+/// let b = cache.get_or_compute(&[0, 60_000], TimeBias::Bucket)?.unwrap();
 /// assert_eq!(*a, *b);
 /// let s = cache.stats();
 /// assert_eq!((s.hits, s.misses), (1, 1));
+/// # Ok::<(), ironforge::attention::bias::BiasError>(())
 /// ```
 pub struct TimeBiasCache {
     capacity_bytes: usize,
@@ -108,11 +117,21 @@ impl TimeBiasCache {
     }
 
     /// The bias matrix for `times_ms` and `bias`, from the cache or computed (then stored if it
-    /// fits the byte bound). `None` for [`TimeBias::None`] (nothing to cache, not counted).
-    pub fn get_or_compute(&self, times_ms: &[i64], bias: TimeBias) -> Option<Arc<Array2<f32>>> {
+    /// fits the byte bound). `None` for [`TimeBias::None`] (nothing to cache, not counted); a
+    /// [`BiasError`] (not counted, nothing allocated) when the matrix would exceed
+    /// [`DENSE_BIAS_MAX_BYTES`].
+    ///
+    /// ```
+    /// use ironforge::attention::{bias::TimeBias, cache::TimeBiasCache};
+    /// let cache = TimeBiasCache::new(1 << 20);
+    /// assert!(cache.get_or_compute(&vec![0; 20_000], TimeBias::Bucket).is_err());
+    /// assert_eq!(cache.stats().misses, 0);
+    /// ```
+    pub fn get_or_compute(&self, times_ms: &[i64], bias: TimeBias) -> Result<Option<Arc<Array2<f32>>>, BiasError> {
         if bias == TimeBias::None {
-            return None;
+            return Ok(None);
         }
+        check_dense_size("time bias", times_ms.len())?;
         let hash = (self.key_hash)(times_ms, bias);
         {
             let mut inner = self.lock();
@@ -128,11 +147,11 @@ impl TimeBiasCache {
                 });
             if let Some(m) = found {
                 inner.stats.hits += 1;
-                return Some(m);
+                return Ok(Some(m));
             }
             inner.stats.misses += 1;
         }
-        let matrix = Arc::new(bias.matrix(times_ms)?);
+        let Some(matrix) = bias.matrix(times_ms).map(Arc::new) else { return Ok(None) };
         let bytes = matrix.len() * std::mem::size_of::<f32>() + std::mem::size_of_val(times_ms);
         if bytes <= self.capacity_bytes {
             let mut inner = self.lock();
@@ -150,7 +169,7 @@ impl TimeBiasCache {
                 inner.stats.entries += 1;
             }
         }
-        Some(matrix)
+        Ok(Some(matrix))
     }
 
     /// Current counters.
@@ -199,8 +218,8 @@ mod tests {
         for bias in [TimeBias::Bucket, TimeBias::Rbf] {
             let t = times(37, 170_000);
             let direct = bias.matrix(&t).unwrap();
-            let first = cache.get_or_compute(&t, bias).unwrap();
-            let second = cache.get_or_compute(&t, bias).unwrap();
+            let first = cache.get_or_compute(&t, bias).unwrap().unwrap();
+            let second = cache.get_or_compute(&t, bias).unwrap().unwrap();
             let bits = |m: &Array2<f32>| m.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&direct), bits(&first));
             assert_eq!(bits(&direct), bits(&second));
@@ -214,16 +233,16 @@ mod tests {
         let cache = TimeBiasCache::with_key_hash(DEFAULT_CAPACITY_BYTES, |_, _| 42);
         let a = times(5, 60_000);
         let b = times(5, 600_000);
-        let ma = cache.get_or_compute(&a, TimeBias::Bucket).unwrap();
-        let mb = cache.get_or_compute(&b, TimeBias::Bucket).unwrap();
-        let mr = cache.get_or_compute(&a, TimeBias::Rbf).unwrap();
+        let ma = cache.get_or_compute(&a, TimeBias::Bucket).unwrap().unwrap();
+        let mb = cache.get_or_compute(&b, TimeBias::Bucket).unwrap().unwrap();
+        let mr = cache.get_or_compute(&a, TimeBias::Rbf).unwrap().unwrap();
         assert_eq!(*ma, TimeBias::Bucket.matrix(&a).unwrap());
         assert_eq!(*mb, TimeBias::Bucket.matrix(&b).unwrap());
         assert_eq!(*mr, TimeBias::Rbf.matrix(&a).unwrap());
         assert_ne!(*ma, *mb);
         let s = cache.stats();
         assert_eq!((s.hits, s.misses, s.entries), (0, 3, 3));
-        assert_eq!(*cache.get_or_compute(&b, TimeBias::Bucket).unwrap(), *mb);
+        assert_eq!(*cache.get_or_compute(&b, TimeBias::Bucket).unwrap().unwrap(), *mb);
         assert_eq!(cache.stats().hits, 1);
     }
 
@@ -232,16 +251,16 @@ mod tests {
         let n = 10;
         let cache = TimeBiasCache::new(2 * entry_bytes(n));
         let (a, b, c) = (times(n, 60_000), times(n, 120_000), times(n, 180_000));
-        cache.get_or_compute(&a, TimeBias::Bucket);
-        cache.get_or_compute(&b, TimeBias::Bucket);
-        cache.get_or_compute(&a, TimeBias::Bucket); // a is now more recent than b
-        cache.get_or_compute(&c, TimeBias::Bucket); // evicts b
+        cache.get_or_compute(&a, TimeBias::Bucket).unwrap();
+        cache.get_or_compute(&b, TimeBias::Bucket).unwrap();
+        cache.get_or_compute(&a, TimeBias::Bucket).unwrap(); // a is now more recent than b
+        cache.get_or_compute(&c, TimeBias::Bucket).unwrap(); // evicts b
         let s = cache.stats();
         assert_eq!((s.hits, s.misses, s.evictions, s.entries), (1, 3, 1, 2));
         assert!(s.bytes <= cache.capacity_bytes());
-        cache.get_or_compute(&a, TimeBias::Bucket);
+        cache.get_or_compute(&a, TimeBias::Bucket).unwrap();
         assert_eq!(cache.stats().hits, 2, "a survived");
-        cache.get_or_compute(&b, TimeBias::Bucket);
+        cache.get_or_compute(&b, TimeBias::Bucket).unwrap();
         assert_eq!(cache.stats().misses, 4, "b was evicted");
     }
 
@@ -249,10 +268,10 @@ mod tests {
     fn an_entry_larger_than_the_bound_is_computed_but_not_stored() {
         let cache = TimeBiasCache::new(entry_bytes(4));
         let t = times(5, 60_000);
-        let m = cache.get_or_compute(&t, TimeBias::Bucket).unwrap();
+        let m = cache.get_or_compute(&t, TimeBias::Bucket).unwrap().unwrap();
         assert_eq!(*m, TimeBias::Bucket.matrix(&t).unwrap());
         assert_eq!(cache.stats().entries, 0);
-        assert!(cache.get_or_compute(&t, TimeBias::None).is_none());
+        assert!(cache.get_or_compute(&t, TimeBias::None).unwrap().is_none());
         cache.clear();
         assert_eq!(cache.stats(), CacheStats::default());
     }

@@ -101,8 +101,20 @@ fn parse_flash(value: Option<String>) -> Result<FlashMode, ConfigError> {
 }
 
 impl AttentionConfig {
-    /// Reads the flags from the process environment.
+    /// Reads the flags from the process environment. A value that is not UTF-8 is an error
+    /// naming the variable (not taken as unset).
     pub fn from_env() -> Result<Self, ConfigError> {
+        for (variable, accepted) in [
+            (ENV_BLOCK_SPARSE, BOOL_VALUES),
+            (ENV_TIME_BIAS_CACHE, BOOL_VALUES),
+            (ENV_FLASH_ATTENTION, FLASH_VALUES),
+            (ENV_AMP, BOOL_VALUES),
+        ] {
+            if let Err(std::env::VarError::NotUnicode(raw)) = std::env::var(variable) {
+                let value = format!("{} (not UTF-8)", raw.to_string_lossy());
+                return Err(ConfigError { variable, value, accepted });
+            }
+        }
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 

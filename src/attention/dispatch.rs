@@ -85,7 +85,7 @@ pub struct DispatchTable {
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
     /// The file could not be read.
-    #[error("{path}: cannot read dispatch table: {source}")]
+    #[error("{path}: cannot read dispatch table")]
     Io {
         /// The file.
         path: String,
@@ -93,7 +93,7 @@ pub enum DispatchError {
         source: std::io::Error,
     },
     /// The JSON is malformed.
-    #[error("{path}: malformed dispatch table: {source}")]
+    #[error("{path}: malformed dispatch table")]
     Json {
         /// The file (or `<committed default>`).
         path: String,
@@ -238,7 +238,7 @@ pub fn measure(params: &TuneParams, mut progress: impl FnMut(&DispatchRow)) -> D
     for &l in &params.sizes {
         for class in [MaskClass::Dense, MaskClass::Dag] {
             let (q, k, v, mask, bias) = tune_inputs(l, class);
-            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view()) };
+            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view().into()) };
             let n = params.kernels.len();
             let mut samples: Vec<Vec<u64>> = vec![Vec::with_capacity(params.reps); n];
             for &kernel in &params.kernels {

@@ -7,7 +7,7 @@
 pub mod kernels;
 pub mod mask;
 
-pub use kernels::{attend, AttnError, AttnInputs, Kernel};
+pub use kernels::{attend, AttnError, AttnInputs, BiasSource, Kernel};
 pub use mask::Mask;
 
 pub mod bias;

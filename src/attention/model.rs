@@ -24,12 +24,12 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayView3, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::bias::TimeBias;
+use super::bias::{BiasError, TimeBias, DENSE_BIAS_MAX_EVENTS};
 use super::breaker::{self, BreakerError, CircuitBreaker};
 use super::cache::TimeBiasCache;
 use super::dispatch::Dispatcher;
 use super::encoding::TimeEncoding;
-use super::kernels::{AttnInputs, Kernel};
+use super::kernels::{AttnInputs, BiasSource, Kernel};
 use super::linear::affine_rows;
 use super::npz::{NpzError, NpzFile};
 use super::Mask;
@@ -115,6 +115,23 @@ pub enum KernelChoice<'a> {
     Dispatch(&'a Dispatcher),
 }
 
+/// How [`Model::embed_with_bias_path`] hands the time bias to the kernels. Both forms give
+/// bit-identical embeddings; they differ in memory and time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BiasPath {
+    /// [`BiasPath::Dense`] up to [`DENSE_BIAS_MAX_EVENTS`] events, [`BiasPath::Rows`] beyond
+    /// (what [`Model::embed`] does).
+    #[default]
+    Auto,
+    /// The L × L matrix ([`TimeBias::matrix`], through the time-bias cache when the options
+    /// have one): 4·L² bytes. More than [`crate::attention::bias::DENSE_BIAS_MAX_BYTES`] is a
+    /// [`ModelError::Bias`], not an allocation.
+    Dense,
+    /// Row by row: the kernels compute each row's entries where the mask allows them
+    /// ([`BiasSource::times`]); no matrix, no cache lookup, O(L) extra memory.
+    Rows,
+}
+
 /// Options of [`Model::embed`].
 #[derive(Debug, Clone, Copy)]
 pub struct EmbedOptions<'a> {
@@ -173,7 +190,7 @@ pub enum ModelError {
         len: usize,
     },
     /// Attention failed.
-    #[error("session {session}, layer {layer}: {source}")]
+    #[error("session {session}, layer {layer}: attention failed")]
     Attention {
         /// Session id.
         session: String,
@@ -185,6 +202,14 @@ pub enum ModelError {
     /// Weights could not be read or written.
     #[error(transparent)]
     Weights(#[from] NpzError),
+    /// A dense time bias was asked for ([`BiasPath::Dense`]) beyond its size limit.
+    #[error("session {session}: the time bias cannot be built")]
+    Bias {
+        /// Session id.
+        session: String,
+        /// The size and the limit.
+        source: BiasError,
+    },
 }
 
 fn xavier(rng: &mut ChaCha8Rng, rows: usize, cols: usize) -> Array2<f32> {
@@ -533,7 +558,10 @@ impl Model {
     }
 
     /// Loads weights written by [`Model::save_npz`] (or by NumPy with the same names). The
-    /// number of layers is the number of consecutive `l{i}_wq` arrays; every shape is checked.
+    /// number of layers is the number of consecutive `l{i}_wq` arrays. Every array is checked
+    /// before the model exists: its `.npy` header against its archive entry (before anything
+    /// is allocated), its element type, its shape, and that every element is finite
+    /// ([`NpzError::NonFinite`] names the file, the array and the first bad index).
     pub fn load_npz(path: &Path) -> Result<Self, NpzError> {
         let mut f = NpzFile::open(path)?;
         let time = if f.has("time_omega") || f.has("time_phi") {
@@ -563,7 +591,10 @@ impl Model {
     }
 
     /// Embeds a session. `edges` are `(src, dst)` local indices (positions in
-    /// [`Session::events`]), e.g. from [`crate::dag::session_causal_pairs`].
+    /// [`Session::events`]), e.g. from [`crate::dag::session_causal_pairs`]. The time bias is
+    /// a matrix (cached when the options have a cache) up to [`DENSE_BIAS_MAX_EVENTS`] events
+    /// and computed row by row beyond ([`BiasPath::Auto`]): the same bits either way, and
+    /// memory that grows with L (plus the mask's L²/8-byte bitset), not 4·L².
     ///
     /// ```
     /// use ironforge::attention::model::{EmbedOptions, Model};
@@ -580,6 +611,28 @@ impl Model {
         edges: &[(u32, u32)],
         opts: &EmbedOptions<'_>,
     ) -> Result<Embeddings, ModelError> {
+        self.embed_with_bias_path(session, edges, opts, BiasPath::Auto)
+    }
+
+    /// [`Model::embed`] with the time bias's form chosen ([`BiasPath`]); the parity tests run
+    /// both forms on the same sessions.
+    ///
+    /// ```
+    /// use ironforge::attention::model::{BiasPath, EmbedOptions, Model};
+    /// let s = ironforge::synth::generate(&ironforge::synth::SessionSpec::new("r", 2, 40));
+    /// let (m, edges, opts) = (Model::from_seed(1), s.local_edges(), EmbedOptions::default());
+    /// let dense = m.embed_with_bias_path(&s, &edges, &opts, BiasPath::Dense)?;
+    /// let rows = m.embed_with_bias_path(&s, &edges, &opts, BiasPath::Rows)?;
+    /// assert_eq!(dense, rows);
+    /// # Ok::<(), ironforge::attention::model::ModelError>(())
+    /// ```
+    pub fn embed_with_bias_path(
+        &self,
+        session: &Session,
+        edges: &[(u32, u32)],
+        opts: &EmbedOptions<'_>,
+        path: BiasPath,
+    ) -> Result<Embeddings, ModelError> {
         let l = session.len();
         if let Some((edge, &(src, dst))) =
             edges.iter().enumerate().find(|(_, &(u, v))| u as usize >= l || v as usize >= l)
@@ -591,10 +644,22 @@ impl Model {
             MaskVariant::Causal => Mask::from_edges_causal(l, edges),
         };
         let times = session.times_ms();
-        let bias = match opts.cache {
-            Some(cache) => cache.get_or_compute(&times, opts.bias),
-            None => opts.bias.matrix(&times).map(std::sync::Arc::new),
+        let dense = match path {
+            BiasPath::Auto => l <= DENSE_BIAS_MAX_EVENTS,
+            BiasPath::Dense => true,
+            BiasPath::Rows => false,
         };
+        // The matrix (from the cache when there is one), only on the dense path.
+        let bias_matrix = if dense {
+            let m = match opts.cache {
+                Some(cache) => cache.get_or_compute(&times, opts.bias),
+                None => opts.bias.try_matrix(&times).map(|m| m.map(std::sync::Arc::new)),
+            };
+            m.map_err(|source| ModelError::Bias { session: session.id().to_string(), source })?
+        } else {
+            None
+        };
+
         let kernel = match opts.kernel {
             KernelChoice::Fixed(k) => k,
             KernelChoice::Dispatch(d) => d.choose_for(&mask),
@@ -632,7 +697,11 @@ impl Model {
                 k: heads_view(k, l),
                 v: heads_view(v, l),
                 mask: &mask,
-                bias: bias.as_deref().map(|b| b.view()),
+                bias: match &bias_matrix {
+                    Some(m) => Some(BiasSource::from(m.view())),
+                    None if dense => None,
+                    None => BiasSource::times(&times, opts.bias),
+                },
             };
             let g = opts.breaker.attend(kernel, &inp).map_err(|source| ModelError::Attention {
                 session: session.id().to_string(),
@@ -668,21 +737,39 @@ thread_local! {
     static EMBED_SCRATCH: std::cell::Cell<EmbedScratch> = Default::default();
 }
 
+/// A weight vector: float32, rank 1, `len` long when given, every element finite.
 fn read1(f: &mut NpzFile, name: &str, len: Option<usize>) -> Result<Array1<f32>, NpzError> {
     let a = f.required::<f32>(name, "float32")?;
+    let a = finite(f, name, a)?;
     match (a.ndim(), len) {
         (1, Some(n)) if a.len() != n => Err(f.shape_error(name, a.shape(), format!("[{n}]"))),
-        (1, _) => Ok(a.into_dimensionality().expect("rank checked")),
+        (1, _) => a.into_dimensionality().map_err(|_| f.shape_error(name, &[], "a vector")),
         _ => Err(f.shape_error(name, a.shape(), len.map_or("a vector".to_string(), |n| format!("[{n}]")))),
     }
 }
 
+/// A weight matrix: float32, `[rows, cols]`, every element finite.
 fn read2(f: &mut NpzFile, name: &str, rows: usize, cols: usize) -> Result<Array2<f32>, NpzError> {
     let a = f.required::<f32>(name, "float32")?;
     if a.shape() != [rows, cols] {
         return Err(f.shape_error(name, a.shape(), format!("[{rows}, {cols}]")));
     }
-    Ok(a.into_dimensionality().expect("shape checked"))
+    let a = finite(f, name, a)?;
+    a.into_dimensionality().map_err(|_| f.shape_error(name, &[], format!("[{rows}, {cols}]")))
+}
+
+/// `a` itself, or [`NpzError::NonFinite`] naming the file, the array and the first NaN or
+/// infinity (a non-finite weight would make every embedding non-finite, far from its cause).
+fn finite(f: &NpzFile, name: &str, a: ndarray::ArrayD<f32>) -> Result<ndarray::ArrayD<f32>, NpzError> {
+    match a.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        None => Ok(a),
+        Some((index, &value)) => Err(NpzError::NonFinite {
+            path: f.path().to_path_buf(),
+            array: name.to_string(),
+            index: ndarray::Dimension::slice(&index).to_vec(),
+            value,
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -81,7 +81,7 @@ pub fn threads() -> usize {
 /// let q = ndarray::Array3::<f32>::zeros((1, 2, 1));
 /// let mask = Mask::from_edges(2, &[(0, 1)]);
 /// let bias = ndarray::arr2(&[[0.5f32, 0.25], [1.0, 2.0]]);
-/// let inp = AttnInputs { q: q.view(), k: q.view(), v: q.view(), mask: &mask, bias: Some(bias.view()) };
+/// let inp = AttnInputs { q: q.view(), k: q.view(), v: q.view(), mask: &mask, bias: Some(bias.view().into()) };
 /// let m = additive_mask(&inp);
 /// assert_eq!(m[[0, 1]], 0.25);
 /// assert_eq!(m[[1, 0]], f32::NEG_INFINITY);
@@ -91,7 +91,7 @@ pub fn additive_mask(inputs: &AttnInputs<'_>) -> Array2<f32> {
     let l = inputs.mask.n();
     Array2::from_shape_fn((l, l), |(i, j)| {
         if inputs.mask.allowed(i, j) {
-            inputs.bias.map_or(0.0, |b| b[[i, j]])
+            inputs.bias.map_or(0.0, |b| b.at(i, j))
         } else {
             f32::NEG_INFINITY
         }
@@ -270,7 +270,7 @@ impl TorchCase {
             k: self.k.view(),
             v: self.v.view(),
             mask: &self.mask,
-            bias: self.bias.as_ref().map(|b| b.view()),
+            bias: self.bias.as_ref().map(|b| b.view().into()),
         }
     }
 }

@@ -21,8 +21,9 @@ pub struct Args {
 }
 
 /// Runs `ironforge attend`. A non-finite output of a fast kernel falls back to `math` and is
-/// reported on stderr.
+/// reported on stderr. `--output` is written whole or not at all, and may not be `--input`.
 pub fn run(args: &Args) -> anyhow::Result<()> {
+    crate::atomic::refuse_same_file(&args.input, &args.output)?;
     let fallbacks = npz::attend_file(&args.input, args.kernel, &args.output, breaker::global())?;
     if fallbacks > 0 {
         eprintln!(

@@ -20,31 +20,69 @@ pub struct Args {
     /// Use the causal edge builder instead of the session's own edges.
     #[arg(long)]
     pub build: bool,
-    /// Builder: edges per event at most.
-    #[arg(long, default_value_t = 4, requires = "build")]
+    /// Builder: edges per event at most (1–65,536).
+    #[arg(long, allow_negative_numbers = true, default_value_t = 4, requires = "build",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_K))]
     pub k: usize,
-    /// Builder: smallest gap in minutes.
-    #[arg(long, default_value_t = 1, requires = "build")]
+    /// Builder: smallest gap in minutes (0–525,600, a year; at most --dt-max-minutes).
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1, requires = "build",
+          value_parser = clap::value_parser!(i64).range(0..=MAX_WINDOW_MINUTES))]
     pub dt_min_minutes: i64,
-    /// Builder: largest gap in minutes.
-    #[arg(long, default_value_t = 120, requires = "build")]
+    /// Builder: largest gap in minutes (0–525,600, a year; at least --dt-min-minutes).
+    #[arg(long, allow_negative_numbers = true, default_value_t = 120, requires = "build",
+          value_parser = clap::value_parser!(i64).range(0..=MAX_WINDOW_MINUTES))]
     pub dt_max_minutes: i64,
 }
+
+/// Largest `--k`: a session holds at most [`crate::session::MAX_EVENTS`] events, so a larger
+/// `k` could not add an edge.
+pub const MAX_K: u64 = crate::session::MAX_EVENTS as u64;
+/// Largest window in minutes (a year), far beyond any session and far from overflowing
+/// milliseconds.
+pub const MAX_WINDOW_MINUTES: i64 = 525_600;
 
 impl Args {
     /// Builder parameters from the flags.
     pub fn build_params(&self) -> BuildParams {
         BuildParams { k: self.k, dt_min_ms: self.dt_min_minutes * 60_000, dt_max_ms: self.dt_max_minutes * 60_000 }
     }
+
+    /// Refuses an inverted window, naming both flags (each is in range on its own; clap
+    /// checked that).
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// let cli = ironforge::cli::Cli::try_parse_from(
+    ///     ["ironforge", "dag", "s", "--build", "--dt-min-minutes", "100", "--dt-max-minutes", "10"])?;
+    /// let ironforge::cli::Command::Dag(args) = cli.command else { unreachable!() };
+    /// let err = args.validate().unwrap_err().to_string();
+    /// assert!(err.contains("--dt-min-minutes 100") && err.contains("--dt-max-minutes 10"));
+    /// # Ok::<(), clap::Error>(())
+    /// ```
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.dt_min_minutes <= self.dt_max_minutes,
+            "--dt-min-minutes {} is greater than --dt-max-minutes {}: the window would admit no edge",
+            self.dt_min_minutes,
+            self.dt_max_minutes
+        );
+        Ok(())
+    }
 }
 
-/// Runs `ironforge dag`.
+/// Runs `ironforge dag`. Without `--build`, a session whose own edges have a cycle or a
+/// self-loop is refused ([`super::input::session_dag`]).
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let sessions = crate::io::read_sessions(&args.session)?;
+    args.validate()?;
+    let sessions = super::input::read_located(&args.session)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    for session in &sessions {
-        let dag = if args.build { Dag::built(session, &args.build_params())? } else { Dag::from_session(session)? };
+    for (edges_file, session) in &sessions {
+        let dag = if args.build {
+            Dag::built(session, &args.build_params())?
+        } else {
+            super::input::session_dag(edges_file, session)?
+        };
         writeln!(out, "{}", render(&dag, args.json)?)?;
     }
     Ok(())

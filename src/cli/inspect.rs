@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::io::{detect_layout, read_shard, shard_dirs, Layout, MultiSessionReader};
-use crate::session::Session;
+use crate::session::{Session, NODE_FEATURES};
 
 /// Arguments of `ironforge inspect`.
 #[derive(Debug, clap::Args)]
@@ -13,16 +13,19 @@ pub struct Args {
     pub path: PathBuf,
 }
 
-/// One line of summary for a session: id, events, edges, time span, kinds and edge types.
+/// One line of summary for a session: id, events, edges, time span, kinds and edge types, and
+/// for a 51- or 53-wide feature-set variant the extra node features it carries.
 ///
 /// ```
 /// use ironforge::synth::{generate, SessionSpec};
 /// let line = ironforge::cli::inspect::summary(&generate(&SessionSpec::new("s", 1, 20)));
 /// assert!(line.starts_with("s: 20 events"));
+/// assert!(!line.contains("node features"));
 /// ```
 pub fn summary(s: &Session) -> String {
     let times = s.times_ms();
-    let span_min = (times[times.len() - 1] - times[0]) as f64 / 60_000.0;
+    // i128: the span of two i64 timestamps can exceed i64.
+    let span_min = (i128::from(times[times.len() - 1]) - i128::from(times[0])) as f64 / 60_000.0;
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
     for e in s.events() {
         *kinds.entry(e.kind.name()).or_default() += 1;
@@ -32,8 +35,18 @@ pub fn summary(s: &Session) -> String {
         *etypes.entry(e.etype.name()).or_default() += 1;
     }
     let fmt = |m: &BTreeMap<&str, usize>| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
+    let features = match s.extra_features() {
+        None => String::new(),
+        Some(x) => format!(
+            " | node features: {} (f0..f{} read by the engines, f{}..f{} carried)",
+            s.node_feature_width(),
+            NODE_FEATURES - 1,
+            NODE_FEATURES,
+            NODE_FEATURES + x.width() - 1
+        ),
+    };
     format!(
-        "{}: {} events, {} edges, span {:.0} min ({} .. {} ms) | kinds: {} | edges: {}",
+        "{}: {} events, {} edges, span {:.0} min ({} .. {} ms) | kinds: {} | edges: {}{features}",
         s.id(),
         s.len(),
         s.edges().len(),
@@ -66,8 +79,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         Layout::ShardFolders => {
             let dirs = shard_dirs(&args.path)?;
             anyhow::ensure!(!dirs.is_empty(), "{}: no shard folders (folders with nodes.parquet)", args.path.display());
+            let mut ids = crate::io::UniqueIds::default();
             for d in dirs {
-                show(read_shard(&d)?);
+                let s = read_shard(&d)?;
+                ids.insert(s.id(), &d)?;
+                show(s);
             }
         }
     }

@@ -6,8 +6,11 @@ pub mod attend;
 pub mod convert;
 pub mod dag;
 pub mod embed;
+pub mod errors;
+pub mod input;
 pub mod inspect;
 pub mod motifs;
+pub mod progress;
 
 /// Temporal market-session graph engines.
 #[derive(Debug, Parser)]

@@ -115,7 +115,7 @@ fn edges_from_pairs(session: &Session, params: &BuildParams, weighting: &EdgeWei
         rank = if i == last_src { rank + 1 } else { 0 };
         last_src = i;
         let (a, b) = (&events[i as usize], &events[j as usize]);
-        let dt = b.t_ms - a.t_ms;
+        let dt = b.t_ms.saturating_sub(a.t_ms);
         let dt_norm = if params.dt_max_ms > 0 { dt as f64 / params.dt_max_ms as f64 } else { 0.0 };
         let causality = matrix[a.kind.code() as usize][b.kind.code() as usize];
         let proximity = price_proximity(a.price, b.price, weighting.price_scale);

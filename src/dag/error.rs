@@ -4,8 +4,8 @@
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DagError {
     /// The edges contain a directed cycle; `node_ids` lists one cycle in edge order
-    /// (`node_ids[0] → node_ids[1] → … → node_ids[0]`).
-    #[error("session {session_id:?}: edges form a cycle through node ids {node_ids:?}")]
+    /// (`node_ids[0] → node_ids[1] → … → node_ids[0]`). A self-loop is a cycle of one node.
+    #[error("session {session_id:?}: {}", cycle_text(node_ids))]
     Cycle {
         /// Session (or graph) whose edges are cyclic.
         session_id: String,
@@ -48,4 +48,12 @@ pub enum DagError {
         /// What it must be.
         why: &'static str,
     },
+}
+
+/// `edges form a cycle through node ids [3, 7]` (in edge order), or the self-loop of one node.
+fn cycle_text(node_ids: &[u32]) -> String {
+    match node_ids {
+        [v] => format!("node id {v} has an edge to itself (a self-loop; a DAG has none)"),
+        _ => format!("edges form a cycle through node ids {node_ids:?}"),
+    }
 }

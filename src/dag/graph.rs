@@ -83,8 +83,10 @@ impl Dag {
         Self::built_with(session, params, Builder::Fast)
     }
 
-    /// The DAG of the causal edge builder with the chosen implementation.
+    /// The DAG of the causal edge builder with the chosen implementation; parameters that
+    /// [`BuildParams::validate`] refuses are an error.
     pub fn built_with(session: &Session, params: &BuildParams, builder: Builder) -> Result<Self, DagError> {
+        params.validate()?;
         let pairs = causal_pairs(&session.times_ms(), params, builder);
         Self::from_local_edges(session.id(), node_ids_of(session), &pairs)
     }

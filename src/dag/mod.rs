@@ -66,3 +66,30 @@ impl Default for BuildParams {
         Self { k: 4, dt_min_ms: 60_000, dt_max_ms: 120 * 60_000 }
     }
 }
+
+impl BuildParams {
+    /// Checks that the window is not inverted (`dt_min_ms <= dt_max_ms`): an inverted window
+    /// admits no pair, which is always a mistake rather than a request for no edges. Every
+    /// other value is well defined: `k = 0` gives no edges, any `k` beyond the session's size
+    /// takes every event in the window, a negative `dt_min_ms` acts as 0 (times are sorted), and
+    /// gaps between extreme timestamps saturate instead of overflowing.
+    /// [`Dag::built`](crate::dag::Dag::built) checks this first; the `ironforge dag` flags
+    /// are narrower still (`--k` 1..=65,536, windows 0..=525,600 minutes).
+    ///
+    /// ```
+    /// use ironforge::dag::BuildParams;
+    /// assert!(BuildParams::default().validate().is_ok());
+    /// let inverted = BuildParams { k: 4, dt_min_ms: 6_000_000, dt_max_ms: 600_000 };
+    /// assert!(inverted.validate().unwrap_err().to_string().contains("dt_min_ms"));
+    /// ```
+    pub fn validate(&self) -> Result<(), DagError> {
+        if self.dt_min_ms > self.dt_max_ms {
+            return Err(DagError::BadParameter {
+                name: "dt_min_ms",
+                value: format!("{} (dt_max_ms = {})", self.dt_min_ms, self.dt_max_ms),
+                why: "must not exceed dt_max_ms (the window would admit no pair)",
+            });
+        }
+        Ok(())
+    }
+}

@@ -16,7 +16,8 @@ pub enum Builder {
 /// Causal pairs `(i, j)` of local indices over times sorted by (time, sequence index): for
 /// each `i`, the first `k` later events `j > i` with `dt_min <= t[j] - t[i] <= dt_max`
 /// (the original's rule: skip `j` while the gap is below `dt_min`, stop once it exceeds
-/// `dt_max`). Obvious O(n²) reference that scans every later event; `times_ms` must be non-decreasing (a session's local order is).
+/// `dt_max`; gaps saturate at the ends of `i64`). Obvious O(n²) reference that scans every
+/// later event; `times_ms` must be non-decreasing (a session's local order is).
 ///
 /// ```
 /// use ironforge::dag::{causal_pairs_reference, BuildParams};
@@ -31,7 +32,7 @@ pub fn causal_pairs_reference(times_ms: &[i64], params: &BuildParams) -> Vec<(u3
         // order, of which the first `k` are kept. No early exit, so it relies on nothing but
         // the order of the events (the fast builder relies on sorted times as well).
         let in_window: Vec<usize> = (i + 1..times_ms.len())
-            .filter(|&j| (params.dt_min_ms..=params.dt_max_ms).contains(&(times_ms[j] - times_ms[i])))
+            .filter(|&j| (params.dt_min_ms..=params.dt_max_ms).contains(&times_ms[j].saturating_sub(times_ms[i])))
             .collect();
         out.extend(in_window.into_iter().take(params.k).map(|j| (i as u32, j as u32)));
     }
@@ -60,12 +61,12 @@ pub fn causal_pairs_fast(times_ms: &[i64], params: &BuildParams) -> Vec<(u32, u3
     let mut first = 0usize;
     for (i, &ti) in times_ms.iter().enumerate() {
         first = first.max(i + 1);
-        while first < n && times_ms[first] - ti < params.dt_min_ms {
+        while first < n && times_ms[first].saturating_sub(ti) < params.dt_min_ms {
             first += 1;
         }
-        let end = (first + params.k).min(n);
+        let end = first.saturating_add(params.k).min(n);
         for (j, &tj) in times_ms.iter().enumerate().take(end).skip(first) {
-            if tj - ti > params.dt_max_ms {
+            if tj.saturating_sub(ti) > params.dt_max_ms {
                 break;
             }
             out.push((i as u32, j as u32));

@@ -14,13 +14,14 @@
 //!   value count (`u64`), the values;
 //! - the end marker: tag `0` (`u8`), number of case records (`u64`); nothing may follow it.
 //!
-//! A dump without its end marker (a crashed or truncated run) is refused. The writer writes
-//! `<path>.tmp` and renames it to `<path>` only in [`DriftWriter::finish`].
+//! A dump without its end marker (a crashed or truncated run) is refused. The writer writes a
+//! temporary file beside `<path>` and renames it to `<path>` only in [`DriftWriter::finish`]
+//! ([`crate::atomic::AtomicFile`]).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -28,6 +29,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::context::GateContext;
 use super::error::GateError;
 use super::parity::{CasesFn, NumericOutput, OutputFn, ParityCase};
+use crate::atomic::AtomicFile;
 use crate::motif::Census;
 
 /// First 8 bytes of every dump.
@@ -53,7 +55,7 @@ pub enum DriftError {
     Io {
         /// The file.
         path: PathBuf,
-        /// What was being done (`create`, `write`, `rename from ….tmp`...).
+        /// What was being done (`create the temporary file`, `write …`, `commit`...).
         action: String,
         /// The system's error.
         source: io::Error,
@@ -360,18 +362,12 @@ impl DriftOutput for Census {
     }
 }
 
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".tmp");
-    PathBuf::from(s)
-}
-
 /// At most 80 characters of a name, for error messages.
 fn cut(name: &str) -> String {
     name.chars().take(80).collect()
 }
 
-type Encoder = zstd::stream::write::Encoder<'static, BufWriter<File>>;
+type Encoder = zstd::stream::write::Encoder<'static, AtomicFile>;
 
 struct WriterState {
     encoder: Encoder,
@@ -385,10 +381,11 @@ struct WriterState {
 
 /// Streaming writer of one harness process's dump (format: the [module docs](self)).
 ///
-/// It writes `<path>.tmp` and renames it to `<path>` in [`finish`](Self::finish); dropped
-/// without `finish`, it removes the `.tmp` file, and a crashed process leaves at most the
-/// `.tmp` file, never a file under the final name. [`create`](Self::create) removes an earlier
-/// dump at `path`, so that a run that fails leaves no stale dump to compare.
+/// It writes a temporary file `.<name>.tmp-<pid>-<n>` beside `<path>` and renames it to `<path>`
+/// in [`finish`](Self::finish) ([`AtomicFile`]); dropped without `finish`, it removes the
+/// temporary file, and a crashed process leaves at most the temporary file, never a file under
+/// the final name. [`create`](Self::create) removes an earlier dump at `path`, so that a run
+/// that fails leaves no stale dump to compare.
 ///
 /// ```
 /// use ironforge::gate::drift::{DriftReader, DriftValues, DriftWriter};
@@ -402,8 +399,7 @@ struct WriterState {
 /// ```
 pub struct DriftWriter {
     path: PathBuf,
-    tmp: PathBuf,
-    /// `None` once finished or after a failed write.
+    /// `None` once finished or after a failed write (dropping it removes the temporary file).
     state: Option<WriterState>,
     finished: bool,
 }
@@ -419,15 +415,17 @@ impl fmt::Debug for DriftWriter {
 }
 
 impl DriftWriter {
-    /// Starts a dump at `path` (written to `<path>.tmp` until [`finish`](Self::finish)).
+    /// Starts a dump at `path` (written to a temporary file beside it until
+    /// [`finish`](Self::finish)).
     ///
     /// ```
     /// use ironforge::gate::drift::DriftWriter;
     /// let dir = tempfile::tempdir().unwrap();
     /// let w = DriftWriter::create(&dir.path().join("d.bin")).unwrap();
-    /// assert!(dir.path().join("d.bin.tmp").exists());
+    /// assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the temporary file");
+    /// assert!(!dir.path().join("d.bin").exists());
     /// drop(w);
-    /// assert!(!dir.path().join("d.bin.tmp").exists());
+    /// assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     /// ```
     pub fn create(path: &Path) -> Result<Self, DriftError> {
         let io_err =
@@ -437,23 +435,20 @@ impl DriftWriter {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_err("remove the earlier dump", e)),
         }
-        let tmp = tmp_path(path);
-        let file = File::create(&tmp).map_err(|e| io_err("create the .tmp file", e))?;
-        // From here on, `Drop` removes the `.tmp` file on any early return.
-        let mut writer = DriftWriter { path: path.to_path_buf(), tmp, state: None, finished: false };
-        let mut out = BufWriter::new(file);
+        // Dropped on any early return, `out` removes its temporary file.
+        let mut out = AtomicFile::create(path).map_err(|e| io_err("create the temporary file", e))?;
         out.write_all(&MAGIC)
             .and_then(|()| out.write_all(&FORMAT_VERSION.to_le_bytes()))
             .map_err(|e| io_err("write the header", e))?;
         let encoder = Encoder::new(out, ZSTD_LEVEL).map_err(|e| io_err("start compression", e))?;
-        writer.state = Some(WriterState {
+        let state = WriterState {
             encoder,
             records: 0,
             scenarios: HashMap::new(),
             cases: HashMap::new(),
             buf: Vec::with_capacity(CHUNK_VALUES * 8),
-        });
-        Ok(writer)
+        };
+        Ok(DriftWriter { path: path.to_path_buf(), state: Some(state), finished: false })
     }
 
     /// The final path of the dump.
@@ -527,14 +522,15 @@ impl DriftWriter {
         Ok(())
     }
 
-    /// Writes the end marker, syncs the `.tmp` file and renames it to the final path.
+    /// Writes the end marker, syncs the temporary file and renames it to the final path.
     ///
     /// ```
     /// use ironforge::gate::drift::DriftWriter;
     /// let dir = tempfile::tempdir().unwrap();
     /// let path = dir.path().join("d.bin");
     /// DriftWriter::create(&path).unwrap().finish().unwrap();
-    /// assert!(path.exists() && !dir.path().join("d.bin.tmp").exists());
+    /// assert!(path.exists());
+    /// assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
     /// ```
     pub fn finish(mut self) -> Result<(), DriftError> {
         let Some(mut state) = self.state.take() else {
@@ -551,22 +547,9 @@ impl DriftWriter {
         state.buf.extend_from_slice(&state.records.to_le_bytes());
         state.encoder.write_all(&state.buf).map_err(|e| io_err("write the end marker", e))?;
         let out = state.encoder.finish().map_err(|e| io_err("finish compression", e))?;
-        let file = out.into_inner().map_err(|e| io_err("flush", e.into_error()))?;
-        file.sync_all().map_err(|e| io_err("sync", e))?;
-        drop(file);
-        fs::rename(&self.tmp, &self.path).map_err(|e| io_err(&format!("rename from {}", self.tmp.display()), e))?;
+        out.commit().map_err(|e| io_err("commit", e))?;
         self.finished = true;
         Ok(())
-    }
-}
-
-impl Drop for DriftWriter {
-    fn drop(&mut self) {
-        if !self.finished {
-            drop(self.state.take());
-            // Best effort: the file may already be gone; a leftover `.tmp` is never read.
-            let _ = fs::remove_file(&self.tmp);
-        }
     }
 }
 
@@ -1729,16 +1712,21 @@ mod tests {
         assert_eq!(read.len(), 1, "refused records are not written");
     }
 
+    fn entries(dir: &Path) -> usize {
+        fs::read_dir(dir).unwrap().count()
+    }
+
     #[test]
     fn finish_renames_and_leaves_no_tmp() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("d.bin");
         let mut w = DriftWriter::create(&path).unwrap();
         w.write_case("k", 0.0, "a", &ints(&[1])).unwrap();
-        assert!(tmp_path(&path).exists() && !path.exists());
+        assert!(!path.exists());
+        assert_eq!(entries(dir.path()), 1, "only the temporary file");
         w.finish().unwrap();
         assert!(path.exists());
-        assert!(!tmp_path(&path).exists());
+        assert_eq!(entries(dir.path()), 1, "the dump, no temporary file");
     }
 
     #[test]
@@ -1752,7 +1740,7 @@ mod tests {
         w.write_case("k", 0.0, "a", &ints(&[1])).unwrap();
         drop(w);
         assert!(!path.exists());
-        assert!(!tmp_path(&path).exists());
+        assert_eq!(entries(dir.path()), 0, "no temporary file left");
     }
 
     #[test]

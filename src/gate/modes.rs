@@ -161,13 +161,11 @@ fn check_timings(gate: &str, timings: Vec<Timing>) -> Result<Vec<Timing>, GateEr
     Ok(timings)
 }
 
-/// Writes `file` to `path` whole or not at all (temporary file, then rename).
+/// Writes `file` to `path` whole or not at all ([`crate::atomic::write_atomic`]).
 pub fn write_probe_file(path: &Path, file: &ProbeFile) -> Result<(), GateError> {
     let mut bytes = serde_json::to_vec_pretty(file).map_err(GateError::msg)?;
     bytes.push(b'\n');
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, &bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
+    crate::atomic::write_atomic(path, &bytes)
         .map_err(|e| GateError::msg(format!("write probe file {}: {e}", path.display())))
 }
 

@@ -1,8 +1,7 @@
-//! Writing records to the measurements file: merged, atomic (temp file + rename), safe for
+//! Writing records to the measurements file: merged, atomic ([`crate::atomic`]), safe for
 //! trials running concurrently in threads (a mutex) or processes (a lock file, as under nextest).
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
@@ -88,11 +87,8 @@ pub fn read_measurements(path: &Path) -> Result<Option<Measurements>, GateError>
 
 fn write_atomic(path: &Path, m: &Measurements) -> Result<(), GateError> {
     let err = |problem: String| GateError::Sink { path: path.to_path_buf(), problem };
-    let tmp = sibling(path, &format!(".tmp.{}", std::process::id()));
     let json = serde_json::to_vec_pretty(m).map_err(|e| err(format!("cannot serialise: {e}")))?;
-    let mut f = fs::File::create(&tmp).map_err(|e| err(format!("cannot create {}: {e}", tmp.display())))?;
-    f.write_all(&json).and_then(|_| f.sync_all()).map_err(|e| err(format!("cannot write {}: {e}", tmp.display())))?;
-    fs::rename(&tmp, path).map_err(|e| err(format!("cannot rename {} over it: {e}", tmp.display())))
+    crate::atomic::write_atomic(path, &json).map_err(|e| err(format!("cannot write: {e}")))
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {

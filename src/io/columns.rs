@@ -182,9 +182,15 @@ impl<'a> BatchColumns<'a> {
     }
 }
 
-/// Refuses a file whose `prefix<digits>` columns are not exactly `prefix0..prefix{expected-1}`
-/// (e.g. the 51- or 53-column node-feature variants).
-pub(crate) fn check_feature_width(path: &Path, schema: &Schema, prefix: char, expected: usize) -> Result<(), IoError> {
+/// The width of a file's `prefix<digits>` feature columns, which must be one of `accepted`
+/// (node features: 45, 51 or 53; edge features: 20). Whether they are exactly
+/// `prefix0..prefix{width-1}` is checked when they are looked up (a gap is a missing column).
+pub(crate) fn feature_width(
+    path: &Path,
+    schema: &Schema,
+    prefix: char,
+    accepted: &'static [usize],
+) -> Result<usize, IoError> {
     let found = schema
         .fields()
         .iter()
@@ -193,8 +199,19 @@ pub(crate) fn check_feature_width(path: &Path, schema: &Schema, prefix: char, ex
             name.starts_with(prefix) && name.len() > 1 && name[1..].bytes().all(|b| b.is_ascii_digit())
         })
         .count();
-    if found != expected {
-        return Err(IoError::FeatureCount { path: path.to_path_buf(), prefix, expected, found, last: expected - 1 });
+    if !accepted.contains(&found) {
+        return Err(IoError::FeatureCount { path: path.to_path_buf(), prefix, accepted, found });
+    }
+    Ok(found)
+}
+
+/// Refuses a file in which two columns share a name: a reader would silently take one of them.
+pub(crate) fn check_unique_columns(path: &Path, schema: &Schema) -> Result<(), IoError> {
+    let mut seen = std::collections::HashSet::new();
+    for field in schema.fields() {
+        if !seen.insert(field.name().as_str()) {
+            return Err(IoError::DuplicateColumn { path: path.to_path_buf(), column: field.name().clone() });
+        }
     }
     Ok(())
 }

@@ -7,7 +7,11 @@
 //!   one Parquet file, one row per event or edge, streamed both ways.
 //!
 //! Every failure is an [`IoError`] naming the file and, where relevant, the column and row.
-//! [`read_sessions`] accepts either layout.
+//! [`read_sessions`] accepts either layout. Reading accepts every codec pyarrow writes (snappy,
+//! gzip, brotli, lz4, zstd, none), verifies page checksums where a file has them and the data
+//! checksum of every file written here ([`checksum`]), reads 45, 51
+//! or 53 node features (the extras travel as [`crate::session::ExtraFeatures`]), and turns a
+//! panic of the Parquet decoder on a corrupt file into an error.
 //!
 //! ```
 //! use ironforge::io::{read_sessions, write_multi, WriterSettings};
@@ -20,20 +24,26 @@
 //! # Ok::<(), ironforge::io::IoError>(())
 //! ```
 
+pub mod checksum;
 mod columns;
 mod error;
 mod files;
+mod guard;
+mod ids;
 mod multi;
 mod rows;
 pub mod schema;
 mod settings;
 mod shard;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use error::IoError;
+pub use guard::quiet_decoder_panics;
+pub use ids::UniqueIds;
 pub use multi::{read_multi, write_multi, MultiSessionReader, MultiSessionWriter};
 pub use settings::{StatisticsLevel, WriterSettings};
+pub(crate) use shard::write_shard_into;
 pub use shard::{is_shard_dir, read_shard, write_shard, EDGES_FILE, META_FILE, NODES_FILE, NODE_MAP_FILE};
 
 use crate::session::Session;
@@ -76,11 +86,26 @@ pub fn shard_dirs(dir: &Path) -> Result<Vec<std::path::PathBuf>, IoError> {
 }
 
 /// Reads every session at `path`: a shard folder, a folder of shard folders (sorted by folder
-/// name), or a multi-session Parquet file (in file order). A folder with no shard is an error.
+/// name), or a multi-session Parquet file (in file order). A folder with no shard is an error,
+/// and so are two sessions with the same id (naming both shard folders, or both row ranges).
 pub fn read_sessions(path: &Path) -> Result<Vec<Session>, IoError> {
+    Ok(read_sessions_located(path)?.into_iter().map(|(_, s)| s).collect())
+}
+
+/// [`read_sessions`], each session with the file its edges were read from (a shard's
+/// `edges.parquet`, or the multi-session file), so that a later check of the edges (a cycle,
+/// say) can name it.
+///
+/// ```
+/// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden/golden_00_117");
+/// let located = ironforge::io::read_sessions_located(&dir)?;
+/// assert!(located[0].0.ends_with("golden_00_117/edges.parquet"));
+/// # Ok::<(), ironforge::io::IoError>(())
+/// ```
+pub fn read_sessions_located(path: &Path) -> Result<Vec<(PathBuf, Session)>, IoError> {
     match detect_layout(path)? {
-        Layout::Multi => read_multi(path),
-        Layout::Shard => Ok(vec![read_shard(path)?]),
+        Layout::Multi => Ok(read_multi(path)?.into_iter().map(|s| (path.to_path_buf(), s)).collect()),
+        Layout::Shard => Ok(vec![(path.join(EDGES_FILE), read_shard(path)?)]),
         Layout::ShardFolders => {
             let dirs = shard_dirs(path)?;
             if dirs.is_empty() {
@@ -89,7 +114,14 @@ pub fn read_sessions(path: &Path) -> Result<Vec<Session>, IoError> {
                     detail: "folder holds neither nodes.parquet nor shard folders".into(),
                 });
             }
-            dirs.iter().map(|d| read_shard(d)).collect()
+            let mut ids = UniqueIds::default();
+            dirs.iter()
+                .map(|d| {
+                    let s = read_shard(d)?;
+                    ids.insert(s.id(), d)?;
+                    Ok((d.join(EDGES_FILE), s))
+                })
+                .collect()
         }
     }
 }

@@ -6,9 +6,8 @@
 //! of at most 8,192 rows at a time and yields each session as soon as its last row is seen, so
 //! memory stays at one row group being decoded plus one session, whatever the file size.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,14 +16,25 @@ use arrow_array::{ArrayRef, RecordBatch};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ArrowWriter;
 
-use super::columns::{check_feature_width, BatchColumns};
+use super::checksum::{close_sealed, verify, Crc32Writer};
+use super::columns::{check_unique_columns, feature_width, BatchColumns};
 use super::files::READ_BATCH_ROWS;
-use super::rows::{check_dangling, edge_feature_names, node_feature_names, EdgeColumns, EventColumns, RowBuilders};
-use super::schema::{multi_schema, MULTI_STRING_COLUMNS, RECORD_EDGE, RECORD_EVENT};
+use super::guard::guarded;
+use super::rows::{
+    check_dangling, check_unique_node_ids, edge_feature_names, node_feature_names, EdgeColumns, EventColumns,
+    RowBuilders,
+};
+use super::schema::{
+    multi_schema, ACCEPTED_EDGE_FEATURES, ACCEPTED_NODE_FEATURES, MULTI_STRING_COLUMNS, RECORD_EDGE, RECORD_EVENT,
+};
 use super::{IoError, WriterSettings};
-use crate::session::{Edge, Event, Session, SessionMeta, EDGE_FEATURES, NODE_FEATURES};
+use crate::atomic::AtomicFile;
+use crate::session::{Edge, Event, ExtraFeatures, Session, SessionMeta};
 
-/// Streams sessions into one multi-session Parquet file.
+/// Streams sessions into one multi-session Parquet file, whole or not at all: the rows go to a
+/// temporary file beside the target ([`AtomicFile`]) that [`finish`](Self::finish) renames over
+/// it. Dropped without `finish` (an error, an interrupt), it leaves no file and an earlier file
+/// at the target as it was.
 ///
 /// ```
 /// use ironforge::io::{MultiSessionReader, MultiSessionWriter, WriterSettings};
@@ -43,22 +53,32 @@ use crate::session::{Edge, Event, Session, SessionMeta, EDGE_FEATURES, NODE_FEAT
 /// ```
 pub struct MultiSessionWriter {
     path: PathBuf,
-    writer: ArrowWriter<BufWriter<File>>,
+    writer: ArrowWriter<Crc32Writer<AtomicFile>>,
     seen: HashSet<String>,
 }
 
 impl MultiSessionWriter {
-    /// Creates (or truncates) the file at `path`.
+    /// Starts a file that will replace `path` when [`finish`](Self::finish)ed; until then
+    /// nothing under `path` changes.
     pub fn create(path: &Path, settings: &WriterSettings) -> Result<Self, IoError> {
         let props = settings.properties(&MULTI_STRING_COLUMNS)?;
-        let file = File::create(path).map_err(|e| IoError::os(path, e))?;
-        let writer = ArrowWriter::try_new(BufWriter::new(file), multi_schema(), Some(props))
-            .map_err(|e| IoError::parquet(path, e))?;
+        let file = Crc32Writer::new(AtomicFile::create(path).map_err(|e| IoError::write(path, e))?);
+        let writer =
+            ArrowWriter::try_new(file, multi_schema(), Some(props)).map_err(|e| IoError::parquet_write(path, e))?;
         Ok(Self { path: path.to_path_buf(), writer, seen: HashSet::new() })
     }
 
-    /// Appends one session. A session id already written is refused.
+    /// Appends one session. A session id already written is refused, and so is a session
+    /// carrying extra node features (a 51- or 53-wide variant): the layout holds the 45 base
+    /// features ([`IoError::FeatureVariant`]; the shard layout keeps them).
     pub fn write(&mut self, session: &Session) -> Result<(), IoError> {
+        if session.extra_features().is_some() {
+            return Err(IoError::FeatureVariant {
+                path: self.path.clone(),
+                session_id: session.id().to_string(),
+                width: session.node_feature_width(),
+            });
+        }
         if !self.seen.insert(session.id().to_string()) {
             return Err(IoError::DuplicateSession { path: self.path.clone(), session_id: session.id().to_string() });
         }
@@ -96,13 +116,15 @@ impl MultiSessionWriter {
         columns.extend(b.finish_f());
         columns.extend(b.finish_e());
         let batch = RecordBatch::try_new(multi_schema(), columns).map_err(|e| IoError::arrow(&self.path, e))?;
-        self.writer.write(&batch).map_err(|e| IoError::parquet(&self.path, e))
+        self.writer.write(&batch).map_err(|e| IoError::parquet_write(&self.path, e))
     }
 
-    /// Flushes the last row group and the footer; returns the number of sessions written.
+    /// Flushes the last row group and the footer, syncs the file and renames it over the
+    /// target; returns the number of sessions written.
     pub fn finish(self) -> Result<usize, IoError> {
         let path = self.path;
-        self.writer.close().map_err(|e| IoError::parquet(&path, e))?;
+        let file = close_sealed(self.writer).map_err(|e| IoError::parquet_write(&path, e))?;
+        file.commit().map_err(|e| IoError::write(&path, e))?;
         Ok(self.seen.len())
     }
 }
@@ -124,6 +146,9 @@ pub fn write_multi<'a>(
 struct Run {
     meta: SessionMeta,
     events: Vec<Event>,
+    event_rows: Vec<usize>,
+    /// Extra node features of the events, row-major (empty for the base feature set).
+    extra: Vec<f32>,
     edges: Vec<Edge>,
     edge_rows: Vec<usize>,
     first_row: usize,
@@ -131,36 +156,47 @@ struct Run {
 
 /// Iterator over the sessions of a multi-session file, read one batch at a time.
 ///
-/// Yields `Err` once (then ends) at the first malformed row, naming file, column and row.
+/// Yields `Err` once (then ends) at the first malformed row, naming file, column and row. A
+/// file without any session is an error too ([`IoError::NotSessions`]). A file with 51 or 53
+/// node feature columns (written by another tool) gives sessions carrying the extra ones.
 pub struct MultiSessionReader {
     path: PathBuf,
     batches: ParquetRecordBatchReader,
     runs: VecDeque<Run>,
     current: Option<Run>,
-    seen: HashSet<String>,
+    /// Session ids finished so far, with the first row of each.
+    seen: HashMap<String, usize>,
     next_row: usize,
     done: bool,
+    /// Nothing more to yield (after an error, or after the last session).
+    ended: bool,
     f_names: Vec<String>,
     e_names: Vec<String>,
 }
 
 impl MultiSessionReader {
-    /// Opens the file and checks its footer and schema (feature widths).
+    /// Opens the file and checks its footer and schema (distinct column names, feature widths).
     pub fn open(path: &Path) -> Result<Self, IoError> {
         let file = File::open(path).map_err(|e| IoError::os(path, e))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| IoError::parquet(path, e))?;
-        check_feature_width(path, builder.schema(), 'f', NODE_FEATURES)?;
-        check_feature_width(path, builder.schema(), 'e', EDGE_FEATURES)?;
-        let batches = builder.with_batch_size(READ_BATCH_ROWS).build().map_err(|e| IoError::parquet(path, e))?;
+        let (batches, f_width) = guarded(path, || {
+            let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| IoError::parquet(path, e))?;
+            verify(path, builder.metadata().file_metadata().key_value_metadata())?;
+            check_unique_columns(path, builder.schema())?;
+            let f_width = feature_width(path, builder.schema(), 'f', ACCEPTED_NODE_FEATURES)?;
+            feature_width(path, builder.schema(), 'e', ACCEPTED_EDGE_FEATURES)?;
+            let batches = builder.with_batch_size(READ_BATCH_ROWS).build().map_err(|e| IoError::parquet(path, e))?;
+            Ok((batches, f_width))
+        })?;
         Ok(Self {
             path: path.to_path_buf(),
             batches,
             runs: VecDeque::new(),
             current: None,
-            seen: HashSet::new(),
+            seen: HashMap::new(),
             next_row: 0,
             done: false,
-            f_names: node_feature_names(),
+            ended: false,
+            f_names: node_feature_names(f_width),
             e_names: edge_feature_names(),
         })
     }
@@ -188,6 +224,8 @@ impl MultiSessionReader {
                 runs.push_back(Run {
                     meta,
                     events: Vec::new(),
+                    event_rows: Vec::new(),
+                    extra: Vec::new(),
                     edges: Vec::new(),
                     edge_rows: Vec::new(),
                     first_row: cols.first_row + i,
@@ -207,7 +245,11 @@ impl MultiSessionReader {
                 }
             }
             match record.get(i)? {
-                RECORD_EVENT => run.events.push(events.event(i, &self.path)?),
+                RECORD_EVENT => {
+                    run.events.push(events.event(i, &self.path)?);
+                    run.event_rows.push(cols.first_row + i);
+                    events.push_extra(i, &mut run.extra)?;
+                }
                 RECORD_EDGE => {
                     run.edges.push(edges.edge(i, &self.path)?);
                     run.edge_rows.push(cols.first_row + i);
@@ -226,12 +268,26 @@ impl MultiSessionReader {
     }
 
     fn finish_run(&mut self, run: Run) -> Result<Session, IoError> {
-        if !self.seen.insert(run.meta.session_id.clone()) {
-            return Err(IoError::DuplicateSession { path: self.path.clone(), session_id: run.meta.session_id });
+        if let Some(&first_row) = self.seen.get(&run.meta.session_id) {
+            return Err(IoError::DuplicateSessionRows {
+                path: self.path.clone(),
+                session_id: run.meta.session_id,
+                first_row,
+                row: run.first_row,
+            });
         }
+        self.seen.insert(run.meta.session_id.clone(), run.first_row);
+        check_unique_node_ids(&self.path, &run.events, &run.event_rows)?;
         check_dangling(&self.path, &run.meta.session_id, "node_id", &run.events, &run.edges, &run.edge_rows)?;
         let session_id = run.meta.session_id.clone();
-        Session::new(run.meta, run.events, run.edges).map_err(|source| IoError::Session {
+        let extra_width = self.f_names.len() - crate::session::NODE_FEATURES;
+        let built = if extra_width == 0 {
+            Session::new(run.meta, run.events, run.edges)
+        } else {
+            ExtraFeatures::new(extra_width, run.extra)
+                .and_then(|x| Session::with_extra_features(run.meta, run.events, run.edges, x))
+        };
+        built.map_err(|source| IoError::Session {
             path: self.path.clone(),
             session_id: format!("{session_id} (from row {})", run.first_row),
             source,
@@ -240,6 +296,7 @@ impl MultiSessionReader {
 
     fn fail(&mut self, e: IoError) -> Option<Result<Session, IoError>> {
         self.done = true;
+        self.ended = true;
         self.runs.clear();
         self.current = None;
         Some(Err(e))
@@ -250,6 +307,9 @@ impl Iterator for MultiSessionReader {
     type Item = Result<Session, IoError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.ended {
+            return None;
+        }
         loop {
             if let Some(run) = self.runs.pop_front() {
                 match &mut self.current {
@@ -267,6 +327,8 @@ impl Iterator for MultiSessionReader {
                             return self.fail(e);
                         }
                         cur.events.extend(run.events);
+                        cur.event_rows.extend(run.event_rows);
+                        cur.extra.extend(run.extra);
                         cur.edges.extend(run.edges);
                         cur.edge_rows.extend(run.edge_rows);
                     }
@@ -283,20 +345,28 @@ impl Iterator for MultiSessionReader {
                 continue;
             }
             if self.done {
-                let finished = self.current.take()?;
+                let Some(finished) = self.current.take() else {
+                    self.ended = true;
+                    if self.seen.is_empty() {
+                        return Some(Err(IoError::NotSessions {
+                            path: self.path.clone(),
+                            detail: format!("holds no sessions ({} rows)", self.next_row),
+                        }));
+                    }
+                    return None;
+                };
                 let result = self.finish_run(finished);
                 return match result {
                     Ok(s) => Some(Ok(s)),
                     Err(e) => self.fail(e),
                 };
             }
-            match self.batches.next() {
-                None => self.done = true,
-                Some(Err(e)) => {
-                    let e = IoError::arrow(&self.path, e);
-                    return self.fail(e);
-                }
-                Some(Ok(batch)) => match self.decode(&batch) {
+            let path = self.path.clone();
+            let batches = &mut self.batches;
+            match guarded(&path, || batches.next().transpose().map_err(|e| IoError::arrow(&path, e))) {
+                Ok(None) => self.done = true,
+                Err(e) => return self.fail(e),
+                Ok(Some(batch)) => match self.decode(&batch) {
                     Ok(runs) => {
                         self.next_row += batch.num_rows();
                         self.runs = runs;

@@ -1,6 +1,6 @@
 //! Decoding and encoding of event and edge rows, shared by both layouts.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use arrow_array::builder::{Float32Builder, Float64Builder, Int32Builder, Int64Builder, UInt32Builder, UInt8Builder};
@@ -11,9 +11,9 @@ use super::columns::{BatchColumns, Col};
 use super::IoError;
 use crate::session::{Edge, EdgeType, Event, EventKind, EDGE_FEATURES, NODE_FEATURES};
 
-/// Names `f0..f44`.
-pub(crate) fn node_feature_names() -> Vec<String> {
-    (0..NODE_FEATURES).map(super::schema::node_feature_name).collect()
+/// Names `f0..f{width-1}` (45, 51 or 53 node features).
+pub(crate) fn node_feature_names(width: usize) -> Vec<String> {
+    (0..width).map(super::schema::node_feature_name).collect()
 }
 
 /// Names `e0..e19`.
@@ -28,18 +28,34 @@ pub(crate) struct EventColumns<'a> {
     kind: Col<'a, &'a PrimitiveArray<arrow_array::types::UInt8Type>>,
     price: Col<'a, &'a PrimitiveArray<arrow_array::types::Float64Type>>,
     features: Vec<Col<'a, &'a PrimitiveArray<Float32Type>>>,
+    extra: Vec<Col<'a, &'a PrimitiveArray<Float32Type>>>,
 }
 
 impl<'a> EventColumns<'a> {
-    /// Looks the event columns up (`node_id`, `t`, `kind`, `price`, `f0..f44`).
+    /// Looks the event columns up (`node_id`, `t`, `kind`, `price`, and the feature columns
+    /// `feature_names`: `f0..f44`, then a variant's extra features).
     pub fn new(cols: &BatchColumns<'a>, feature_names: &'a [String]) -> Result<Self, IoError> {
         Ok(Self {
             node_id: cols.u32("node_id")?,
             t: cols.time_ms("t")?,
             kind: cols.u8("kind")?,
             price: cols.f64("price")?,
-            features: cols.features(feature_names)?,
+            features: cols.features(&feature_names[..NODE_FEATURES.min(feature_names.len())])?,
+            extra: cols.features(&feature_names[NODE_FEATURES.min(feature_names.len())..])?,
         })
+    }
+
+    /// Number of extra feature columns (`f45..`; 0 for the base feature set).
+    pub fn extra_width(&self) -> usize {
+        self.extra.len()
+    }
+
+    /// Appends the extra features of batch row `i` to `out`.
+    pub fn push_extra(&self, i: usize, out: &mut Vec<f32>) -> Result<(), IoError> {
+        for col in &self.extra {
+            out.push(col.get(i)?);
+        }
+        Ok(())
     }
 
     /// The event at batch row `i`.
@@ -95,6 +111,26 @@ impl<'a> EdgeColumns<'a> {
         }
         Ok(edge)
     }
+}
+
+/// Refuses the first event whose node id an earlier event of the session has; `rows[k]` is
+/// event `k`'s file row. Checked before the edges, so a repeated id is reported against the
+/// nodes, not as an edge naming the id it replaced.
+pub(crate) fn check_unique_node_ids(path: &Path, events: &[Event], rows: &[usize]) -> Result<(), IoError> {
+    let mut first: HashMap<u32, usize> = HashMap::with_capacity(events.len());
+    for (k, event) in events.iter().enumerate() {
+        if let Some(&first_row) = first.get(&event.node_id) {
+            return Err(IoError::DuplicateNodeId {
+                path: path.to_path_buf(),
+                column: "node_id".into(),
+                row: rows[k],
+                first_row,
+                node_id: event.node_id,
+            });
+        }
+        first.insert(event.node_id, rows[k]);
+    }
+    Ok(())
 }
 
 /// Refuses the first edge naming a node id that is not among `events`; `rows[k]` is edge `k`'s

@@ -9,7 +9,13 @@ use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
-use crate::session::{EDGE_FEATURES, NODE_FEATURES};
+use crate::session::{EDGE_FEATURES, NODE_FEATURES, NODE_FEATURE_WIDTHS};
+
+/// Node feature widths the readers accept: 45 (`f0..f44`), and the 51- and 53-wide variants
+/// whose extra columns travel as [`crate::session::ExtraFeatures`].
+pub const ACCEPTED_NODE_FEATURES: &[usize] = &NODE_FEATURE_WIDTHS;
+/// Edge feature widths the readers accept: exactly 20 (`e0..e19`).
+pub const ACCEPTED_EDGE_FEATURES: &[usize] = &[EDGE_FEATURES];
 
 /// Name of node feature column `j` (`f0` … `f44`).
 pub fn node_feature_name(j: usize) -> String {
@@ -40,6 +46,16 @@ fn features(prefix: char, n: usize) -> impl Iterator<Item = Field> {
 /// Schema of `nodes.parquet`: `node_id u32, t i64, kind u8, session_id, symbol, tf: string,
 /// price f64, f0..f44 f32`.
 pub fn nodes_schema() -> SchemaRef {
+    nodes_schema_for(NODE_FEATURES)
+}
+
+/// Schema of `nodes.parquet` with `width` node features (`f0..f{width-1}`; 45, 51 or 53).
+///
+/// ```
+/// let s = ironforge::io::schema::nodes_schema_for(51);
+/// assert_eq!(s.fields().last().unwrap().name(), "f50");
+/// ```
+pub fn nodes_schema_for(width: usize) -> SchemaRef {
     let mut fields = vec![
         Field::new("node_id", DataType::UInt32, true),
         Field::new("t", DataType::Int64, true),
@@ -49,7 +65,7 @@ pub fn nodes_schema() -> SchemaRef {
         Field::new("tf", DataType::Utf8, true),
         Field::new("price", DataType::Float64, true),
     ];
-    fields.extend(features('f', NODE_FEATURES));
+    fields.extend(features('f', width));
     Arc::new(Schema::new(fields))
 }
 

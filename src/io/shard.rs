@@ -8,11 +8,18 @@ use arrow_array::builder::{Int64Builder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch};
 use serde_json::Value;
 
-use super::columns::{check_feature_width, BatchColumns};
-use super::rows::{check_dangling, edge_feature_names, node_feature_names, EdgeColumns, EventColumns, RowBuilders};
-use super::schema::{edges_schema, node_map_schema, nodes_schema, NODES_STRING_COLUMNS, NODE_MAP_STRING_COLUMNS};
+use super::columns::{feature_width, BatchColumns};
+use super::rows::{
+    check_dangling, check_unique_node_ids, edge_feature_names, node_feature_names, EdgeColumns, EventColumns,
+    RowBuilders,
+};
+use super::schema::{
+    edges_schema, node_map_schema, nodes_schema_for, ACCEPTED_EDGE_FEATURES, ACCEPTED_NODE_FEATURES,
+    NODES_STRING_COLUMNS, NODE_MAP_STRING_COLUMNS,
+};
 use super::{files, IoError, WriterSettings};
-use crate::session::{Session, SessionMeta, EDGE_FEATURES, NODE_FEATURES};
+use crate::atomic::{write_atomic, AtomicDir};
+use crate::session::{ExtraFeatures, Session, SessionMeta};
 
 /// File names of a shard folder.
 pub const NODES_FILE: &str = "nodes.parquet";
@@ -31,9 +38,11 @@ pub fn is_shard_dir(dir: &Path) -> bool {
 /// Reads and validates one shard folder.
 ///
 /// `meta.json` gives the session's identity; every `nodes.parquet` row must carry the same
-/// `session_id`, `symbol` and `tf`; `node_count`/`edge_count` in `meta.json`, when present, must
-/// match; `node_map.parquet`, when present, must map each `local_idx` to the node id at that
-/// position of the time-sorted events.
+/// `session_id`, `symbol` and `tf`; node ids must be distinct; `node_count`/`edge_count` in
+/// `meta.json`, when present, must match; `node_map.parquet`, when present, must map each
+/// `local_idx` to the node id at that position of the time-sorted events. `nodes.parquet` may
+/// hold 45, 51 or 53 node features; the columns beyond `f44` become the session's
+/// [`crate::session::ExtraFeatures`].
 ///
 /// ```no_run
 /// let s = ironforge::io::read_shard(std::path::Path::new("fixtures/golden/golden_00_117"))?;
@@ -52,9 +61,10 @@ pub fn read_shard(dir: &Path) -> Result<Session, IoError> {
 
     let nodes_path = dir.join(NODES_FILE);
     let (schema, batches) = files::read_all(&nodes_path)?;
-    check_feature_width(&nodes_path, &schema, 'f', NODE_FEATURES)?;
-    let f_names = node_feature_names();
+    let f_names = node_feature_names(feature_width(&nodes_path, &schema, 'f', ACCEPTED_NODE_FEATURES)?);
     let mut events = Vec::new();
+    let mut extra = Vec::new();
+    let mut extra_width = 0;
     let mut first_row = 0;
     for batch in &batches {
         let cols = BatchColumns { batch, path: &nodes_path, first_row };
@@ -74,13 +84,17 @@ pub fn read_shard(dir: &Path) -> Result<Session, IoError> {
                 }
             }
             events.push(ev_cols.event(i, &nodes_path)?);
+            ev_cols.push_extra(i, &mut extra)?;
         }
+        extra_width = ev_cols.extra_width();
         first_row += batch.num_rows();
     }
+    let rows: Vec<usize> = (0..events.len()).collect();
+    check_unique_node_ids(&nodes_path, &events, &rows)?;
 
     let edges_path = dir.join(EDGES_FILE);
     let (schema, batches) = files::read_all(&edges_path)?;
-    check_feature_width(&edges_path, &schema, 'e', EDGE_FEATURES)?;
+    feature_width(&edges_path, &schema, 'e', ACCEPTED_EDGE_FEATURES)?;
     let e_names = edge_feature_names();
     let mut edges = Vec::new();
     let mut first_row = 0;
@@ -98,11 +112,12 @@ pub fn read_shard(dir: &Path) -> Result<Session, IoError> {
     check_count(&meta_json, &meta_path, "node_count", events.len())?;
     check_count(&meta_json, &meta_path, "edge_count", edges.len())?;
     let session_id = meta.session_id.clone();
-    let session = Session::new(meta, events, edges).map_err(|source| IoError::Session {
-        path: nodes_path.clone(),
-        session_id,
-        source,
-    })?;
+    let built = if extra_width == 0 {
+        Session::new(meta, events, edges)
+    } else {
+        ExtraFeatures::new(extra_width, extra).and_then(|x| Session::with_extra_features(meta, events, edges, x))
+    };
+    let session = built.map_err(|source| IoError::Session { path: nodes_path.clone(), session_id, source })?;
     let map_path = dir.join(NODE_MAP_FILE);
     if map_path.exists() {
         check_node_map(&map_path, &session)?;
@@ -169,8 +184,14 @@ fn check_node_map(path: &Path, session: &Session) -> Result<(), IoError> {
     Ok(())
 }
 
-/// Writes one session as a shard folder `dir` (created if needed), readable by pyarrow and by
-/// [`read_shard`]. The bytes are a pure function of the session and the settings.
+/// Writes one session as a shard folder `dir`, readable by pyarrow and by [`read_shard`]. The
+/// bytes are a pure function of the session and the settings.
+///
+/// The folder is written whole or not at all: staged beside `dir` under a temporary name and
+/// renamed to `dir` once its four files are complete ([`crate::atomic::AtomicDir`]); on any
+/// failure nothing is left and an earlier `dir` is kept as it was. `dir`'s parent folders are
+/// created if needed. An existing `dir` is replaced when it is empty or holds nothing but shard
+/// files; one holding anything else is refused ([`IoError::OutputInTheWay`]).
 ///
 /// `meta.json` gets `session_id, session_type, date` (UTC date of the first event),
 /// `node_count, edge_count, symbol, timeframe, timezone_target` ("UTC") and `feature_set`;
@@ -188,7 +209,46 @@ fn check_node_map(path: &Path, session: &Session) -> Result<(), IoError> {
 /// ```
 pub fn write_shard(session: &Session, dir: &Path, settings: &WriterSettings) -> Result<(), IoError> {
     settings.validate()?;
-    std::fs::create_dir_all(dir).map_err(|e| IoError::os(dir, e))?;
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| IoError::write(parent, e))?;
+    }
+    check_replaceable_shard(dir)?;
+    let stage = AtomicDir::create(dir).map_err(|e| IoError::write(dir, e))?;
+    write_shard_into(session, stage.path(), dir, settings)?;
+    stage.commit().map_err(|e| IoError::write(dir, e))
+}
+
+/// Files a shard folder may hold.
+const SHARD_FILES: [&str; 4] = [NODES_FILE, EDGES_FILE, NODE_MAP_FILE, META_FILE];
+
+/// Refuses an existing `dir` that [`write_shard`] must not replace: anything but a folder
+/// that is empty or holds shard files only.
+pub(crate) fn check_replaceable_shard(dir: &Path) -> Result<(), IoError> {
+    let in_the_way = |detail: String| IoError::OutputInTheWay { path: dir.to_path_buf(), detail };
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(IoError::os(dir, e)),
+        Ok(m) if !m.is_dir() => Err(in_the_way("exists and is not a folder".into())),
+        Ok(_) => {
+            for entry in std::fs::read_dir(dir).map_err(|e| IoError::os(dir, e))? {
+                let name = entry.map_err(|e| IoError::os(dir, e))?.file_name();
+                if !SHARD_FILES.iter().any(|f| name == *f) {
+                    return Err(in_the_way(format!("is a folder holding {name:?}, which is not a shard file")));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Writes the four files of `session`'s shard into the existing, empty folder `into`; errors
+/// name the files under `dir`, the folder's final name (`into` is a staged folder).
+pub(crate) fn write_shard_into(
+    session: &Session,
+    into: &Path,
+    dir: &Path,
+    settings: &WriterSettings,
+) -> Result<(), IoError> {
     let meta = session.meta();
     let n = session.len();
 
@@ -211,9 +271,15 @@ pub fn write_shard(session: &Session, dir: &Path, settings: &WriterSettings) -> 
         Arc::new(b.price.finish()),
     ];
     columns.extend(b.finish_f());
+    if let Some(x) = session.extra_features() {
+        columns.extend((0..x.width()).map(|j| {
+            Arc::new(arrow_array::Float32Array::from_iter_values((0..x.rows()).map(|i| x.row(i)[j]))) as ArrayRef
+        }));
+    }
     let nodes_path = dir.join(NODES_FILE);
-    let nodes = RecordBatch::try_new(nodes_schema(), columns).map_err(|e| IoError::arrow(&nodes_path, e))?;
-    files::write_one(&nodes_path, &nodes, settings.properties(&NODES_STRING_COLUMNS)?)?;
+    let nodes = RecordBatch::try_new(nodes_schema_for(session.node_feature_width()), columns)
+        .map_err(|e| IoError::arrow(&nodes_path, e))?;
+    files::write_one(&into.join(NODES_FILE), &nodes_path, &nodes, settings.properties(&NODES_STRING_COLUMNS)?)?;
 
     let mut b = RowBuilders::new();
     for edge in session.edges() {
@@ -228,7 +294,7 @@ pub fn write_shard(session: &Session, dir: &Path, settings: &WriterSettings) -> 
     columns.extend(b.finish_e());
     let edges_path = dir.join(EDGES_FILE);
     let edges = RecordBatch::try_new(edges_schema(), columns).map_err(|e| IoError::arrow(&edges_path, e))?;
-    files::write_one(&edges_path, &edges, settings.properties(&[])?)?;
+    files::write_one(&into.join(EDGES_FILE), &edges_path, &edges, settings.properties(&[])?)?;
 
     let map_path = dir.join(NODE_MAP_FILE);
     let mut local_idx = Int64Builder::new();
@@ -255,7 +321,7 @@ pub fn write_shard(session: &Session, dir: &Path, settings: &WriterSettings) -> 
         ],
     )
     .map_err(|e| IoError::arrow(&map_path, e))?;
-    files::write_one(&map_path, &map, settings.properties(&NODE_MAP_STRING_COLUMNS)?)?;
+    files::write_one(&into.join(NODE_MAP_FILE), &map_path, &map, settings.properties(&NODE_MAP_STRING_COLUMNS)?)?;
 
     let meta_json = serde_json::json!({
         "session_id": meta.session_id,
@@ -270,7 +336,7 @@ pub fn write_shard(session: &Session, dir: &Path, settings: &WriterSettings) -> 
     });
     let meta_path = dir.join(META_FILE);
     let text = serde_json::to_string_pretty(&meta_json).expect("a json! value always serialises") + "\n";
-    std::fs::write(&meta_path, text).map_err(|e| IoError::os(&meta_path, e))?;
+    write_atomic(&into.join(META_FILE), text.as_bytes()).map_err(|e| IoError::write(&meta_path, e))?;
     Ok(())
 }
 

@@ -3,13 +3,14 @@
 
 use std::collections::BTreeSet;
 
-use super::bootstrap::{bootstrap_intervals, BootstrapParams};
+use super::bootstrap::{bootstrap_intervals_with, BootstrapParams};
 use super::census::{census, Census, MotifId};
 use super::error::MotifError;
 use super::graph::MotifGraph;
 use super::lift::{z_and_p, MotifStat, Thresholds};
-use super::null::{run_null, NullModel, NullParams};
+use super::null::{run_null_with, NullModel, NullParams};
 use crate::dag::{session_causal_pairs, BuildParams};
+use crate::progress::{Progress, Silent};
 use crate::session::Session;
 
 /// A session as the motif engine sees it: sorted event times and directed local edges.
@@ -93,9 +94,34 @@ pub fn observed_censuses(sessions: &[SessionGraph], max_k: usize) -> Result<Vec<
 /// Runs census, null model, bootstrap and classification on the current rayon pool.
 /// Bit-identical for a given config whatever the pool's size.
 pub fn analyse(sessions: &[SessionGraph], config: &MotifConfig) -> Result<MotifAnalysis, MotifError> {
+    analyse_with(sessions, config, &Silent)
+}
+
+/// [`analyse`], reporting the null model's iterations and the bootstrap's replicates to
+/// `progress` and stopping with [`MotifError::Interrupted`] as soon as it is cancelled. The
+/// result does not depend on `progress`.
+///
+/// ```
+/// use ironforge::motif::analysis::analyse_with;
+/// use ironforge::motif::{MotifConfig, SessionGraph};
+/// let g = SessionGraph { times_ms: vec![0, 60_000, 120_000], edges: vec![(0, 1), (1, 2)] };
+/// let mut config = MotifConfig::default();
+/// config.null.iterations = 4;
+/// config.bootstrap.replicates = 4;
+/// let a = analyse_with(&[g], &config, &ironforge::progress::Silent)?;
+/// assert_eq!(a.null.iterations, 4);
+/// # Ok::<(), ironforge::motif::MotifError>(())
+/// ```
+pub fn analyse_with(
+    sessions: &[SessionGraph],
+    config: &MotifConfig,
+    progress: &dyn Progress,
+) -> Result<MotifAnalysis, MotifError> {
     if sessions.is_empty() {
         return Err(MotifError::Parameter { name: "sessions", value: "0".into(), why: "need at least one session" });
     }
+    // Before the census, which takes `max_k` on trust.
+    config.null.validate()?;
     if config.null.iterations == 0 {
         return Err(MotifError::Parameter { name: "iterations", value: "0".into(), why: "need at least 1" });
     }
@@ -105,10 +131,18 @@ pub fn analyse(sessions: &[SessionGraph], config: &MotifConfig) -> Result<MotifA
         total.add(c);
     }
     let times: Vec<Vec<i64>> = sessions.iter().map(|s| s.times_ms.clone()).collect();
-    let null = run_null(&times, &config.null, config.seed)?;
+    let null = run_null_with(&times, &config.null, config.seed, progress)?;
     let motifs: Vec<MotifId> =
         total.iter().map(|(id, _)| id).chain(null.total.keys().copied()).collect::<BTreeSet<_>>().into_iter().collect();
-    let intervals = bootstrap_intervals(&observed, &null, &motifs, &config.bootstrap, &config.thresholds, config.seed)?;
+    let intervals = bootstrap_intervals_with(
+        &observed,
+        &null,
+        &motifs,
+        &config.bootstrap,
+        &config.thresholds,
+        config.seed,
+        progress,
+    )?;
     let n = null.iterations;
     let stats = motifs
         .iter()

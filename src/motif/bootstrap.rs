@@ -12,6 +12,7 @@ use super::error::MotifError;
 use super::lift::Thresholds;
 use super::null::{iteration_rng, NullModel};
 use super::stats::percentile_sorted;
+use crate::progress::{check, Interrupted, Progress, Silent};
 
 /// Bootstrap streams start here, apart from the null model's streams `0..iterations`.
 pub const BOOTSTRAP_STREAM_BASE: u64 = 1 << 62;
@@ -48,6 +49,35 @@ pub fn bootstrap_intervals(
     params: &BootstrapParams,
     thresholds: &Thresholds,
     seed: u64,
+) -> Result<Vec<(f64, f64)>, MotifError> {
+    bootstrap_intervals_with(observed, null, motifs, params, thresholds, seed, &Silent)
+}
+
+/// [`bootstrap_intervals`], reporting every replicate to `progress` (stage `"bootstrap"`) and
+/// stopping with [`MotifError::Interrupted`] as soon as it is cancelled. The result does not
+/// depend on `progress`.
+///
+/// ```
+/// use ironforge::motif::bootstrap::{bootstrap_intervals_with, BootstrapParams};
+/// use ironforge::motif::lift::Thresholds;
+/// use ironforge::motif::null::NullModel;
+/// use ironforge::motif::Census;
+/// let null = NullModel { iterations: 1, per_session: vec![Default::default()], total: Default::default() };
+/// let params = BootstrapParams { replicates: 10, ..BootstrapParams::default() };
+/// let ci = bootstrap_intervals_with(
+///     &[Census::default()], &null, &[], &params, &Thresholds::default(), 1, &ironforge::progress::Silent,
+/// )?;
+/// assert!(ci.is_empty());
+/// # Ok::<(), ironforge::motif::MotifError>(())
+/// ```
+pub fn bootstrap_intervals_with(
+    observed: &[Census],
+    null: &NullModel,
+    motifs: &[MotifId],
+    params: &BootstrapParams,
+    thresholds: &Thresholds,
+    seed: u64,
+    progress: &dyn Progress,
 ) -> Result<Vec<(f64, f64)>, MotifError> {
     if !(params.confidence > 0.0 && params.confidence < 1.0) {
         return Err(MotifError::Parameter {
@@ -86,9 +116,11 @@ pub fn bootstrap_intervals(
         .map(|m| m.iter().filter_map(|(id, mo)| index(id).map(|i| (i as u32, mo.mean(null.iterations)))).collect())
         .collect();
     let m = motifs.len();
+    progress.stage("bootstrap", params.replicates as u64);
     let replicates: Vec<Vec<f32>> = (0..params.replicates)
         .into_par_iter()
         .map(|b| {
+            check(progress)?;
             let mut rng = iteration_rng(seed, BOOTSTRAP_STREAM_BASE + b as u64);
             let mut weight = vec![0u32; s];
             for _ in 0..s {
@@ -107,9 +139,10 @@ pub fn bootstrap_intervals(
                     sd[i as usize] += w * v;
                 }
             }
-            sn.iter().zip(&sd).map(|(&a, &d)| thresholds.lift(a, d) as f32).collect()
+            progress.advance(1);
+            Ok(sn.iter().zip(&sd).map(|(&a, &d)| thresholds.lift(a, d) as f32).collect())
         })
-        .collect();
+        .collect::<Result<_, Interrupted>>()?;
     let alpha = (1.0 - params.confidence) / 2.0;
     Ok((0..m)
         .into_par_iter()

@@ -75,8 +75,8 @@ pub enum MotifError {
         /// Length of the second.
         right: usize,
     },
-    /// Writing the Parquet motif table failed (path, cause).
-    #[error("writing motif table {path}: {source}")]
+    /// Writing the Parquet motif table failed (path, cause); an earlier table there is kept.
+    #[error("{path}: cannot write the motif table: {source}")]
     Write {
         /// Output path.
         path: String,
@@ -84,4 +84,7 @@ pub enum MotifError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The run was cancelled (Ctrl-C) through its [`crate::progress::Progress`].
+    #[error(transparent)]
+    Interrupted(#[from] crate::progress::Interrupted),
 }

@@ -38,7 +38,7 @@ pub mod stability;
 pub mod stats;
 pub mod table;
 
-pub use analysis::{analyse, EdgeSource, MotifAnalysis, MotifConfig, SessionGraph};
+pub use analysis::{analyse, analyse_with, EdgeSource, MotifAnalysis, MotifConfig, SessionGraph};
 pub use census::{census, census_labelled, Census, CensusCounter, MotifId};
 pub use error::MotifError;
 pub use graph::MotifGraph;

@@ -3,6 +3,7 @@
 //! Iteration `i` draws from its own ChaCha8 stream (`seed_from_u64(seed)` + `set_stream(i)`)
 //! and jitters every session in order. Counts are summed as exact integers (`Σc`, `Σc²`), so the
 //! result is bit-identical whatever the number of rayon threads and the order of reduction.
+//! [`run_null_with`] reports each iteration to a [`Progress`] and stops when it is cancelled.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +15,7 @@ use super::census::{CensusCounter, MotifId};
 use super::error::MotifError;
 use super::graph::MotifGraph;
 use crate::dag::{causal_pairs_reference, BuildParams};
+use crate::progress::{check, Interrupted, Progress, Silent};
 
 /// Parameters of the null model.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +57,16 @@ impl NullParams {
                 name: "max_k",
                 value: self.max_k.to_string(),
                 why: "must be 3, 4 or 5",
+            });
+        }
+        if let Err(e) = self.build.validate() {
+            return Err(MotifError::Parameter {
+                name: "build",
+                value: format!("{:?}", self.build),
+                why: match e {
+                    crate::dag::DagError::BadParameter { why, .. } => why,
+                    _ => "invalid edge builder parameters",
+                },
             });
         }
         if self.jitter_min_ms < 0 || self.jitter_max_ms < self.jitter_min_ms {
@@ -123,9 +135,9 @@ pub fn jitter_times(times_ms: &[i64], params: &NullParams, rng: &mut ChaCha8Rng)
         .map(|&t| {
             let magnitude = rng.random_range(params.jitter_min_ms..=params.jitter_max_ms);
             if rng.random_bool(0.5) {
-                t + magnitude
+                t.saturating_add(magnitude)
             } else {
-                t - magnitude
+                t.saturating_sub(magnitude)
             }
         })
         .collect();
@@ -150,14 +162,37 @@ pub fn iteration_rng(seed: u64, stream: u64) -> ChaCha8Rng {
 /// Runs the null model over sessions given by their (sorted) times, in parallel over
 /// iterations on the current rayon pool.
 pub fn run_null(session_times: &[Vec<i64>], params: &NullParams, seed: u64) -> Result<NullModel, MotifError> {
+    run_null_with(session_times, params, seed, &Silent)
+}
+
+/// [`run_null`], reporting every iteration to `progress` (stage `"null model"`) and stopping
+/// with [`MotifError::Interrupted`] as soon as it is cancelled. The result does not depend on
+/// `progress`.
+///
+/// ```
+/// use ironforge::motif::null::{run_null, run_null_with, NullParams};
+/// use ironforge::progress::Silent;
+/// let times = vec![vec![0, 60_000, 120_000, 180_000]];
+/// let params = NullParams { iterations: 8, ..NullParams::default() };
+/// assert_eq!(run_null_with(&times, &params, 1, &Silent)?, run_null(&times, &params, 1)?);
+/// # Ok::<(), ironforge::motif::MotifError>(())
+/// ```
+pub fn run_null_with(
+    session_times: &[Vec<i64>],
+    params: &NullParams,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<NullModel, MotifError> {
     params.validate()?;
+    progress.stage("null model", params.iterations as u64);
     let s = session_times.len();
     let empty = || (vec![BTreeMap::<MotifId, Moments>::new(); s], BTreeMap::<MotifId, Moments>::new());
     let (per_session, total) = (0..params.iterations)
         .into_par_iter()
-        .fold(
+        .try_fold(
             || (empty(), CensusCounter::new(params.max_k)),
             |((mut per, mut tot), mut counter), i| {
+                check(progress)?;
                 let mut rng = iteration_rng(seed, i as u64);
                 let mut iteration_total: BTreeMap<MotifId, u64> = BTreeMap::new();
                 for (si, times) in session_times.iter().enumerate() {
@@ -170,11 +205,12 @@ pub fn run_null(session_times: &[Vec<i64>], params: &NullParams, seed: u64) -> R
                 for (id, c) in iteration_total {
                     tot.entry(id).or_default().add(c);
                 }
-                ((per, tot), counter)
+                progress.advance(1);
+                Ok::<_, Interrupted>(((per, tot), counter))
             },
         )
-        .map(|(acc, _)| acc)
-        .reduce(empty, |(mut pa, mut ta), (pb, tb)| {
+        .map(|folded| folded.map(|(acc, _)| acc))
+        .try_reduce(empty, |(mut pa, mut ta), (pb, tb)| {
             for (a, b) in pa.iter_mut().zip(pb) {
                 for (id, m) in b {
                     a.entry(id).or_default().merge(&m);
@@ -183,8 +219,8 @@ pub fn run_null(session_times: &[Vec<i64>], params: &NullParams, seed: u64) -> R
             for (id, m) in tb {
                 ta.entry(id).or_default().merge(&m);
             }
-            (pa, ta)
-        });
+            Ok((pa, ta))
+        })?;
     Ok(NullModel { iterations: params.iterations, per_session, total })
 }
 
@@ -228,6 +264,36 @@ mod tests {
         }
         assert_eq!(m.mean(8), 5.0);
         assert!((m.std(8) - (32.0f64 / 7.0).sqrt()).abs() < 1e-12);
+    }
+
+    /// Cancels once `after` iterations are done; counts the iterations reported.
+    struct CancelAfter {
+        after: u64,
+        done: std::sync::atomic::AtomicU64,
+    }
+
+    impl Progress for CancelAfter {
+        fn advance(&self, n: u64) {
+            self.done.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+        }
+        fn cancelled(&self) -> bool {
+            self.done.load(std::sync::atomic::Ordering::SeqCst) >= self.after
+        }
+    }
+
+    #[test]
+    fn a_cancelled_run_stops_early_and_an_uncancelled_one_is_unchanged() {
+        let times = vec![(0..40).map(|i| i * 60_000).collect::<Vec<i64>>()];
+        let params = NullParams { iterations: 100_000, ..NullParams::default() };
+        let stop = CancelAfter { after: 5, done: Default::default() };
+        assert!(matches!(run_null_with(&times, &params, 3, &stop), Err(MotifError::Interrupted(_))));
+        let done = stop.done.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(done < 1_000, "ran {done} of 100,000 iterations after the cancel");
+
+        let params = NullParams { iterations: 20, ..NullParams::default() };
+        let never = CancelAfter { after: u64::MAX, done: Default::default() };
+        assert_eq!(run_null_with(&times, &params, 3, &never).unwrap(), run_null(&times, &params, 3).unwrap());
+        assert_eq!(never.done.load(std::sync::atomic::Ordering::SeqCst), 20);
     }
 
     #[test]

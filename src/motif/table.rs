@@ -11,6 +11,8 @@ use parquet::file::properties::WriterProperties;
 
 use super::error::MotifError;
 use super::lift::MotifStat;
+use crate::atomic::AtomicFile;
+use crate::io::checksum::{close_sealed, Crc32Writer};
 
 /// Schema of the motif table.
 pub fn motif_table_schema() -> Schema {
@@ -50,15 +52,25 @@ pub fn motif_table_batch(stats: &[MotifStat]) -> RecordBatch {
     RecordBatch::try_new(Arc::new(motif_table_schema()), columns).expect("columns match the schema by construction")
 }
 
-/// Writes the motif table to a Parquet file (ZSTD).
+/// Writes the motif table to a Parquet file (ZSTD), whole or not at all: through a temporary
+/// file renamed over `path` at the end ([`crate::atomic`]), so a failure leaves an earlier
+/// table at `path` as it was.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("motifs.parquet");
+/// ironforge::motif::table::write_motif_table(&path, &[])?;
+/// assert!(path.exists());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn write_motif_table(path: &Path, stats: &[MotifStat]) -> Result<(), MotifError> {
     let wrap =
         |e: Box<dyn std::error::Error + Send + Sync>| MotifError::Write { path: path.display().to_string(), source: e };
-    let file = std::fs::File::create(path).map_err(|e| wrap(Box::new(e)))?;
+    let file = Crc32Writer::new(AtomicFile::create(path).map_err(|e| wrap(Box::new(e)))?);
     let props = WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default())).build();
     let batch = motif_table_batch(stats);
     let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(|e| wrap(Box::new(e)))?;
     writer.write(&batch).map_err(|e| wrap(Box::new(e)))?;
-    writer.close().map_err(|e| wrap(Box::new(e)))?;
-    Ok(())
+    let file = close_sealed(writer).map_err(|e| wrap(Box::new(e)))?;
+    file.commit().map_err(|e| wrap(Box::new(e)))
 }

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | edge builder | [`Builder::Reference`] (O(n²)) | [`Builder::Fast`] (sweep) |
 //! | attention kernel | [`Kernel::Math`] (f64) | chosen per L by the [`Dispatcher`] (flags apply) |
-//! | time-bias cache | off | on when `IRONFORGE_ENABLE_TIME_BIAS_CACHE` allows it |
+//! | time-bias cache | off | on when `IRONFORGE_ENABLE_TIME_BIAS_CACHE` allows it (sessions of at most [`DENSE_BIAS_MAX_EVENTS`](crate::attention::bias::DENSE_BIAS_MAX_EVENTS) events; longer ones get the row-wise bias, uncached, in both) |
 //! | motif census | ESU, each instance classified by trying all permutations ([`census_reference`]) | ESU with lookup tables ([`census`](fn@census)) |
 //!
 //! Both produce the same edges, generations and motif counts, and embeddings equal within the

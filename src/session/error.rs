@@ -38,6 +38,20 @@ pub enum SessionError {
         /// The missing node id.
         node_id: u32,
     },
+    /// Extra node features that are not whole rows of a positive width.
+    ExtraShape {
+        /// Features per row.
+        width: usize,
+        /// Values given.
+        values: usize,
+    },
+    /// Extra node features given for another number of events.
+    ExtraRows {
+        /// Rows of extra features.
+        rows: usize,
+        /// Events.
+        events: usize,
+    },
     /// A feature vector has the wrong width.
     FeatureWidth {
         /// `node` or `edge`.
@@ -64,6 +78,12 @@ impl fmt::Display for SessionError {
             SessionError::DuplicateNodeId { node_id } => write!(f, "node id {node_id} appears more than once"),
             SessionError::DanglingEdge { edge, node_id } => {
                 write!(f, "edge #{edge} names node id {node_id}, which no event has")
+            }
+            SessionError::ExtraShape { width, values } => {
+                write!(f, "{values} extra node feature values are not whole rows of width {width}")
+            }
+            SessionError::ExtraRows { rows, events } => {
+                write!(f, "{rows} rows of extra node features for {events} events")
             }
             SessionError::FeatureWidth { what, expected, got } => {
                 write!(f, "{what} features have width {got}; ironforge supports {expected}")

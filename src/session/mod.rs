@@ -28,6 +28,10 @@ use std::collections::HashMap;
 
 /// Number of node features of the base feature set (`f0..f44`).
 pub const NODE_FEATURES: usize = 45;
+/// Node feature widths a session may carry: the base set, the higher-timeframe variant
+/// (`f0..f50`) and the one-minute-bar variant (`f0..f52`). The engines read the first
+/// [`NODE_FEATURES`]; the others travel as [`ExtraFeatures`].
+pub const NODE_FEATURE_WIDTHS: [usize; 3] = [NODE_FEATURES, 51, 53];
 /// Number of edge features (`e0..e19`).
 pub const EDGE_FEATURES: usize = 20;
 /// Largest session accepted, in events. Larger inputs are refused with
@@ -217,14 +221,64 @@ impl Edge {
     }
 }
 
+/// Node features beyond the 45 base features (`f45..`), one row per event: what the 51- and
+/// 53-wide feature-set variants add. The engines do not read them; readers and writers carry
+/// them, and `inspect` reports them.
+///
+/// ```
+/// use ironforge::session::ExtraFeatures;
+/// let x = ExtraFeatures::new(2, vec![1.0, 2.0, 3.0, 4.0])?;
+/// assert_eq!((x.width(), x.rows()), (2, 2));
+/// assert_eq!(x.row(1), &[3.0, 4.0]);
+/// assert!(ExtraFeatures::new(2, vec![1.0]).is_err());
+/// # Ok::<(), ironforge::session::SessionError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtraFeatures {
+    width: usize,
+    values: Vec<f32>,
+}
+
+impl ExtraFeatures {
+    /// `values` row-major, `width` per row (width at least 1, a whole number of rows).
+    pub fn new(width: usize, values: Vec<f32>) -> Result<Self, SessionError> {
+        if width == 0 || !values.len().is_multiple_of(width) {
+            return Err(SessionError::ExtraShape { width, values: values.len() });
+        }
+        Ok(Self { width, values })
+    }
+
+    /// Features per event.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Number of rows (events).
+    pub fn rows(&self) -> usize {
+        self.values.len() / self.width
+    }
+
+    /// The extra features of row `i` (`f45`, `f46`, …).
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.values[i * self.width..][..self.width]
+    }
+
+    /// All values, row-major.
+    pub fn values(&self) -> &[f32] {
+        &self.values
+    }
+}
+
 /// A validated session: metadata, events sorted by (timestamp, sequence index), edges whose
-/// endpoints all exist.
+/// endpoints all exist, and, for the wider feature-set variants, the [`ExtraFeatures`] of each
+/// event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
     meta: SessionMeta,
     events: Vec<Event>,
     edges: Vec<Edge>,
     index_of: HashMap<u32, u32>,
+    extra: Option<ExtraFeatures>,
 }
 
 impl Session {
@@ -243,7 +297,40 @@ impl Session {
     /// let err = Session::new(meta, events, edges).unwrap_err();
     /// assert!(matches!(err, SessionError::DanglingEdge { node_id: 2, .. }));
     /// ```
-    pub fn new(meta: SessionMeta, mut events: Vec<Event>, edges: Vec<Edge>) -> Result<Self, SessionError> {
+    pub fn new(meta: SessionMeta, events: Vec<Event>, edges: Vec<Edge>) -> Result<Self, SessionError> {
+        Self::build(meta, events, edges, None)
+    }
+
+    /// Like [`Session::new`], with the extra node features of a 51- or 53-wide variant:
+    /// `extra.row(i)` belongs to `events[i]` as given (it is reordered with the events).
+    /// Also refused: [`SessionError::ExtraRows`] (not one row per event) and
+    /// [`SessionError::NonFinite`] (an extra feature, named `f45`, `f46`, …).
+    ///
+    /// ```
+    /// use ironforge::session::{Event, EventKind, ExtraFeatures, Session, SessionMeta};
+    /// let meta = SessionMeta::new("s", "NY", "NQ", "M5");
+    /// let events = vec![Event::new(1, 60_000, EventKind::Other, 1.0), Event::new(2, 0, EventKind::Other, 1.0)];
+    /// let extra = ExtraFeatures::new(6, [[1.0f32; 6], [2.0; 6]].concat())?;
+    /// let s = Session::with_extra_features(meta, events, vec![], extra)?;
+    /// assert_eq!(s.node_feature_width(), 51);
+    /// assert_eq!(s.extra_features().unwrap().row(0), &[2.0; 6]); // node 2 sorts first
+    /// # Ok::<(), ironforge::session::SessionError>(())
+    /// ```
+    pub fn with_extra_features(
+        meta: SessionMeta,
+        events: Vec<Event>,
+        edges: Vec<Edge>,
+        extra: ExtraFeatures,
+    ) -> Result<Self, SessionError> {
+        Self::build(meta, events, edges, Some(extra))
+    }
+
+    fn build(
+        meta: SessionMeta,
+        mut events: Vec<Event>,
+        edges: Vec<Edge>,
+        mut extra: Option<ExtraFeatures>,
+    ) -> Result<Self, SessionError> {
         if events.is_empty() {
             return Err(SessionError::Empty { session_id: meta.session_id });
         }
@@ -258,8 +345,31 @@ impl Session {
                 return Err(SessionError::NonFinite { what: format!("f{j}"), node_id: Some(e.node_id), edge: None });
             }
         }
+        if let Some(x) = &extra {
+            if x.rows() != events.len() {
+                return Err(SessionError::ExtraRows { rows: x.rows(), events: events.len() });
+            }
+            for (e, row) in events.iter().zip(x.values.chunks_exact(x.width)) {
+                if let Some(j) = row.iter().position(|f| !f.is_finite()) {
+                    let what = format!("f{}", NODE_FEATURES + j);
+                    return Err(SessionError::NonFinite { what, node_id: Some(e.node_id), edge: None });
+                }
+            }
+        }
         // Stable sort: ties keep input order (the sequence index).
-        events.sort_by_key(|e| e.t_ms);
+        match &mut extra {
+            None => events.sort_by_key(|e| e.t_ms),
+            Some(x) => {
+                let mut order: Vec<usize> = (0..events.len()).collect();
+                order.sort_by_key(|&i| events[i].t_ms);
+                if order.windows(2).any(|w| w[0] > w[1]) {
+                    let values = order.iter().flat_map(|&i| x.row(i).iter().copied()).collect();
+                    let mut slots: Vec<Option<Event>> = events.into_iter().map(Some).collect();
+                    events = order.iter().filter_map(|&i| slots[i].take()).collect();
+                    x.values = values;
+                }
+            }
+        }
         let mut index_of = HashMap::with_capacity(events.len());
         for (i, e) in events.iter().enumerate() {
             if index_of.insert(e.node_id, i as u32).is_some() {
@@ -276,7 +386,7 @@ impl Session {
                 }
             }
         }
-        Ok(Self { meta, events, edges, index_of })
+        Ok(Self { meta, events, edges, index_of, extra })
     }
 
     /// The session's metadata.
@@ -333,12 +443,30 @@ impl Session {
         self.events.iter().map(|e| e.t_ms).collect()
     }
 
-    /// Returns the same events with another edge set (validated like [`Session::new`]).
+    /// Returns the same events (and extra features) with another edge set (validated like
+    /// [`Session::new`]).
     pub fn with_edges(&self, edges: Vec<Edge>) -> Result<Self, SessionError> {
-        Session::new(self.meta.clone(), self.events.clone(), edges)
+        Session::build(self.meta.clone(), self.events.clone(), edges, self.extra.clone())
     }
 
-    /// Takes the session apart into metadata, sorted events and edges.
+    /// The extra node features (`f45..`) of a 51- or 53-wide variant, in local-index order;
+    /// `None` for the base feature set.
+    pub fn extra_features(&self) -> Option<&ExtraFeatures> {
+        self.extra.as_ref()
+    }
+
+    /// Node features per event as read: 45, or 45 plus the extra features' width.
+    ///
+    /// ```
+    /// let s = ironforge::synth::generate(&ironforge::synth::SessionSpec::new("s", 1, 5));
+    /// assert_eq!(s.node_feature_width(), 45);
+    /// ```
+    pub fn node_feature_width(&self) -> usize {
+        NODE_FEATURES + self.extra.as_ref().map_or(0, ExtraFeatures::width)
+    }
+
+    /// Takes the session apart into metadata, sorted events and edges (the extra features, if
+    /// any, are dropped).
     pub fn into_parts(self) -> (SessionMeta, Vec<Event>, Vec<Edge>) {
         (self.meta, self.events, self.edges)
     }

@@ -164,9 +164,7 @@ pub fn build(
     let exe = match &place.keep_as {
         None => exe,
         Some(keep) => {
-            let tmp = keep.with_extension("tmp");
-            std::fs::copy(&exe, &tmp)
-                .and_then(|_| std::fs::rename(&tmp, keep))
+            ironforge::atomic::copy_atomic(&exe, keep)
                 .with_context(|| format!("keep {} as {}", exe.display(), keep.display()))?;
             keep.clone()
         }

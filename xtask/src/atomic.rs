@@ -2,28 +2,15 @@
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::Path;
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
+/// Writes `bytes` to `path` whole or not at all ([`ironforge::atomic::write_atomic`]: a
+/// temporary file in the same folder, synced and renamed), creating the folder if needed, so a
 /// reader sees the old file or the new one, never a half-written one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("create folder {}", dir.display()))?;
-    let name = path.file_name().with_context(|| format!("{} has no file name", path.display()))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
-    let result = write_then_rename(&tmp, path, bytes);
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut f = std::fs::File::create(tmp).with_context(|| format!("create {}", tmp.display()))?;
-    f.write_all(bytes).with_context(|| format!("write {}", tmp.display()))?;
-    f.sync_all().with_context(|| format!("sync {}", tmp.display()))?;
-    std::fs::rename(tmp, path).with_context(|| format!("rename {} to {}", tmp.display(), path.display()))
+    ironforge::atomic::write_atomic(path, bytes).with_context(|| format!("write {}", path.display()))
 }
 
 /// Lower-case hex sha256 of `bytes`.

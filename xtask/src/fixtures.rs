@@ -68,8 +68,7 @@ pub fn write_set(set: Set, out: &Path) -> anyhow::Result<usize> {
         write_shard(&generate(spec), &out.join(&spec.session_id), &WriterSettings::default())?;
     }
     if set == Set::Golden {
-        std::fs::write(out.join("README.md"), README)
-            .with_context(|| format!("writing {}/README.md", out.display()))?;
+        crate::atomic::write_atomic(&out.join("README.md"), README.as_bytes())?;
     }
     Ok(specs.len())
 }

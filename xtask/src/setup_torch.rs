@@ -170,7 +170,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
     let text = env_file_contents(&env.venv, &env.lib);
-    std::fs::write(&env_file, &text).with_context(|| format!("writing {}", env_file.display()))?;
+    crate::atomic::write_atomic(&env_file, text.as_bytes())?;
     print!("{text}");
     eprintln!(
         "setup-torch: wrote {}; run `source {}` before `cargo test --features torch`",

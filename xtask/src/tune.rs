@@ -7,7 +7,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use ironforge::attention::dispatch::{measure, TuneParams, TUNE_SIZES};
 use ironforge::attention::Kernel;
 
@@ -45,7 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("L = {:>5} {:?}: {}", row.l, row.mask, cells.join(", "));
     });
     let json = serde_json::to_string_pretty(&table)? + "\n";
-    std::fs::write(&args.out, json).with_context(|| format!("writing {}", args.out.display()))?;
+    crate::atomic::write_atomic(&args.out, json.as_bytes())?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
 }

@@ -33,8 +33,9 @@
 //! Rows with few allowed entries take the f32 sparse path on every path.
 
 use half::bf16;
-use ndarray::{Array3, ArrayView2};
+use ndarray::Array3;
 
+use super::bias_source::{Resolved, RowBias};
 use super::coverage::{self, RowPath};
 use super::driver::{run, RowAlgo};
 use super::panels::{tile_bits, Operands};
@@ -192,7 +193,7 @@ pub(super) struct Bf16Job<'a> {
     pub(super) rows: HeadRows<'a>,
     sparse: Option<&'a SparseRows>,
     pub(super) mask: &'a Mask,
-    pub(super) bias: Option<&'a [f32]>,
+    pub(super) bias: Option<RowBias<'a>>,
     /// max |bias| (∞ if some entry is not finite), for the tile path's finiteness proof; 0
     /// without a bias or on other paths.
     pub(super) bias_bound: f32,
@@ -229,9 +230,10 @@ pub fn forward_with(inputs: &AttnInputs<'_>, params: &Bf16Params) -> Result<Arra
         let algo = RowAlgo::Online { lanes: true };
         return run(inputs, Isa::detect(), algo, params.parallel, sparse.as_deref(), Operands::Bf16Rounded);
     }
-    // Borrowed when already row-major (no copy of L × L), copied otherwise.
-    let bias_std = inputs.bias.as_ref().map(|b: &ArrayView2<'_, f32>| b.as_standard_layout());
-    let bias = bias_std.as_ref().map(|b| b.as_slice().expect("standard layout is contiguous"));
+    // A matrix borrowed when already row-major (no copy of L × L), copied otherwise; a time
+    // bias computed row by row.
+    let resolved = Resolved::new(inputs.bias);
+    let bias = resolved.rows();
     let scale = 1.0 / (d as f32).sqrt();
     let mut out = Array3::<f32>::zeros((h, l, d));
     if l == 0 || d == 0 {
@@ -248,7 +250,10 @@ pub fn forward_with(inputs: &AttnInputs<'_>, params: &Bf16Params) -> Result<Arra
     );
     #[cfg(target_arch = "x86_64")]
     let bias_bound = match bias {
-        Some(b) if path == Bf16Path::Amx && need_panels => super::bf16_amx::finite_bound(b),
+        Some(b) if path == Bf16Path::Amx && need_panels => match b.dense_values() {
+            Some(values) => super::bf16_amx::finite_bound(values),
+            None => b.max_abs(),
+        },
         _ => 0.0,
     };
     #[cfg(not(target_arch = "x86_64"))]
@@ -370,6 +375,7 @@ fn head_portable(job: &Bf16Job<'_>, out: &mut [f32]) {
     let mut scratch = vec![0.0f32; job.sparse.map_or(0, |s| s.scratch_len())];
     let mut buf = vec![0.0f32; job.panels.as_ref().map_or(0, |p| p.lp)];
     let mut acc = vec![0.0f32; d];
+    let mut bias_sc = Vec::new();
     for i in 0..l {
         let o = &mut out[i * d..(i + 1) * d];
         if let Some(cols) = job.sparse.and_then(|s| s.row(i)) {
@@ -379,6 +385,7 @@ fn head_portable(job: &Bf16Job<'_>, out: &mut [f32]) {
         let p = job.panels.as_ref().expect("panels are built whenever a row is dense");
         let (lp, np) = (p.lp, p.pairs());
         let words = job.mask.row_words(i);
+        let bias_row = job.bias.as_ref().map(|b| b.row(i, job.mask, &mut bias_sc));
         let mut m = f32::NEG_INFINITY;
         // `score · 0` summed: NaN once an allowed score is NaN or infinite (which `f32::max`
         // and the clamped exponential would hide); such a row is written as NaN, as `math`
@@ -396,8 +403,8 @@ fn head_portable(job: &Bf16Job<'_>, out: &mut [f32]) {
                 s += to_f32(qp as u16) * k0 + to_f32((qp >> 16) as u16) * k1;
             }
             s *= job.scale;
-            if let Some(b) = job.bias {
-                s += b[i * l + j];
+            if let Some(b) = bias_row {
+                s += b[j];
             }
             buf[j] = s;
             m = m.max(s);
@@ -464,6 +471,7 @@ pub(super) mod avx512 {
         let mut buf = vec![0.0f32; lp];
         // Probabilities rounded to bf16, 32 per vector, in key order.
         let mut pbuf = vec![0u16; lp];
+        let mut bias_sc = Vec::new();
         let neg_inf = _mm512_set1_ps(f32::NEG_INFINITY);
         let zero = _mm512_setzero_ps();
         let scale = _mm512_set1_ps(job.scale);
@@ -478,7 +486,7 @@ pub(super) mod avx512 {
             let n_tiles = lp / LANES;
             let words = job.mask.row_words(i);
             let qp = &p.q_pairs[i * np..(i + 1) * np];
-            let bias_row = job.bias.map(|b| &b[i * l..(i + 1) * l]);
+            let bias_row = job.bias.as_ref().map(|b| b.row(i, job.mask, &mut bias_sc));
             let mut mx = neg_inf;
             let mut poison = zero;
             let mut t0 = 0;

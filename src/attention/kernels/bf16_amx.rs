@@ -79,6 +79,8 @@ pub(super) unsafe fn dense_rows(job: &Bf16Job<'_>, p: &Bf16Panels, rows: &[usize
     let mut union_words = vec![0u64; l.div_ceil(64)];
     let mut union = vec![0u16; n16];
     let mut state = [RowState::Empty; BLOCK];
+    // Row i's bias, when the bias is computed row by row (L floats).
+    let mut bias_sc = Vec::new();
     let check = !scores_surely_finite(job);
     let v_stride = 4 * dv;
     if narrow {
@@ -126,10 +128,11 @@ pub(super) unsafe fn dense_rows(job: &Bf16Job<'_>, p: &Bf16Panels, rows: &[usize
                 continue;
             };
             let sr = &mut scores[r * lp..(r + 1) * lp];
+            let bias_row = job.bias.as_ref().map(|b| b.row(i, job.mask, &mut bias_sc));
             state[r] = if check {
-                softmax_row::<true>(lanes, job, i, sr, pr)
+                softmax_row::<true>(lanes, job, i, bias_row, sr, pr)
             } else {
-                softmax_row::<false>(lanes, job, i, sr, pr)
+                softmax_row::<false>(lanes, job, i, bias_row, sr, pr)
             };
         }
 
@@ -327,15 +330,17 @@ pub(super) fn finite_bound(x: &[f32]) -> f32 {
 /// `2^f` for f in [−½, ½]: least-squares fit at Chebyshev nodes, relative error 3.7e-6.
 const EXP2_POLY: [f32; 5] = [1.000_000_1, 0.693_121, 0.240_221_07, 0.055_922_035, 0.009_676_037];
 
-/// Scales row `i`'s scores (and adds its bias) in place, then writes its probabilities, rounded
-/// to bf16, into `probs` (zero where the mask blocks) and returns their unrounded sum. With
-/// `CHECK`, a non-finite allowed score makes the row [`RowState::NonFinite`].
+/// Scales row `i`'s scores (and adds its bias row, read at the allowed lanes only) in place,
+/// then writes its probabilities, rounded to bf16, into `probs` (zero where the mask blocks)
+/// and returns their unrounded sum. With `CHECK`, a non-finite allowed score makes the row
+/// [`RowState::NonFinite`].
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
 fn softmax_row<const CHECK: bool>(
     lanes: Avx512,
     job: &Bf16Job<'_>,
     i: usize,
+    bias_row: Option<&[f32]>,
     scores: &mut [f32],
     probs: &mut [u16],
 ) -> RowState {
@@ -343,7 +348,6 @@ fn softmax_row<const CHECK: bool>(
     let lp = scores.len();
     let words = job.mask.row_words(i);
     let bits_at = |t: usize| if t * LANES < l { tile_bits(words, t) } else { 0 };
-    let bias_row = job.bias.map(|b| &b[i * l..(i + 1) * l]);
     let zero = _mm512_setzero_ps();
     let scale = _mm512_set1_ps(job.scale);
     let mut mx = _mm512_set1_ps(f32::NEG_INFINITY);

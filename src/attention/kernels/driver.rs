@@ -3,9 +3,10 @@
 //! heads. Each head writes its own output slice with the same arithmetic whatever the thread
 //! count, so results are bit-identical for 1 or N threads.
 
-use ndarray::{Array3, ArrayView2};
+use ndarray::Array3;
 use rayon::prelude::*;
 
+use super::bias_source::{Resolved, RowBias};
 use super::block_sparse::TileMap;
 use super::coverage::{self, RowPath};
 use super::lane_rows::{online_lanes, two_pass_lanes, LaneBlock, LaneScratch};
@@ -43,11 +44,11 @@ struct HeadJob<'a> {
     dp: usize,
     rows: HeadRows<'a>,
     sparse: Option<&'a SparseRows>,
-    /// The bias of the sparse rows' entries ([`SparseRows::entry_bias`]), gathered once for
+    /// The bias of the sparse rows' entries ([`SparseRows::entry_bias_of`]), gathered once for
     /// every head, when the short rows run and there is a bias.
     entry_bias: Option<&'a [f32]>,
     mask: &'a Mask,
-    bias: Option<&'a [f32]>,
+    bias: Option<RowBias<'a>>,
     scale: f32,
     algo: RowAlgo<'a>,
     /// The instruction set the head runs on (for the coverage counts).
@@ -74,9 +75,10 @@ pub fn run(
         return Err(AttnError::IsaUnavailable { isa: isa.name() });
     }
     let (h, l, d) = inputs.q.dim();
-    // Borrowed when already row-major (no copy of L × L), copied otherwise.
-    let bias_std = inputs.bias.as_ref().map(|b: &ArrayView2<'_, f32>| b.as_standard_layout());
-    let bias = bias_std.as_ref().map(|b| b.as_slice().expect("standard layout is contiguous"));
+    // A matrix borrowed when already row-major (no copy of L × L), copied otherwise; a time
+    // bias computed row by row.
+    let resolved = Resolved::new(inputs.bias);
+    let bias = resolved.rows();
     let scale = 1.0 / (d as f32).sqrt();
     let mut out = Array3::<f32>::zeros((h, l, d));
     if l == 0 || d == 0 {
@@ -96,7 +98,7 @@ pub fn run(
         k_std.as_slice().expect("standard layout is contiguous"),
         v_std.as_slice().expect("standard layout is contiguous"),
     );
-    let entry_bias = sparse.zip(bias).filter(|_| d <= LANES).map(|(s, b)| s.entry_bias(b));
+    let entry_bias = sparse.zip(bias).filter(|_| d <= LANES).map(|(s, b)| s.entry_bias_of(&b));
     let one_head = |head: usize, out_h: &mut [f32]| {
         let r = head * l * d..(head + 1) * l * d;
         let rows = HeadRows { q: &qs[r.clone()], k: &ks[r.clone()], v: &vs[r], bias, l, d, scale };
@@ -200,6 +202,8 @@ fn rows_of<L: Lanes, const DP: usize, const D: usize>(l: L, job: &HeadJob<'_>, o
     }
     let block_len = if by_lanes { LANES } else { R };
     let mut lane_sc = LaneScratch::default();
+    // The block's bias rows when the bias is computed row by row (at most 16 × L floats).
+    let mut bias_sc = Vec::new();
     let (mut short_count, mut sparse_count) = (0, 0);
     for i in 0..n {
         if short.is_some_and(|s| s.is_short(i)) {
@@ -216,11 +220,12 @@ fn rows_of<L: Lanes, const DP: usize, const D: usize>(l: L, job: &HeadJob<'_>, o
         }
         block.push(i);
         if block.len() == block_len {
-            run_dense::<L, DP, D>(l, job, &mut block, by_lanes, &mut tiles, &mut sc, &mut lane_sc, out);
+            let scratch = (&mut sc, &mut lane_sc, &mut bias_sc);
+            run_dense::<L, DP, D>(l, job, &mut block, by_lanes, &mut tiles, scratch, out);
         }
     }
     if !block.is_empty() {
-        run_dense::<L, DP, D>(l, job, &mut block, by_lanes, &mut tiles, &mut sc, &mut lane_sc, out);
+        run_dense::<L, DP, D>(l, job, &mut block, by_lanes, &mut tiles, (&mut sc, &mut lane_sc, &mut bias_sc), out);
     }
     coverage::add(RowPath::ShortRows, job.isa, short_count);
     coverage::add(RowPath::SparseRows, job.isa, sparse_count);
@@ -237,10 +242,13 @@ fn dense_path(algo: RowAlgo<'_>, by_lanes: bool, operands: Operands) -> RowPath 
     }
 }
 
+/// The scratch of [`run_dense`]: the four-row routines', the lane routines', and the block's
+/// bias rows (filled only for a row-wise time bias).
+type DenseScratch<'s, V> = (&'s mut Option<Scratch<V>>, &'s mut LaneScratch, &'s mut Vec<f32>);
+
 /// Runs a block of dense rows (sixteen to a block, one per lane, when `by_lanes`; else
 /// [`R`]) and empties it. A function, not a closure: closures do not inherit the entry
 /// point's target features.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn run_dense<L: Lanes, const DP: usize, const D: usize>(
     l: L,
@@ -248,17 +256,17 @@ fn run_dense<L: Lanes, const DP: usize, const D: usize>(
     block: &mut Vec<usize>,
     by_lanes: bool,
     tiles: &mut BlockTiles,
-    sc: &mut Option<Scratch<L::V>>,
-    lane_sc: &mut LaneScratch,
+    (sc, lane_sc, bias_sc): DenseScratch<'_, L::V>,
     out: &mut [f32],
 ) {
     let p = job.panels.as_ref().expect("panels are built whenever a row is dense");
     if by_lanes {
+        let bias = job.bias.as_ref().map(|b| b.rows::<LANES>(block, job.mask, bias_sc));
         let blk = LaneBlock {
             p,
             rows: block,
             mask_rows: std::array::from_fn(|r| job.mask.row_words(block[r.min(block.len() - 1)])),
-            bias: job.bias,
+            bias,
             scale: job.scale,
         };
         match job.algo {
@@ -267,7 +275,7 @@ fn run_dense<L: Lanes, const DP: usize, const D: usize>(
         }
     } else {
         let sc = sc.as_mut().expect("four-row scratch is built whenever panels are and lanes are off");
-        run_block::<L, DP>(l, job, block, tiles, sc, out);
+        run_block::<L, DP>(l, job, block, tiles, sc, bias_sc, out);
     }
     block.clear();
 }
@@ -327,17 +335,17 @@ fn run_block<L: Lanes, const DP: usize>(
     rows: &[usize],
     tiles: &mut BlockTiles,
     sc: &mut Scratch<L::V>,
+    bias_sc: &mut Vec<f32>,
     out: &mut [f32],
 ) {
     let p = job.panels.as_ref().expect("panels are built whenever a row is dense");
-    let n = job.rows.l;
     let d = job.rows.d;
     let idx: [usize; R] = std::array::from_fn(|r| rows[r.min(rows.len() - 1)]);
     let ctx = BlockCtx {
         p,
         rows: idx,
         mask_rows: idx.map(|i| job.mask.row_words(i)),
-        bias_rows: job.bias.map(|b| idx.map(|i| &b[i * n..(i + 1) * n])),
+        bias_rows: job.bias.as_ref().map(|b| b.rows::<R>(rows, job.mask, bias_sc)),
         scale: job.scale,
     };
     let mut outs: [&mut [f32]; R] = Default::default();

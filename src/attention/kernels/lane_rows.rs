@@ -15,7 +15,9 @@
 //! mask; otherwise each key's sixteen row bits are gathered from the mask words and masked
 //! lanes are selected away (score −∞, probability 0). A time bias is read per chunk as 16 × 16
 //! tiles of the block's bias rows, transposed in registers ([`Lanes::transpose16`]) into a
-//! key-major scratch, so a key's bias for the sixteen rows is one vector.
+//! key-major scratch, so a key's bias for the sixteen rows is one vector. A blocked entry's
+//! bias is loaded but selected away with its score, so only allowed entries need to be right
+//! (a row-wise time bias writes only those, `bias_source.rs`).
 //!
 //! * [`online_lanes`] (`flash`): FlashAttention's online softmax over 64-key chunks — a
 //!   chunk's scores into a buffer of 64 vectors with their maximum, the chunk's `exp` and
@@ -47,8 +49,9 @@ pub struct LaneBlock<'a> {
     pub rows: &'a [usize],
     /// The rows' mask bitset words (entries past `rows.len()` are ignored).
     pub mask_rows: [&'a [u64]; LANES],
-    /// The whole L × L bias, row-major, if any.
-    pub bias: Option<&'a [f32]>,
+    /// The bias rows of the block (length L each; slot `r` is row `rows[min(r, n − 1)]`'s,
+    /// as [`super::RowBias::rows`] gives them), if any.
+    pub bias: Option<[&'a [f32]; LANES]>,
     /// 1 / √D.
     pub scale: f32,
 }
@@ -129,16 +132,15 @@ fn transposed_queries<L: Lanes, const DP: usize, const D: usize>(l: L, blk: &Lan
 /// `bias[rows[r], j0 + jj]` in lane `r` (rows past the block repeat its last row; keys past L
 /// are zero).
 #[inline(always)]
-fn bias_chunk<L: Lanes>(l: L, blk: &LaneBlock<'_>, bias: &[f32], ch: &Chunk, dst: &mut [f32]) {
-    let (n, l_keys) = (blk.rows.len(), blk.keys());
+fn bias_chunk<L: Lanes>(l: L, blk: &LaneBlock<'_>, bias: &[&[f32]; LANES], ch: &Chunk, dst: &mut [f32]) {
+    let l_keys = blk.keys();
     for tile in (0..ch.keys).step_by(LANES) {
         let j = ch.j0 + tile;
         let valid = LANES.min(l_keys - j);
         let bits = if valid == LANES { u16::MAX } else { (1u16 << valid) - 1 };
         let mut m = [l.splat(0.0); LANES];
-        for (r, v) in m.iter_mut().enumerate() {
-            let row = blk.rows[r.min(n - 1)];
-            *v = l.load_masked(&bias[row * l_keys + j..(row + 1) * l_keys], bits);
+        for (v, row) in m.iter_mut().zip(bias) {
+            *v = l.load_masked(&row[j..], bits);
         }
         for (x, v) in l.transpose16(m).into_iter().enumerate() {
             l.store(&mut dst[(tile + x) * LANES..], v);
@@ -150,7 +152,7 @@ fn bias_chunk<L: Lanes>(l: L, blk: &LaneBlock<'_>, bias: &[f32], ch: &Chunk, dst
 /// without a bias.
 #[inline(always)]
 fn chunk_bias<'s, L: Lanes>(l: L, blk: &LaneBlock<'_>, ch: &Chunk, scratch: &'s mut Vec<f32>) -> Option<&'s [f32]> {
-    let bias = blk.bias?;
+    let bias = blk.bias.as_ref()?;
     scratch.resize(CHUNK * LANES, 0.0);
     bias_chunk(l, blk, bias, ch, scratch);
     Some(scratch)
@@ -412,7 +414,7 @@ mod tests {
     use super::*;
     use crate::attention::kernels::panels::{KeyLayout, Operands};
     use crate::attention::kernels::sparse::HeadRows;
-    use crate::attention::kernels::{math, simd::Portable, AttnInputs};
+    use crate::attention::kernels::{math, simd::Portable, AttnInputs, RowBias};
     use crate::attention::Mask;
     use ndarray::{Array2, Array3};
     use rand::{Rng, SeedableRng};
@@ -424,15 +426,17 @@ mod tests {
         let (q, k, v) = (inp.q.as_slice().unwrap(), inp.k.as_slice().unwrap(), inp.v.as_slice().unwrap());
         let rows = HeadRows { q: &q[..n * d], k: &k[..n * d], v: &v[..n * d], bias: None, l: n, d, scale: 0.0 };
         let p = HeadPanels::new(&rows, KeyLayout::RowMajor, Operands::F32);
-        let bias = inp.bias.map(|b| b.to_owned().into_raw_vec_and_offset().0);
+        let bias = inp.bias.and_then(|b| b.as_dense()).map(|b| b.to_owned().into_raw_vec_and_offset().0);
+        let bias = bias.as_deref().map(|b| RowBias::dense(b, n));
         let mut out = vec![f32::NAN; n * d];
         let mut sc = LaneScratch::default();
+        let mut bias_sc = Vec::new();
         for rows in groups {
             let blk = LaneBlock {
                 p: &p,
                 rows,
                 mask_rows: std::array::from_fn(|r| inp.mask.row_words(rows[r.min(rows.len() - 1)])),
-                bias: bias.as_deref(),
+                bias: bias.as_ref().map(|b| b.rows::<LANES>(rows, inp.mask, &mut bias_sc)),
                 scale: 1.0 / (d as f32).sqrt(),
             };
             if two_pass {
@@ -467,7 +471,7 @@ mod tests {
         let bias = Array2::from_shape_fn((n, n), |(i, j)| ((i * 7 + j * 3) % 11) as f32 * 0.1);
         for (with_bias, two_pass) in [(false, false), (false, true), (true, false), (true, true)] {
             let case = format!("bias {with_bias}, two-pass {two_pass}");
-            let b = with_bias.then(|| bias.view());
+            let b = with_bias.then(|| bias.view().into());
             let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: b };
             let reference = math::forward(&inp);
             let base = run::<_, 12>(Portable, &inp, &consecutive, two_pass);

@@ -24,8 +24,8 @@ pub fn forward_f64(inputs: &AttnInputs<'_>) -> Array3<f64> {
                     s += inputs.q[[head, i, c]] as f64 * inputs.k[[head, j, c]] as f64;
                 }
                 s *= scale;
-                if let Some(b) = inputs.bias {
-                    s += b[[i, j]] as f64;
+                if let Some(b) = &inputs.bias {
+                    s += b.at(i, j) as f64;
                 }
                 scores.push((j, s));
             }

@@ -11,8 +11,12 @@
 //! bf16-rounded panels). The f32 fast kernels share [`simd`] (16-lane vectors on AVX-512 /
 //! AVX2 / portable, a polynomial exp) and run one thread unless asked ([`attend_parallel`]).
 //! [`parity`] holds the comparison rules and [`bench`](mod@bench) the interleaved timer.
+//!
+//! The bias is a [`BiasSource`]: a dense L × L matrix, or a time bias the kernels compute row
+//! by row from the event times at the entries the mask allows ([`bias_source`]) — the same
+//! bits as the matrix, in O(L) memory instead of O(L²).
 
-use ndarray::{Array3, ArrayView2, ArrayView3};
+use ndarray::{Array3, ArrayView3};
 
 use super::Mask;
 
@@ -22,6 +26,7 @@ pub mod bench;
 pub mod bf16;
 #[cfg(target_arch = "x86_64")]
 mod bf16_amx;
+pub mod bias_source;
 pub mod block_sparse;
 pub mod coverage;
 mod driver;
@@ -35,6 +40,7 @@ pub mod sdpa;
 pub mod simd;
 pub mod sparse;
 
+pub use bias_source::{BiasSource, RowBias};
 use simd::Isa;
 
 /// The inputs every kernel takes.
@@ -48,8 +54,9 @@ pub struct AttnInputs<'a> {
     pub v: ArrayView3<'a, f32>,
     /// Which entries may attend.
     pub mask: &'a Mask,
-    /// Additive bias L × L (the time bias), the same for every head.
-    pub bias: Option<ArrayView2<'a, f32>>,
+    /// Additive bias L × L (the time bias), the same for every head: a dense matrix
+    /// (`Some(view.into())`) or a time bias computed row by row ([`BiasSource::times`]).
+    pub bias: Option<BiasSource<'a>>,
 }
 
 /// A shape disagreement between the inputs.

@@ -41,7 +41,8 @@ pub struct BlockCtx<'a> {
     pub rows: [usize; R],
     /// The rows' mask bitset words.
     pub mask_rows: [&'a [u64]; R],
-    /// The rows' bias rows (length L each), if any.
+    /// The rows' bias rows (length L each), if any. Read only at the lanes the mask allows
+    /// (a masked load), so a row-wise time bias need hold only those entries.
     pub bias_rows: Option<[&'a [f32]; R]>,
     /// 1 / √D, applied to each dot product (as the reference does: pre-scaling the queries
     /// adds a rounding per term that the exp amplifies).

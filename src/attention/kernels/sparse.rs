@@ -10,6 +10,7 @@
 //! scores, per-lane sum), and the weighted sum of the gathered v rows, all in f32.
 //! Extra memory: `L + 1` offsets and one `u32` per allowed entry of a sparse row.
 
+use super::bias_source::RowBias;
 use super::simd::{Lanes, LANES};
 use crate::attention::Mask;
 
@@ -104,7 +105,26 @@ impl SparseRows {
     pub fn entry_bias(&self, bias: &[f32]) -> Vec<f32> {
         let n = self.n();
         assert_eq!(bias.len(), n * n, "bias must be L × L");
-        self.entry_rows.iter().zip(&self.cols).map(|(&i, &j)| bias[i as usize * n + j as usize]).collect()
+        self.entry_bias_of(&RowBias::dense(bias, n))
+    }
+
+    /// [`SparseRows::entry_bias`] of any [`RowBias`]: gathered from a matrix, or computed for
+    /// just these entries from a time bias (O(entries), never L × L).
+    ///
+    /// ```
+    /// use ironforge::attention::{bias::TimeBias, kernels::{sparse::SparseRows, RowBias}, Mask};
+    /// let times = [0, 600_000, 3_600_000];
+    /// let rows = SparseRows::from_mask(&Mask::from_edges(3, &[(0, 2)]), 4);
+    /// let m = TimeBias::Bucket.matrix(&times).unwrap();
+    /// let computed = rows.entry_bias_of(&RowBias::times(&times, TimeBias::Bucket).unwrap());
+    /// assert_eq!(computed, rows.entry_bias(m.as_slice().unwrap()));
+    /// ```
+    ///
+    /// # Panics
+    /// If the bias is not L × L.
+    pub fn entry_bias_of(&self, bias: &RowBias<'_>) -> Vec<f32> {
+        assert_eq!(bias.len(), self.n(), "bias must be L × L");
+        bias.entries(self.entry_rows.iter().zip(&self.cols).map(|(&i, &j)| (i, j)))
     }
 
     /// [`SparseRows::from_mask`] kept with the mask: the first call on a mask scans it and keeps
@@ -175,8 +195,8 @@ pub struct HeadRows<'a> {
     pub k: &'a [f32],
     /// Values, `L × D` row-major.
     pub v: &'a [f32],
-    /// Bias `L × L` row-major, if any.
-    pub bias: Option<&'a [f32]>,
+    /// Bias `L × L` (rows of a matrix, or a time bias computed entry by entry), if any.
+    pub bias: Option<RowBias<'a>>,
     /// Sequence length L.
     pub l: usize,
     /// Head dimension D.
@@ -204,7 +224,6 @@ pub fn sparse_row<L: Lanes>(l: L, h: &HeadRows<'_>, i: usize, cols: &[u32], scra
         return;
     }
     let q = &h.q[i * d..(i + 1) * d];
-    let bias_row = h.bias.map(|b| &b[i * h.l..(i + 1) * h.l]);
     let mut m = f32::NEG_INFINITY;
     // `score · 0` summed: NaN once a score is NaN or infinite (`f32::max` and the clamped
     // exponential would hide it), 0 otherwise; added to the denominator so the row comes out
@@ -221,8 +240,8 @@ pub fn sparse_row<L: Lanes>(l: L, h: &HeadRows<'_>, i: usize, cols: &[u32], scra
             c0 += LANES;
         }
         s *= h.scale;
-        if let Some(b) = bias_row {
-            s += b[j];
+        if let Some(b) = &h.bias {
+            s += b.at(i, j);
         }
         scratch[n] = s;
         m = m.max(s);
@@ -447,7 +466,7 @@ pub fn sparse_row_scalar(h: &HeadRows<'_>, i: usize, cols: &[u32], out: &mut [f3
         .map(|&j| {
             let j = j as usize;
             let s: f32 = (0..d).map(|c| h.q[i * d + c] * h.k[j * d + c]).sum::<f32>() * h.scale;
-            s + h.bias.map_or(0.0, |b| b[i * h.l + j])
+            s + h.bias.map_or(0.0, |b| b.at(i, j))
         })
         .collect();
     let m = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
