@@ -2,7 +2,7 @@
 //! build-heavy `--against` flow (worktrees, two builds, interleaved processes) without building
 //! this project twice: one gate with a regression tolerance and a probe, one scenario with a
 //! drift tolerance. The tests build it in `target/tiny-fixture` with this workspace's lock file
-//! and profile settings (the dependencies build once there and are kept).
+//! and profile tables (the dependencies build once there and are kept).
 
 use std::path::Path;
 use std::process::Command;
@@ -58,7 +58,8 @@ fn main() -> ExitCode {{
 }
 
 /// The tiny crate's manifest: `ironforge` by path, the gates harness, and this workspace's
-/// profile settings (so the dependency's build is shared).
+/// `[profile]` tables copied from its `Cargo.toml` (so the dependency's build is shared and
+/// costs what the workspace's does, debug info included).
 pub fn manifest(workspace: &Path) -> String {
     format!(
         r#"[package]
@@ -77,17 +78,21 @@ name = "gates"
 path = "gates/main.rs"
 harness = false
 
-[profile.dev]
-opt-level = 2
-
-[profile.dev.package."*"]
-opt-level = 2
-
-[profile.release]
-debug = "line-tables-only"
-"#,
-        workspace.display()
+{}"#,
+        workspace.display(),
+        profiles(workspace)
     )
+}
+
+/// The `[profile]` tables of `workspace`'s `Cargo.toml` as TOML text (empty when it has none).
+fn profiles(workspace: &Path) -> String {
+    let text = std::fs::read_to_string(workspace.join("Cargo.toml")).expect("read the workspace's Cargo.toml");
+    let manifest: toml::Table = text.parse().expect("the workspace's Cargo.toml is TOML");
+    let mut only = toml::Table::new();
+    if let Some(p) = manifest.get("profile") {
+        only.insert("profile".to_string(), p.clone());
+    }
+    toml::to_string(&only).expect("a TOML table serializes")
 }
 
 /// Runs git in `repo` with a fixed identity; panics with git's message on failure (tests only).
@@ -121,4 +126,19 @@ pub fn init(repo: &Path, workspace: &Path) -> String {
     std::fs::write(repo.join(".gitignore"), "/target\n").expect("write gitignore");
     git(repo, &["init", "-q", "-b", "main"]);
     commit(repo, FAST_WORK, 0, "fast")
+}
+
+#[cfg(test)]
+mod tests {
+    /// The tiny crate builds with the workspace's profiles: same optimisation and debug info for
+    /// the shared dependencies.
+    #[test]
+    fn the_manifest_copies_the_workspace_profiles() {
+        let ws = crate::release_check::workspace_root();
+        let tiny: toml::Table = super::manifest(&ws).parse().unwrap();
+        let ours: toml::Table = std::fs::read_to_string(ws.join("Cargo.toml")).unwrap().parse().unwrap();
+        assert!(ours.contains_key("profile"));
+        assert_eq!(tiny.get("profile"), ours.get("profile"));
+        assert_eq!(tiny["dependencies"]["ironforge"]["path"].as_str(), Some(ws.display().to_string().as_str()));
+    }
 }
