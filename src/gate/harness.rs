@@ -167,8 +167,8 @@ fn run_mode(
     }
     let result = match mode {
         Mode::Gates => Ok(()),
-        Mode::Probe { out, slowdown } => {
-            let file = run_probes(gates, env, *slowdown);
+        Mode::Probe { out, slowdown, passes } => {
+            let file = run_probes(gates, env, *slowdown, *passes);
             for r in &file.records {
                 if let Some(e) = &r.error {
                     eprintln!("error: probe of gate `{}`: {e}", r.gate);

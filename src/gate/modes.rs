@@ -18,8 +18,8 @@ use super::drift::DriftWriter;
 use super::env::HarnessEnv;
 use super::error::GateError;
 use super::probe::{
-    parse_slowdown, ProbeFile, ProbeRecord, Regression, Timing, ENV_MODE, ENV_OUTPUTS, ENV_PROBES, ENV_SLOWDOWN,
-    MODE_OUTPUTS, MODE_PROBE, PROBES_SCHEMA,
+    parse_slowdown, ProbeFile, ProbeRecord, Regression, Timing, ENV_MODE, ENV_OUTPUTS, ENV_PROBES, ENV_PROBE_PASSES,
+    ENV_SLOWDOWN, MODE_OUTPUTS, MODE_PROBE, PROBES_SCHEMA,
 };
 use super::registry::{GateDecl, ScenarioDecl};
 use super::runner::effective_tier;
@@ -30,12 +30,14 @@ use super::spec::Unit;
 pub enum Mode {
     /// Run the trials (the default).
     Gates,
-    /// Run every probe once, slowed down by `slowdown` (a fraction), and write `out`.
+    /// Run every probe `passes` times, slowed down by `slowdown` (a fraction), and write `out`.
     Probe {
         /// Where the [`ProbeFile`] goes.
         out: PathBuf,
         /// Calibrated slowdown of every timed call.
         slowdown: f64,
+        /// Passes over every probe ([`PASSES`] unless `IRONFORGE_PROBE_PASSES` says otherwise).
+        passes: usize,
     },
     /// Dump every drift-declaring scenario's outputs to `out`.
     Outputs {
@@ -50,8 +52,8 @@ impl Mode {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
-    /// Reads `IRONFORGE_MODE`, `IRONFORGE_PROBES`, `IRONFORGE_OUTPUTS` and `IRONFORGE_SLOWDOWN`
-    /// through `lookup`.
+    /// Reads `IRONFORGE_MODE`, `IRONFORGE_PROBES`, `IRONFORGE_OUTPUTS`, `IRONFORGE_SLOWDOWN` and
+    /// `IRONFORGE_PROBE_PASSES` through `lookup`.
     ///
     /// ```
     /// use ironforge::gate::modes::Mode;
@@ -61,8 +63,10 @@ impl Mode {
     /// assert_eq!(Mode::from_lookup(env(&[])).unwrap(), Mode::Gates);
     /// let probe = Mode::from_lookup(env(&[("IRONFORGE_MODE", "probe"), ("IRONFORGE_PROBES", "/t/p.json"),
     ///     ("IRONFORGE_SLOWDOWN", "10")])).unwrap();
-    /// assert_eq!(probe, Mode::Probe { out: "/t/p.json".into(), slowdown: 0.1 });
+    /// assert_eq!(probe, Mode::Probe { out: "/t/p.json".into(), slowdown: 0.1, passes: 1 });
     /// assert!(Mode::from_lookup(env(&[("IRONFORGE_MODE", "probe")])).is_err());
+    /// assert!(Mode::from_lookup(env(&[("IRONFORGE_MODE", "probe"), ("IRONFORGE_PROBES", "/t/p.json"),
+    ///     ("IRONFORGE_PROBE_PASSES", "0")])).is_err());
     /// assert!(Mode::from_lookup(env(&[("IRONFORGE_MODE", "fast")])).is_err());
     /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, GateError> {
@@ -76,7 +80,19 @@ impl Mode {
         match lookup(ENV_MODE).as_deref().map(str::trim) {
             None | Some("") | Some("gates") => Ok(Mode::Gates),
             Some(MODE_PROBE) => {
-                Ok(Mode::Probe { out: path(ENV_PROBES)?, slowdown: parse_slowdown(lookup(ENV_SLOWDOWN).as_deref())? })
+                let passes = match lookup(ENV_PROBE_PASSES).as_deref().map(str::trim) {
+                    None | Some("") => PASSES,
+                    Some(v) => v.parse().ok().filter(|n| (1..=100).contains(n)).ok_or(GateError::Env {
+                        var: ENV_PROBE_PASSES,
+                        value: v.to_string(),
+                        expected: "a whole number of passes from 1 to 100",
+                    })?,
+                };
+                Ok(Mode::Probe {
+                    out: path(ENV_PROBES)?,
+                    slowdown: parse_slowdown(lookup(ENV_SLOWDOWN).as_deref())?,
+                    passes,
+                })
             }
             Some(MODE_OUTPUTS) => Ok(Mode::Outputs { out: path(ENV_OUTPUTS)? }),
             Some(other) => Err(GateError::Env {
@@ -94,10 +110,10 @@ impl Mode {
 /// not the process's value.
 pub const PASSES: usize = 3;
 
-/// Runs the probe of every gate that declares one (sorted by gate name) [`PASSES`] times,
+/// Runs the probe of every gate that declares one (sorted by gate name) `passes` times,
 /// round-robin, in contexts slowed down by `slowdown`; each subject keeps its fastest sample
 /// (highest throughput, lowest time). A failing probe is recorded with its error, not raised.
-pub fn run_probes(gates: &[&GateDecl], env: &HarnessEnv, slowdown: f64) -> ProbeFile {
+pub fn run_probes(gates: &[&GateDecl], env: &HarnessEnv, slowdown: f64, passes: usize) -> ProbeFile {
     let probed: Vec<(&GateDecl, &Regression)> =
         gates.iter().filter_map(|g| g.meta.regression.map(|r| (*g, r))).collect();
     let mut records: Vec<ProbeRecord> = probed
@@ -111,7 +127,7 @@ pub fn run_probes(gates: &[&GateDecl], env: &HarnessEnv, slowdown: f64) -> Probe
             duration_s: 0.0,
         })
         .collect();
-    for _ in 0..PASSES {
+    for _ in 0..passes {
         for ((g, regression), record) in probed.iter().zip(records.iter_mut()) {
             if record.error.is_some() {
                 continue;

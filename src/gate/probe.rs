@@ -34,6 +34,9 @@ pub const ENV_PROBES: &str = "IRONFORGE_PROBES";
 pub const ENV_OUTPUTS: &str = "IRONFORGE_OUTPUTS";
 /// `IRONFORGE_SLOWDOWN`: percent of busy work added to every [`GateContext::time`] call.
 pub const ENV_SLOWDOWN: &str = "IRONFORGE_SLOWDOWN";
+/// `IRONFORGE_PROBE_PASSES`: passes over every probe in one probe-mode process
+/// (default [`PASSES`](super::modes::PASSES)).
+pub const ENV_PROBE_PASSES: &str = "IRONFORGE_PROBE_PASSES";
 /// Schema id of a [`ProbeFile`].
 pub const PROBES_SCHEMA: &str = "ironforge.probes/1";
 
@@ -145,8 +148,9 @@ pub fn fastest(samples: &[f64]) -> f64 {
 }
 
 /// Seconds per call of `f`: the fastest of [`SAMPLES_PER_PROCESS`] samples, each repeating `f`
-/// until it lasts [`MIN_SAMPLE`] (repetitions calibrated on an untimed warm-up call), every
-/// sample timed through [`GateContext::time`] (so a calibrated slowdown applies).
+/// until it lasts [`MIN_SAMPLE`] (repetitions calibrated on one untimed call, which also warms
+/// the caches), every sample timed through [`GateContext::time`] (so a calibrated slowdown
+/// applies).
 ///
 /// ```
 /// use ironforge::gate::{probe::seconds_per_call, GateContext};
@@ -155,7 +159,6 @@ pub fn fastest(samples: &[f64]) -> f64 {
 /// assert!(s > 0.0 && s < 0.1);
 /// ```
 pub fn seconds_per_call(ctx: &GateContext, mut f: impl FnMut()) -> f64 {
-    f();
     let once = Instant::now();
     f();
     let reps = super::speedup::calibrated_reps(once.elapsed(), MIN_SAMPLE);
