@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use ironforge::attention::{AttentionConfig, Model};
 use ironforge::gate::memory::{measure_peak, peak_rss_bytes};
-use ironforge::gate::probe::{fastest, Timing, SAMPLES_PER_PROCESS};
+use ironforge::gate::probe::{fastest, Timing, SAMPLES_PER_CALL};
 use ironforge::gate::record::{Tier, DETAIL_FALLBACKS};
 use ironforge::gate::speedup::{calibrated_reps, interleave, SpeedupPlan};
 use ironforge::gate::stats::median;
@@ -183,7 +183,7 @@ fn pipeline_speedup(ctx: &mut GateContext, baseline: &str, candidate: &str) -> R
 /// Probe of `session_speedup` for `release-check --against`: the optimized pipeline's cold
 /// throughput (sessions/s) over the gate's sessions, as the gate times its candidate: a
 /// pipeline constructed and run once untimed (once per process: the probe's later passes reuse
-/// it), then [`SAMPLES_PER_PROCESS`] passes, the time-bias cache emptied (untimed) before each;
+/// it), then [`SAMPLES_PER_CALL`] passes, the time-bias cache emptied (untimed) before each;
 /// one sample = the fastest pass ([`fastest`]).
 fn pipeline_probe(ctx: &mut GateContext) -> Result<Vec<Timing>, GateError> {
     static WARM: std::sync::OnceLock<Pipeline> = std::sync::OnceLock::new();
@@ -196,8 +196,8 @@ fn pipeline_probe(ctx: &mut GateContext) -> Result<Vec<Timing>, GateError> {
             WARM.get_or_init(|| p)
         }
     };
-    let mut passes = Vec::with_capacity(SAMPLES_PER_PROCESS);
-    for _ in 0..SAMPLES_PER_PROCESS {
+    let mut passes = Vec::with_capacity(SAMPLES_PER_CALL);
+    for _ in 0..SAMPLES_PER_CALL {
         clear_cache(p);
         let (r, s) = ctx.time(|| process_all(p, &sessions));
         r?;

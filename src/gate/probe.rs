@@ -131,10 +131,13 @@ pub struct ProbeFile {
     pub records: Vec<ProbeRecord>,
 }
 
-/// Samples per probe call; a process calls each probe [`PASSES`](super::modes::PASSES) times
-/// and gives one round's value per subject, the fastest sample (interference on a shared
-/// machine only ever slows a sample down; the rounds, not the samples, carry the statistics).
-pub const SAMPLES_PER_PROCESS: usize = 3;
+/// Samples per probe call. A process calls each probe [`PASSES`](super::modes::PASSES) times,
+/// round-robin with the others, and gives one round's value per subject: the fastest sample
+/// (interference on a shared machine only ever slows a sample down; the rounds, not the
+/// samples, carry the statistics). One sample per call spreads a process's samples over its
+/// whole life, so a burst of interference slows one of them, not all; three consecutive samples
+/// per call made processes 2.4× longer (fewer rounds per budget) and no steadier.
+pub const SAMPLES_PER_CALL: usize = 1;
 /// Shortest sample of [`seconds_per_call`]: calls are repeated until a sample lasts this long.
 pub const MIN_SAMPLE: Duration = Duration::from_millis(10);
 
@@ -147,7 +150,7 @@ pub fn fastest(samples: &[f64]) -> f64 {
     samples.iter().copied().reduce(f64::min).unwrap_or(f64::NAN)
 }
 
-/// Seconds per call of `f`: the fastest of [`SAMPLES_PER_PROCESS`] samples, each repeating `f`
+/// Seconds per call of `f`: the fastest of [`SAMPLES_PER_CALL`] samples, each repeating `f`
 /// until it lasts [`MIN_SAMPLE`] (repetitions calibrated on one untimed call, which also warms
 /// the caches), every sample timed through [`GateContext::time`] (so a calibrated slowdown
 /// applies).
@@ -162,7 +165,7 @@ pub fn seconds_per_call(ctx: &GateContext, mut f: impl FnMut()) -> f64 {
     let once = Instant::now();
     f();
     let reps = super::speedup::calibrated_reps(once.elapsed(), MIN_SAMPLE);
-    let samples: Vec<f64> = (0..SAMPLES_PER_PROCESS)
+    let samples: Vec<f64> = (0..SAMPLES_PER_CALL)
         .map(|_| {
             let ((), s) = ctx.time(|| {
                 for _ in 0..reps {
