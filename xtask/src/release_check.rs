@@ -94,8 +94,10 @@ pub struct Args {
     /// `--prove`, whose slowed arms double the processes per round).
     #[arg(long, default_value_t = 150.0, requires = "against")]
     pub budget_s: f64,
-    /// Rounds `--against` always runs before it may stop.
-    #[arg(long, default_value_t = 6, requires = "against", value_parser = clap::value_parser!(u32).range(3..))]
+    /// Rounds `--against` always runs before it may stop: with fewer, a median's bootstrap
+    /// interval is coarse and the MDE estimate itself noisy, so a slowdown the MDE says is
+    /// caught slips through more often than it promises.
+    #[arg(long, default_value_t = 10, requires = "against", value_parser = clap::value_parser!(u32).range(3..))]
     pub min_rounds: u32,
     /// Rounds `--against` never exceeds.
     #[arg(long, default_value_t = 40, requires = "against")]
