@@ -10,14 +10,18 @@
 //! PyTorch anchors: `flash` and `sdpa` with one row per lane vs four rows at a time,
 //! interleaved, without and with the bucket bias (each sample the mean of a batch of calls).
 //! `cargo bench --bench attention -- --bf16 1` prints only the bf16 table (up to L = 2048).
+//! `cargo bench --bench attention -- --threads 1` prints only the thread table: each kernel
+//! on one thread, with its heads split over two threads whatever the work (`split_pays`
+//! bypassed), and as `attend_parallel` decides, interleaved, with the work `split_pays` weighs:
+//! where split and one thread cross sets `PARALLEL_MIN_WORK`.
 //! Speed is reported, never asserted; on a shared machine the numbers are noisy.
 
 use ironforge::gate::stats::median;
 use std::time::Instant;
 
 use ironforge::attention::kernels::bench::Samples;
-use ironforge::attention::kernels::{attend, attend_parallel, bench::measure};
-use ironforge::attention::{AttnInputs, Kernel, Mask};
+use ironforge::attention::kernels::{attend, attend_parallel, bench::measure, set_parallel_min_work, split_pays};
+use ironforge::attention::{AttnError, AttnInputs, Kernel, Mask};
 use ironforge::gate::memory::measure_peak;
 use ironforge::gate::CountingAllocator;
 use ndarray::{Array2, Array3};
@@ -183,6 +187,86 @@ fn bf16_table(max_l: usize, rounds: usize) {
     }
 }
 
+/// One thread, two threads always split, two threads as [`split_pays`] decides: per mask, L and
+/// kernel, medians of interleaved rounds (each sample the mean of a batch lasting ≥ 2 ms) and
+/// the median per-round ratios one-thread / two-thread.
+fn threads_table(max_l: usize, rounds: usize) {
+    let pool2 = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
+    let fast = [Kernel::Sdpa, Kernel::Flash, Kernel::BlockSparse, Kernel::Bf16];
+    println!(
+        "\n## Threads: H = 4, D = 11, bucket time bias (median us; × = one thread / two threads, median of rounds)\n"
+    );
+    println!("| mask | L | work | kernel | 1 thread us | 2 threads, always split us | × | 2 threads, split_pays us | × | splits |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for mask_kind in ["dense", "dag"] {
+        for &l in LS.iter().filter(|&&l| l <= max_l) {
+            let spec = ironforge::synth::SessionSpec::new(format!("bench_{l}"), 0xBE4C + l as u64, l);
+            let s = ironforge::synth::generate(&spec);
+            let times = s.times_ms();
+            let mask = if mask_kind == "dense" {
+                Mask::full(l)
+            } else {
+                Mask::from_edges(l, &ironforge::dag::causal_pairs_reference(&times, &Default::default()))
+            };
+            let bias = bucket_bias(&times);
+            let [q, k, v] = qkv(l as u64, l, 11);
+            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view().into()) };
+            let work = H * (mask.count_allowed() + l) * 11;
+            let splits = pool2.install(|| split_pays(&mask, H, 11));
+            for kernel in fast {
+                // Batch size: calls lasting at least 2 ms on one thread.
+                let once = time_once(kernel, &inp, false).max(1e-7);
+                let batch = (2e-3 / once).ceil().max(1.0) as usize;
+                // The two-thread batches run inside the pool (one `install` per batch, as a
+                // caller already on the pool meets the kernel), so a handoff per call is not
+                // counted against the kernel.
+                let timed = |how: usize| {
+                    let calls = |f: &dyn Fn() -> Result<ndarray::Array3<f32>, AttnError>| {
+                        for _ in 0..batch {
+                            drop(std::hint::black_box(f().unwrap()));
+                        }
+                    };
+                    let t = Instant::now();
+                    match how {
+                        0 => calls(&|| attend(kernel, &inp)),
+                        1 => {
+                            let before = set_parallel_min_work(0);
+                            pool2.install(|| calls(&|| attend_parallel(kernel, &inp)));
+                            set_parallel_min_work(before);
+                        }
+                        _ => pool2.install(|| calls(&|| attend_parallel(kernel, &inp))),
+                    }
+                    t.elapsed().as_secs_f64() / batch as f64
+                };
+                let mut t: [Vec<f64>; 3] = Default::default();
+                let (mut r_split, mut r_policy) = (Vec::new(), Vec::new());
+                for r in 0..rounds {
+                    let mut round = [0.0; 3];
+                    for off in 0..3 {
+                        let how = (off + r) % 3;
+                        round[how] = timed(how);
+                    }
+                    r_split.push(round[0] / round[1]);
+                    r_policy.push(round[0] / round[2]);
+                    for (i, x) in round.into_iter().enumerate() {
+                        t[i].push(x);
+                    }
+                }
+                println!(
+                    "| {mask_kind} | {l} | {work} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} | {} |",
+                    kernel.name(),
+                    median(&t[0]) * 1e6,
+                    median(&t[1]) * 1e6,
+                    median(&r_split),
+                    median(&t[2]) * 1e6,
+                    median(&r_policy),
+                    if splits { "yes" } else { "no" }
+                );
+            }
+        }
+    }
+}
+
 fn main() {
     if arg("--bf16", 0) > 0 {
         bf16_table(arg("--max-l", 2048), arg("--rounds", 0));
@@ -190,6 +274,10 @@ fn main() {
     }
     if arg("--threshold", 0) > 0 {
         threshold_table(arg("--rounds", 9));
+        return;
+    }
+    if arg("--threads", 0) > 0 {
+        threads_table(arg("--max-l", 2048), arg("--rounds", 15));
         return;
     }
     if arg("--anchors", 0) > 0 {

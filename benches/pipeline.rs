@@ -2,12 +2,14 @@
 //! baseline pipeline ([`ironforge::pipeline`]) on the 40 real NQ shards (skipped when
 //! `../shared/data/nq-m5` is absent) and on the 120 canary sessions, one thread.
 //!
-//! `cargo bench --bench pipeline [-- --rounds 7]`. Each round processes the whole set with each
+//! `cargo bench --bench pipeline [-- --rounds 7 --threads 2]`. Each round processes the whole set with each
 //! pipeline, repeated so that a pass lasts at least 0.25 s, the order alternating (A B, B A, …)
 //! after one warm-up pass that also builds the motif class tables and sizes the passes.
 //! Reported: sessions per second from the median round, by wall clock and by the thread's CPU
 //! time (`CLOCK_THREAD_CPUTIME_ID`, robust to time slices lost on a shared machine), and the
-//! median of the per-round ratios. Speed is reported, never asserted.
+//! median of the per-round ratios. A second table runs the optimized pipeline's
+//! [`Pipeline::process_all`] on a one-thread and a `--threads` rayon pool, interleaved.
+//! Speed is reported, never asserted.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -90,17 +92,72 @@ fn bench(name: &str, sessions: &[Session], rounds: usize) {
     );
 }
 
+/// Wall seconds per run of one pass of `repeat` runs of `p` over `sessions` on `pool`
+/// ([`Pipeline::process_all`]: sessions spread over the pool's threads).
+fn pass_on(pool: &rayon::ThreadPool, p: &Pipeline, sessions: &[Session], repeat: usize) -> f64 {
+    let t = Instant::now();
+    for _ in 0..repeat {
+        black_box(pool.install(|| p.process_all(sessions)).expect("bench sessions are valid"));
+    }
+    t.elapsed().as_secs_f64() / repeat as f64
+}
+
+/// The optimized pipeline on one thread and on `threads`, interleaved (A B, B A, …), each pool
+/// started once before the rounds.
+fn bench_threads(name: &str, sessions: &[Session], rounds: usize, threads: usize) {
+    let pool = |n| rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("a rayon pool");
+    let (one, many) = (pool(1), pool(threads));
+    let p = Pipeline::new(7, PipelineConfig::optimized(Default::default()));
+    let once = pass_on(&one, &p, sessions, 1).max(1e-6);
+    let repeat = (MIN_PASS_S / once).ceil().max(1.0) as usize;
+    let (mut a, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (t1, tn) = if round % 2 == 0 {
+            let t1 = pass_on(&one, &p, sessions, repeat);
+            (t1, pass_on(&many, &p, sessions, repeat))
+        } else {
+            let tn = pass_on(&many, &p, sessions, repeat);
+            (pass_on(&one, &p, sessions, repeat), tn)
+        };
+        ratios.push(t1 / tn);
+        a.push(t1);
+        b.push(tn);
+    }
+    let n = sessions.len() as f64;
+    println!(
+        "| {name} | {} | {:.0} | {threads} | {:.0} | {:.2} |",
+        sessions.len(),
+        n / median(&a),
+        n / median(&b),
+        median(&ratios)
+    );
+}
+
 fn main() {
     let rounds = arg("--rounds", 7).max(1);
-    println!("| sessions | n | mean events | optimized /s (wall) | optimized /s (cpu) | baseline /s (wall) | baseline /s (cpu) | speed-up (median of rounds) |");
-    println!("|---|---|---|---|---|---|---|---|");
+    let threads = arg("--threads", 2).max(2);
     let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/nq-m5");
-    if real.is_dir() {
-        let sessions = ironforge::io::read_sessions(&real).expect("the real shards read");
-        bench("real NQ shards", &sessions, rounds);
+    let real = if real.is_dir() {
+        Some(ironforge::io::read_sessions(&real).expect("the real shards read"))
     } else {
         eprintln!("skipping the real shards: {} is absent", real.display());
-    }
+        None
+    };
     let canary: Vec<Session> = ironforge::synth::canary_specs().iter().map(ironforge::synth::generate).collect();
-    bench("canary (synthetic)", &canary, rounds);
+    let sets: Vec<(&str, &[Session])> = real
+        .as_deref()
+        .map(|r| ("real NQ shards", r))
+        .into_iter()
+        .chain([("canary (synthetic)", &canary[..])])
+        .collect();
+    println!("| sessions | n | mean events | optimized /s (wall) | optimized /s (cpu) | baseline /s (wall) | baseline /s (cpu) | speed-up (median of rounds) |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, sessions) in &sets {
+        bench(name, sessions, rounds);
+    }
+    println!("\n| sessions | n | optimized /s, 1 thread | threads | optimized /s, threads | speed-up over 1 thread (median of rounds) |");
+    println!("|---|---|---|---|---|---|");
+    for (name, sessions) in &sets {
+        bench_threads(name, sessions, rounds, threads);
+    }
 }

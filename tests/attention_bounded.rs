@@ -123,7 +123,7 @@ fn kernel_runs(inp: &AttnInputs<'_>) -> Vec<(String, Array3<f32>)> {
     for path in [Bf16Path::Amx, Bf16Path::F32Fma, Bf16Path::Avx512Bf16, Bf16Path::Portable] {
         if path.is_available() {
             for (label, sparse_max) in [("default", Some(32)), ("off", None)] {
-                let p = Bf16Params { path, parallel: false, sparse_max };
+                let p = Bf16Params { path, parallel: false, sparse_max, ..Bf16Params::default() };
                 runs.push((format!("bf16/{}/{label}", path.name()), bf16::forward_with(inp, &p).unwrap()));
             }
         }

@@ -81,11 +81,20 @@ fn check_all(inp: &AttnInputs<'_>) -> Result<(), String> {
     let tol = bf16_tolerance(inp);
     for path in bf16_paths() {
         for (label, sparse_max) in SPARSE_SETTINGS {
-            let out = bf16::forward_with(inp, &Bf16Params { path, parallel: false, sparse_max }).unwrap();
+            let p = Bf16Params { path, parallel: false, sparse_max, ..Bf16Params::default() };
+            let out = bf16::forward_with(inp, &p).unwrap();
             let err = max_abs(out.view(), r32.view());
             if err > tol {
                 return Err(format!("bf16/{}/{label}: max abs {err:e} > tolerance {tol:e}", path.name()));
             }
+        }
+    }
+    // The f32-FMA path on every instruction set: the same arithmetic, bit for bit.
+    let on = |isa| bf16::forward_with(inp, &Bf16Params { path: Bf16Path::F32Fma, isa, ..Bf16Params::default() });
+    let best = on(Isa::detect()).unwrap();
+    for isa in Isa::available() {
+        if on(isa).unwrap() != best {
+            return Err(format!("bf16/f32_fma on {} differs from {}", isa.name(), Isa::detect().name()));
         }
     }
     Ok(())
@@ -549,7 +558,8 @@ fn bf16_tile_path_matches_math_at_every_head_width() {
                     let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: b };
                     let want = math::forward_f64(&inp).mapv(|x| x as f32);
                     let tol = bf16_tolerance(&inp);
-                    let p = Bf16Params { path: Bf16Path::Amx, parallel: false, sparse_max: None };
+                    let p =
+                        Bf16Params { path: Bf16Path::Amx, parallel: false, sparse_max: None, ..Bf16Params::default() };
                     let err = max_abs(bf16::forward_with(&inp, &p).unwrap().view(), want.view());
                     assert!(err <= tol, "D = {d}, L = {l}, bias {}: max abs {err:e} > {tol:e}", b.is_some());
                 }
@@ -580,7 +590,7 @@ fn bf16_f32fma_path_is_flash_on_rounded_operands() {
                     flash::forward_with(i, &FastParams { sparse_max, ..FastParams::default() }).unwrap()
                 };
                 let fma = |sparse_max| {
-                    let p = Bf16Params { path: Bf16Path::F32Fma, parallel: false, sparse_max };
+                    let p = Bf16Params { path: Bf16Path::F32Fma, parallel: false, sparse_max, ..Bf16Params::default() };
                     bf16::forward_with(&inp, &p).unwrap()
                 };
                 let case = format!("D = {d}, L = {l}, bias {}", b.is_some());

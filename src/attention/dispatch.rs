@@ -5,8 +5,10 @@
 //! median time of every kernel. [`Dispatcher::choose`] takes the row of the smallest measured
 //! L ≥ the session's L (the largest row beyond it) and picks the fastest kernel that the
 //! [`AttentionConfig`] flags allow and that this build knows; `math` if none. `cargo xtask
-//! tune` measures the table on the machine ([`measure`]); a default measured table is
-//! committed (`src/attention/dispatch_default.json`, [`DispatchTable::committed_default`]).
+//! tune` measures the table on the machine ([`measure`]). One measured table per instruction
+//! set is committed (`src/attention/dispatch_tables/<isa>.json`, [`COMMITTED_TABLES`]): the
+//! kernels' crossovers move with the vector width, so a CPU dispatches with the table of the
+//! instruction set its kernels run on ([`DispatchTable::committed_default`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,11 +20,16 @@ use rand_chacha::ChaCha8Rng;
 
 use super::bias::TimeBias;
 use super::config::{AttentionConfig, FlashMode};
-use super::kernels::{attend, AttnInputs, Kernel};
+use super::kernels::simd::Isa;
+use super::kernels::{attend_on_isa, AttnError, AttnInputs, Kernel};
 use super::Mask;
 
-/// The committed default table (measured by `cargo xtask tune`).
-pub const DEFAULT_TABLE_JSON: &str = include_str!("dispatch_default.json");
+/// The committed tables, one per instruction set (measured by `cargo xtask tune --isa NAME`).
+pub const COMMITTED_TABLES: [(Isa, &str); 3] = [
+    (Isa::Avx512, include_str!("dispatch_tables/avx512.json")),
+    (Isa::Avx2, include_str!("dispatch_tables/avx2.json")),
+    (Isa::Portable, include_str!("dispatch_tables/portable.json")),
+];
 
 /// The sizes `cargo xtask tune` measures by default.
 pub const TUNE_SIZES: [usize; 7] = [64, 128, 256, 512, 1024, 2048, 4096];
@@ -69,6 +76,10 @@ pub struct DispatchRow {
 /// A crossover table (serde JSON).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DispatchTable {
+    /// The instruction set the kernels ran on when it was measured (absent in tables from
+    /// before tables per instruction set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isa: Option<Isa>,
     /// Free text: where and how it was measured.
     pub measured_on: String,
     /// Heads of the measured inputs.
@@ -128,14 +139,26 @@ impl DispatchTable {
         Self::from_json(&text, &path.display().to_string())
     }
 
-    /// The committed default table.
+    /// The committed table of instruction set `isa`.
     ///
     /// ```
-    /// let t = ironforge::attention::dispatch::DispatchTable::committed_default();
-    /// assert!(!t.rows.is_empty());
+    /// use ironforge::attention::{dispatch::DispatchTable, kernels::simd::Isa};
+    /// let t = DispatchTable::committed_for(Isa::Avx2);
+    /// assert_eq!(t.isa, Some(Isa::Avx2));
+    /// ```
+    pub fn committed_for(isa: Isa) -> Self {
+        let (_, json) = COMMITTED_TABLES.iter().find(|(i, _)| *i == isa).expect("a table per instruction set");
+        Self::from_json(json, &format!("<committed {} table>", isa.name())).expect("the committed tables are valid")
+    }
+
+    /// The committed table of the instruction set the kernels run on here ([`Isa::detect`]).
+    ///
+    /// ```
+    /// use ironforge::attention::{dispatch::DispatchTable, kernels::simd::Isa};
+    /// assert_eq!(DispatchTable::committed_default().isa, Some(Isa::detect()));
     /// ```
     pub fn committed_default() -> Self {
-        Self::from_json(DEFAULT_TABLE_JSON, "<committed default>").expect("the committed default table is valid")
+        Self::committed_for(Isa::detect())
     }
 
     /// The row used for length `l` and `class`: smallest measured L ≥ `l`, else the largest.
@@ -210,6 +233,8 @@ pub struct TuneParams {
     pub kernels: Vec<Kernel>,
     /// Free text recorded as `measured_on`.
     pub measured_on: String,
+    /// The instruction set the kernels run on ([`attend_on_isa`]).
+    pub isa: Isa,
 }
 
 /// The inputs of one tuning row: 4 heads × L × 11 (the model's shape) from a seeded stream,
@@ -231,9 +256,13 @@ pub fn tune_inputs(l: usize, class: MaskClass) -> (Array3<f32>, Array3<f32>, Arr
     (q, k, v, mask, bias)
 }
 
-/// Measures a table: for each size and both mask classes, every kernel is timed `reps` times,
-/// interleaved (round-robin, starting kernel rotated each round), and the median is kept.
-pub fn measure(params: &TuneParams, mut progress: impl FnMut(&DispatchRow)) -> DispatchTable {
+/// Measures a table: for each size and both mask classes, every kernel is timed `reps` times
+/// on `params.isa`, interleaved (round-robin, starting kernel rotated each round), and the
+/// median is kept. Fails when this CPU lacks the instruction set.
+pub fn measure(params: &TuneParams, mut progress: impl FnMut(&DispatchRow)) -> Result<DispatchTable, AttnError> {
+    if !params.isa.is_available() {
+        return Err(AttnError::IsaUnavailable { isa: params.isa.name() });
+    }
     let mut rows = Vec::new();
     for &l in &params.sizes {
         for class in [MaskClass::Dense, MaskClass::Dag] {
@@ -242,13 +271,13 @@ pub fn measure(params: &TuneParams, mut progress: impl FnMut(&DispatchRow)) -> D
             let n = params.kernels.len();
             let mut samples: Vec<Vec<u64>> = vec![Vec::with_capacity(params.reps); n];
             for &kernel in &params.kernels {
-                std::hint::black_box(attend(kernel, &inp).expect("tuning inputs are consistent"));
+                std::hint::black_box(attend_on_isa(kernel, &inp, params.isa)?);
             }
             for rep in 0..params.reps {
                 for i in 0..n {
                     let idx = (i + rep) % n;
                     let start = Instant::now();
-                    std::hint::black_box(attend(params.kernels[idx], &inp).expect("tuning inputs are consistent"));
+                    std::hint::black_box(attend_on_isa(params.kernels[idx], &inp, params.isa)?);
                     samples[idx].push(start.elapsed().as_nanos() as u64);
                 }
             }
@@ -266,7 +295,14 @@ pub fn measure(params: &TuneParams, mut progress: impl FnMut(&DispatchRow)) -> D
             rows.push(row);
         }
     }
-    DispatchTable { measured_on: params.measured_on.clone(), heads: 4, head_dim: 11, reps: params.reps, rows }
+    Ok(DispatchTable {
+        isa: Some(params.isa),
+        measured_on: params.measured_on.clone(),
+        heads: 4,
+        head_dim: 11,
+        reps: params.reps,
+        rows,
+    })
 }
 
 #[cfg(test)]
@@ -278,7 +314,7 @@ mod tests {
     }
 
     fn table(rows: Vec<DispatchRow>) -> DispatchTable {
-        DispatchTable { measured_on: "test".into(), heads: 4, head_dim: 11, reps: 1, rows }
+        DispatchTable { isa: None, measured_on: "test".into(), heads: 4, head_dim: 11, reps: 1, rows }
     }
 
     #[test]
@@ -335,32 +371,52 @@ mod tests {
     }
 
     #[test]
-    fn committed_default_has_both_classes_at_every_measured_size() {
-        let t = DispatchTable::committed_default();
-        let sizes: std::collections::BTreeSet<usize> = t.rows.iter().map(|r| r.l).collect();
-        // At least the seed's kernel-table buckets (L ≤ 128, 256, 512, 1024) are measured.
-        for l in [64, 128, 256, 512, 1024] {
-            assert!(sizes.contains(&l), "missing L={l}");
-        }
-        for l in sizes {
-            for class in [MaskClass::Dense, MaskClass::Dag] {
-                assert!(t.rows.iter().any(|r| r.l == l && r.mask == class), "missing row L={l} {class:?}");
+    fn every_committed_table_has_both_classes_at_every_measured_size() {
+        for (isa, _) in COMMITTED_TABLES {
+            let t = DispatchTable::committed_for(isa);
+            assert_eq!(t.isa, Some(isa), "the {} table says where it was measured", isa.name());
+            let sizes: std::collections::BTreeSet<usize> = t.rows.iter().map(|r| r.l).collect();
+            // At least the dispatch gate's buckets (L ≤ 128, 256, 512, 1024) are measured.
+            for l in [64, 128, 256, 512, 1024] {
+                assert!(sizes.contains(&l), "{}: missing L={l}", isa.name());
             }
+            for l in sizes {
+                for class in [MaskClass::Dense, MaskClass::Dag] {
+                    assert!(
+                        t.rows.iter().any(|r| r.l == l && r.mask == class),
+                        "{}: missing L={l} {class:?}",
+                        isa.name()
+                    );
+                }
+            }
+            assert!(
+                t.rows.iter().all(|r| r.median_ns.len() == Kernel::ALL.len()),
+                "{}: every kernel timed",
+                isa.name()
+            );
         }
-        assert!(t.rows.iter().all(|r| r.median_ns.contains_key("math")));
+        assert_eq!(DispatchTable::committed_default().isa, Some(Isa::detect()));
+        assert_eq!(Dispatcher::with_default_table(AttentionConfig::default()).table.isa, Some(Isa::detect()));
     }
 
     #[test]
     fn measure_times_every_kernel_in_every_row() {
-        let params =
-            TuneParams { sizes: vec![8, 16], reps: 3, kernels: Kernel::ALL.to_vec(), measured_on: "unit test".into() };
-        let mut seen = 0;
-        let t = measure(&params, |_| seen += 1);
-        assert_eq!((t.rows.len(), seen), (4, 4));
-        for r in &t.rows {
-            assert_eq!(r.median_ns.len(), Kernel::ALL.len());
+        for isa in Isa::available() {
+            let params = TuneParams {
+                sizes: vec![8, 16],
+                reps: 3,
+                kernels: Kernel::ALL.to_vec(),
+                measured_on: "unit test".into(),
+                isa,
+            };
+            let mut seen = 0;
+            let t = measure(&params, |_| seen += 1).unwrap();
+            assert_eq!((t.rows.len(), seen, t.isa), (4, 4, Some(isa)));
+            for r in &t.rows {
+                assert_eq!(r.median_ns.len(), Kernel::ALL.len());
+            }
+            let back = DispatchTable::from_json(&serde_json::to_string(&t).unwrap(), "roundtrip").unwrap();
+            assert_eq!(back, t);
         }
-        let back = DispatchTable::from_json(&serde_json::to_string(&t).unwrap(), "roundtrip").unwrap();
-        assert_eq!(back, t);
     }
 }

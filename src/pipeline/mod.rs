@@ -32,6 +32,7 @@ use crate::dag::{causal_pairs, BuildParams, Builder, Dag, DagError, Generations}
 use crate::motif::brute::census_reference;
 use crate::motif::{census, Census, MotifGraph};
 use crate::session::Session;
+use rayon::prelude::*;
 
 /// Bytes the optimized pipeline's time-bias cache may hold.
 pub const BIAS_CACHE_BYTES: usize = 64 << 20;
@@ -164,5 +165,30 @@ impl Pipeline {
             census_reference(&graph, self.config.max_motif)
         };
         Ok(SessionOutput { generations: dag.into_generation_node_ids(), edges, embeddings, census })
+    }
+
+    /// Runs every stage on each of `sessions`, one session per task on the current rayon pool
+    /// (the global pool, or the one a caller [`install`](rayon::ThreadPool::install)s to choose
+    /// the thread count; no pool is started here). Outputs come in input order, each equal to
+    /// [`Pipeline::process`]'s on its own session whatever the thread count: sessions share
+    /// nothing but the time-bias cache, whose entries do not depend on who computed them. On
+    /// failure, the error of the first failing session in input order.
+    ///
+    /// ```
+    /// use ironforge::pipeline::{Pipeline, PipelineConfig};
+    /// let sessions: Vec<_> = (0..4)
+    ///     .map(|i| ironforge::synth::generate(&ironforge::synth::SessionSpec::new(format!("s{i}"), i, 60)))
+    ///     .collect();
+    /// let p = Pipeline::new(7, PipelineConfig::optimized(Default::default()));
+    /// let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    /// let batch = pool.install(|| p.process_all(&sessions))?;
+    /// for (s, out) in sessions.iter().zip(&batch) {
+    ///     assert_eq!(out, &p.process(s)?);
+    /// }
+    /// # Ok::<(), ironforge::pipeline::PipelineError>(())
+    /// ```
+    pub fn process_all(&self, sessions: &[Session]) -> Result<Vec<SessionOutput>, PipelineError> {
+        let outputs: Vec<Result<SessionOutput, PipelineError>> = sessions.par_iter().map(|s| self.process(s)).collect();
+        outputs.into_iter().collect()
     }
 }

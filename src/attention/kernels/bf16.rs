@@ -107,17 +107,37 @@ impl Bf16Path {
 pub struct Bf16Params {
     /// Which path.
     pub path: Bf16Path,
-    /// Split heads over the current rayon pool.
+    /// Split heads over the current rayon pool when the work pays for it
+    /// ([`split_pays`](super::split_pays); bit-identical to one thread).
     pub parallel: bool,
     /// Rows with at most this many allowed entries take the f32 sparse path
     /// ([`super::sparse`]; exact f32 arithmetic, well inside the bf16 tolerance); `None` =
     /// never (default: [`SPARSE_ROW_MAX`]).
     pub sparse_max: Option<usize>,
+    /// The instruction set of the f32 routines ([`Bf16Path::F32Fma`] and the sparse rows;
+    /// default: the best this CPU has).
+    pub isa: Isa,
 }
 
 impl Default for Bf16Params {
     fn default() -> Self {
-        Self { path: Bf16Path::detect(), parallel: false, sparse_max: Some(SPARSE_ROW_MAX) }
+        Self { path: Bf16Path::detect(), parallel: false, sparse_max: Some(SPARSE_ROW_MAX), isa: Isa::detect() }
+    }
+}
+
+impl Bf16Params {
+    /// The parameters `bf16` runs with on instruction set `isa`: the best path when `isa` is
+    /// the best this CPU has, else [`Bf16Path::F32Fma`] on `isa` (AMX and AVX-512 BF16 come
+    /// only with AVX-512, so a CPU limited to `isa` would take that path).
+    ///
+    /// ```
+    /// use ironforge::attention::kernels::{bf16::{Bf16Params, Bf16Path}, simd::Isa};
+    /// assert_eq!(Bf16Params::on_isa(Isa::Portable, false).path, Bf16Path::F32Fma);
+    /// assert_eq!(Bf16Params::on_isa(Isa::detect(), false), Bf16Params::default());
+    /// ```
+    pub fn on_isa(isa: Isa, parallel: bool) -> Self {
+        let path = if isa == Isa::detect() { Bf16Path::detect() } else { Bf16Path::F32Fma };
+        Self { path, parallel, isa, ..Self::default() }
     }
 }
 
@@ -228,7 +248,7 @@ pub fn forward_with(inputs: &AttnInputs<'_>, params: &Bf16Params) -> Result<Arra
     let sparse = params.sparse_max.map(|t| SparseRows::cached(inputs.mask, t));
     if path == Bf16Path::F32Fma {
         let algo = RowAlgo::Online { lanes: true };
-        return run(inputs, Isa::detect(), algo, params.parallel, sparse.as_deref(), Operands::Bf16Rounded);
+        return run(inputs, params.isa, algo, params.parallel, sparse.as_deref(), Operands::Bf16Rounded);
     }
     // A matrix borrowed when already row-major (no copy of L × L), copied otherwise; a time
     // bias computed row by row.
@@ -278,7 +298,7 @@ pub fn forward_with(inputs: &AttnInputs<'_>, params: &Bf16Params) -> Result<Arra
         }
     };
     let slices = out.as_slice_mut().expect("fresh array is contiguous").chunks_mut(l * d);
-    if params.parallel {
+    if params.parallel && super::driver::split_pays(inputs.mask, h, d) {
         use rayon::prelude::*;
         slices.collect::<Vec<_>>().into_par_iter().enumerate().for_each(|(hd, o)| one_head(hd, o));
     } else {

@@ -102,7 +102,8 @@ pub struct BlockSparseParams {
     pub isa: Isa,
     /// Rows per tile-map block (1 = skip per row).
     pub rows_per_block: usize,
-    /// Split heads over the current rayon pool.
+    /// Split heads over the current rayon pool when the work pays for it
+    /// ([`split_pays`](super::split_pays); bit-identical to one thread).
     pub parallel: bool,
     /// Rows with at most this many allowed entries take the sparse path
     /// ([`super::sparse`]); `None` = never (default: [`SPARSE_ROW_MAX`]).

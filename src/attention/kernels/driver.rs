@@ -3,6 +3,8 @@
 //! heads. Each head writes its own output slice with the same arithmetic whatever the thread
 //! count, so results are bit-identical for 1 or N threads.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use ndarray::Array3;
 use rayon::prelude::*;
 
@@ -110,12 +112,61 @@ pub fn run(
         run_head(isa, &job, out_h);
     };
     let slices = out.as_slice_mut().expect("fresh array is contiguous").chunks_mut(l * d);
-    if parallel {
+    if parallel && split_pays(inputs.mask, h, d) {
         slices.collect::<Vec<_>>().into_par_iter().enumerate().for_each(|(head, o)| one_head(head, o));
     } else {
         slices.enumerate().for_each(|(head, o)| one_head(head, o));
     }
     Ok(out)
+}
+
+/// Smallest work, in allowed entries (plus one per row) times D summed over the heads, for
+/// which a kernel asked to run in parallel from a thread of the rayon pool splits its heads
+/// over the pool: below it, handing heads to the other threads costs more than they save and
+/// the call runs on the calling thread. Set where the one- and two-thread times cross in
+/// `cargo bench --bench attention -- --threads 1` (two threads paid from the smallest size it
+/// measures, 4 heads × L = 64 on a DAG mask).
+pub const PARALLEL_MIN_WORK: usize = 1 << 13;
+
+/// [`PARALLEL_MIN_WORK`] is multiplied by this for a call from outside the pool: the call
+/// first hands itself to the pool and waits for it (a cross-thread handoff each way), which
+/// only a larger call repays.
+pub const OUTSIDE_POOL_FACTOR: usize = 64;
+
+/// The threshold [`split_pays`] uses: [`PARALLEL_MIN_WORK`] unless
+/// [`set_parallel_min_work`] changed it.
+static MIN_WORK: AtomicUsize = AtomicUsize::new(PARALLEL_MIN_WORK);
+
+/// Sets the work threshold of [`split_pays`] (for calls from the pool's threads; ×
+/// [`OUTSIDE_POOL_FACTOR`] from outside) for the whole process and returns the previous one:
+/// 0 splits every call, `usize::MAX` none. For the benchmark that measures where splitting
+/// pays; it changes only where heads run, never a result.
+pub fn set_parallel_min_work(work: usize) -> usize {
+    MIN_WORK.swap(work, Ordering::Relaxed)
+}
+
+/// Whether splitting `heads` heads over the current rayon pool pays for a call on `mask` with
+/// head dimension `d` ([`PARALLEL_MIN_WORK`]). The answer never changes a result: each head is
+/// computed whole, by one thread, with the same arithmetic.
+///
+/// ```
+/// use ironforge::attention::{kernels::split_pays, Mask};
+/// let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+/// assert!(pool.install(|| split_pays(&Mask::full(1024), 4, 11)));
+/// assert!(!pool.install(|| split_pays(&Mask::full(8), 4, 11)), "too little work");
+/// assert!(pool.install(|| split_pays(&Mask::full(64), 4, 11)), "from a thread of the pool");
+/// assert!(!split_pays(&Mask::full(64), 4, 11), "from outside the pool: a handoff each way");
+/// assert!(!pool.install(|| split_pays(&Mask::full(1024), 1, 11)), "one head");
+/// let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+/// assert!(!one.install(|| split_pays(&Mask::full(1024), 4, 11)), "one thread");
+/// ```
+pub fn split_pays(mask: &Mask, heads: usize, d: usize) -> bool {
+    if heads < 2 || rayon::current_num_threads() < 2 {
+        return false;
+    }
+    let inside = MIN_WORK.load(Ordering::Relaxed);
+    let min = if rayon::current_thread_index().is_some() { inside } else { inside.saturating_mul(OUTSIDE_POOL_FACTOR) };
+    heads.saturating_mul(mask.count_allowed() + mask.n()).saturating_mul(d) >= min
 }
 
 /// [`run`] for the f32 kernels `sdpa` and `flash`: the instruction set, threads and sparse-row

@@ -41,6 +41,7 @@ pub mod simd;
 pub mod sparse;
 
 pub use bias_source::{BiasSource, RowBias};
+pub use driver::{set_parallel_min_work, split_pays, OUTSIDE_POOL_FACTOR, PARALLEL_MIN_WORK};
 use simd::Isa;
 
 /// The inputs every kernel takes.
@@ -85,7 +86,8 @@ pub enum AttnError {
 pub struct FastParams {
     /// Instruction set (default: the best this CPU has).
     pub isa: Isa,
-    /// Split heads over the current rayon pool (bit-identical to one thread).
+    /// Split heads over the current rayon pool when the work pays for it ([`split_pays`];
+    /// bit-identical to one thread).
     pub parallel: bool,
     /// Rows with at most this many allowed entries take the sparse path ([`sparse`]);
     /// `None` = never (default: [`sparse::SPARSE_ROW_MAX`]).
@@ -181,9 +183,10 @@ pub fn attend(kernel: Kernel, inputs: &AttnInputs<'_>) -> Result<Array3<f32>, At
     attend_on(kernel, inputs, false)
 }
 
-/// Runs one kernel with its heads split over the current rayon pool (`math` stays serial).
-/// The result is bit-identical to [`attend`]: each head is computed by one thread with the
-/// same arithmetic.
+/// Runs one kernel with its heads split over the current rayon pool when the call's work pays
+/// for it ([`split_pays`]; else on the calling thread; `math` stays serial). The
+/// result is bit-identical to [`attend`]: each head is computed by one thread with the same
+/// arithmetic.
 ///
 /// ```
 /// use ironforge::attention::{kernels::{attend, attend_parallel}, AttnInputs, Kernel, Mask};
@@ -196,17 +199,41 @@ pub fn attend_parallel(kernel: Kernel, inputs: &AttnInputs<'_>) -> Result<Array3
     attend_on(kernel, inputs, true)
 }
 
+/// Runs one kernel on instruction set `isa` (an error if this CPU lacks it), one thread: what
+/// `cargo xtask tune --isa` times to measure another instruction set's dispatch table on a
+/// CPU that has it too. `math` is f64 scalar code on every instruction set; `bf16` runs its
+/// best path when `isa` is the best this CPU has, else `flash`'s f32 routines on `isa` with
+/// bf16-rounded panels ([`bf16::Bf16Path::F32Fma`]).
+///
+/// ```
+/// use ironforge::attention::{kernels::{attend, attend_on_isa, simd::Isa}, AttnInputs, Kernel, Mask};
+/// let q = ndarray::Array3::from_shape_fn((4, 20, 11), |(h, i, c)| ((h * 7 + i * 3 + c) % 5) as f32 * 0.1);
+/// let mask = Mask::full(20);
+/// let inp = AttnInputs { q: q.view(), k: q.view(), v: q.view(), mask: &mask, bias: None };
+/// assert_eq!(attend_on_isa(Kernel::Flash, &inp, Isa::Portable).unwrap(), attend(Kernel::Flash, &inp).unwrap());
+/// ```
+pub fn attend_on_isa(kernel: Kernel, inputs: &AttnInputs<'_>, isa: Isa) -> Result<Array3<f32>, AttnError> {
+    if !isa.is_available() {
+        return Err(AttnError::IsaUnavailable { isa: isa.name() });
+    }
+    run_kernel(kernel, inputs, false, isa)
+}
+
 fn attend_on(kernel: Kernel, inputs: &AttnInputs<'_>, parallel: bool) -> Result<Array3<f32>, AttnError> {
+    run_kernel(kernel, inputs, parallel, Isa::detect())
+}
+
+fn run_kernel(kernel: Kernel, inputs: &AttnInputs<'_>, parallel: bool, isa: Isa) -> Result<Array3<f32>, AttnError> {
     inputs.validate()?;
-    let fast = FastParams { parallel, ..FastParams::default() };
+    let fast = FastParams { parallel, isa, ..FastParams::default() };
     match kernel {
         Kernel::Math => Ok(math::forward(inputs)),
         Kernel::Sdpa => sdpa::forward_with(inputs, &fast),
         Kernel::Flash => flash::forward_with(inputs, &fast),
         Kernel::BlockSparse => block_sparse::forward_with(
             inputs,
-            &block_sparse::BlockSparseParams { parallel, ..block_sparse::BlockSparseParams::default() },
+            &block_sparse::BlockSparseParams { parallel, isa, ..block_sparse::BlockSparseParams::default() },
         ),
-        Kernel::Bf16 => bf16::forward_with(inputs, &bf16::Bf16Params { parallel, ..bf16::Bf16Params::default() }),
+        Kernel::Bf16 => bf16::forward_with(inputs, &bf16::Bf16Params::on_isa(isa, parallel)),
     }
 }
