@@ -63,8 +63,11 @@ impl Mode {
     /// assert_eq!(Mode::from_lookup(env(&[])).unwrap(), Mode::Gates);
     /// let probe = Mode::from_lookup(env(&[("IRONFORGE_MODE", "probe"), ("IRONFORGE_PROBES", "/t/p.json"),
     ///     ("IRONFORGE_SLOWDOWN", "10")])).unwrap();
-    /// assert_eq!(probe, Mode::Probe { out: "/t/p.json".into(), slowdown: 0.1, passes: 1 });
+    /// assert_eq!(probe, Mode::Probe { out: "/t/p.json".into(), slowdown: 0.1, passes: 3 });
     /// assert!(Mode::from_lookup(env(&[("IRONFORGE_MODE", "probe")])).is_err());
+    /// let two = Mode::from_lookup(env(&[("IRONFORGE_MODE", "probe"), ("IRONFORGE_PROBES", "/t/p.json"),
+    ///     ("IRONFORGE_PROBE_PASSES", "2")])).unwrap();
+    /// assert_eq!(two, Mode::Probe { out: "/t/p.json".into(), slowdown: 0.0, passes: 2 });
     /// assert!(Mode::from_lookup(env(&[("IRONFORGE_MODE", "probe"), ("IRONFORGE_PROBES", "/t/p.json"),
     ///     ("IRONFORGE_PROBE_PASSES", "0")])).is_err());
     /// assert!(Mode::from_lookup(env(&[("IRONFORGE_MODE", "fast")])).is_err());
