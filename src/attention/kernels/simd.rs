@@ -70,25 +70,6 @@ impl Isa {
 /// Number of lanes of every [`Lanes`] vector.
 pub const LANES: usize = 16;
 
-/// `mask` without the lanes at or past `len`: the lanes a masked access of a slice of `len`
-/// floats may touch.
-///
-/// ```
-/// use ironforge::attention::kernels::simd::in_bounds;
-/// assert_eq!(in_bounds(0b1111, 2), 0b11);
-/// assert_eq!(in_bounds(0xFFFF, 16), 0xFFFF);
-/// assert_eq!(in_bounds(0xFFFF, 100), 0xFFFF);
-/// assert_eq!(in_bounds(0xFFFF, 0), 0);
-/// ```
-#[inline(always)]
-pub fn in_bounds(mask: u16, len: usize) -> u16 {
-    if len >= LANES {
-        mask
-    } else {
-        mask & ((1u16 << len) - 1)
-    }
-}
-
 /// Sixteen f32 lanes. Lane masks are `u16` (bit `i` = lane `i`).
 pub trait Lanes: Copy {
     /// The vector type.
@@ -98,11 +79,7 @@ pub trait Lanes: Copy {
     /// Sixteen floats from `src[0..16]`.
     fn load(self, src: &[f32]) -> Self::V;
     /// Lanes whose bit is set read from `src`, the others are 0 and are not read: `src` may
-    /// be shorter than 16 if the missing lanes' bits are clear. A set bit past the end of `src`
-    /// reads as 0 ([`in_bounds`]), never out of bounds: callers keep their masks inside their
-    /// slices (debug builds assert it), and the clamp keeps this safe function sound in release
-    /// builds for one `and` where an `assert!` (a branch in the sparse rows' inner loops) cost
-    /// the dispatched kernels 15%.
+    /// be shorter than 16 if the missing lanes' bits are clear.
     fn load_masked(self, src: &[f32], mask: u16) -> Self::V;
     /// Stores sixteen floats to `dst[0..16]`.
     fn store(self, dst: &mut [f32], v: Self::V);
@@ -235,8 +212,6 @@ impl Lanes for Portable {
     }
     #[inline(always)]
     fn load_masked(self, src: &[f32], mask: u16) -> Self::V {
-        debug_assert!(mask == in_bounds(mask, src.len()), "masked load past the end of its slice");
-        let mask = in_bounds(mask, src.len());
         std::array::from_fn(|i| if mask >> i & 1 == 1 { src[i] } else { 0.0 })
     }
     #[inline(always)]
@@ -406,10 +381,8 @@ mod x86 {
         }
         #[inline(always)]
         fn load_masked(self, src: &[f32], mask: u16) -> __m512 {
-            debug_assert!(mask == in_bounds(mask, src.len()), "masked load past the end of its slice");
-            let mask = in_bounds(mask, src.len());
-            // SAFETY: only lanes with a set bit are read, all inside `src` (clamped above);
-            // token proves avx512f.
+            debug_assert!(mask == 0 || (16 - mask.leading_zeros() as usize) <= src.len());
+            // SAFETY: only lanes with a set bit are read; the caller keeps them in bounds.
             unsafe { _mm512_maskz_loadu_ps(mask, src.as_ptr()) }
         }
         #[inline(always)]
@@ -596,11 +569,9 @@ mod x86 {
         }
         #[inline(always)]
         fn load_masked(self, src: &[f32], mask: u16) -> Self::V {
-            debug_assert!(mask == in_bounds(mask, src.len()), "masked load past the end of its slice");
-            let mask = in_bounds(mask, src.len());
-            // SAFETY: maskload reads only lanes whose mask is set, all inside `src` (clamped
-            // above); the pointer offset by 8 is only dereferenced for set lanes; token proves
-            // AVX2.
+            debug_assert!(mask == 0 || (16 - mask.leading_zeros() as usize) <= src.len());
+            // SAFETY: maskload reads only lanes whose mask is set, which the caller keeps in
+            // bounds; the pointer offset by 8 is only dereferenced for set lanes.
             unsafe {
                 let m0 = _mm256_castps_si256(mask8(mask));
                 let m1 = _mm256_castps_si256(mask8(mask >> 8));
@@ -920,36 +891,6 @@ mod tests {
         l.store(&mut out, l.fmadd(va, vb, va));
         for i in 0..16 {
             assert_eq!(out[i], a[i].mul_add(b[i], a[i]));
-        }
-    }
-
-    /// A mask reaching past the end of the slice: debug builds refuse it (a caller's bug); a
-    /// release build reads the lanes inside the slice and gives 0 for the rest, never reading
-    /// past the end (the safe function stays sound).
-    fn check_load_past_the_end<L: Lanes + std::panic::RefUnwindSafe>(l: L) {
-        let a: Vec<f32> = (1..=16).map(|i| i as f32).collect();
-        let got = std::panic::catch_unwind(|| {
-            let mut out = [f32::NAN; 16];
-            l.store(&mut out, l.load_masked(&a[..3], 0b1111_0101));
-            out
-        });
-        if cfg!(debug_assertions) {
-            assert!(got.is_err(), "debug builds assert the mask stays inside the slice");
-        } else {
-            let out = got.expect("release builds clamp the mask");
-            assert_eq!(&out[..4], &[1.0, 0.0, 3.0, 0.0]);
-            assert!(out[4..].iter().all(|&x| x == 0.0));
-        }
-    }
-
-    #[test]
-    fn a_masked_load_never_reads_past_its_slice() {
-        check_load_past_the_end(Portable);
-        if let Some(t) = Avx512::new() {
-            check_load_past_the_end(t);
-        }
-        if let Some(t) = Avx2::new() {
-            check_load_past_the_end(t);
         }
     }
 
