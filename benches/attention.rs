@@ -54,6 +54,32 @@ fn bucket_bias(times_ms: &[i64]) -> Array2<f32> {
     })
 }
 
+/// One row's inputs: the synthetic session of L events, a full mask (`dense`) or its causal
+/// DAG (`dag`), its bucket time bias, and seeded q, k, v of H × L × 11.
+struct Case {
+    mask: Mask,
+    bias: Array2<f32>,
+    qkv: [Array3<f32>; 3],
+}
+
+impl Case {
+    fn new(mask_kind: &str, l: usize) -> Self {
+        let spec = ironforge::synth::SessionSpec::new(format!("bench_{l}"), 0xBE4C + l as u64, l);
+        let times = ironforge::synth::generate(&spec).times_ms();
+        let mask = if mask_kind == "dense" {
+            Mask::full(l)
+        } else {
+            Mask::from_edges(l, &ironforge::dag::causal_pairs_reference(&times, &Default::default()))
+        };
+        Self { mask, bias: bucket_bias(&times), qkv: qkv(l as u64, l, 11) }
+    }
+
+    fn inputs(&self) -> AttnInputs<'_> {
+        let [q, k, v] = &self.qkv;
+        AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &self.mask, bias: Some(self.bias.view().into()) }
+    }
+}
+
 fn time_once(kernel: Kernel, inp: &AttnInputs<'_>, parallel: bool) -> f64 {
     let t = Instant::now();
     let out = if parallel { attend_parallel(kernel, inp) } else { attend(kernel, inp) };
@@ -200,19 +226,10 @@ fn threads_table(max_l: usize, rounds: usize) {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for mask_kind in ["dense", "dag"] {
         for &l in LS.iter().filter(|&&l| l <= max_l) {
-            let spec = ironforge::synth::SessionSpec::new(format!("bench_{l}"), 0xBE4C + l as u64, l);
-            let s = ironforge::synth::generate(&spec);
-            let times = s.times_ms();
-            let mask = if mask_kind == "dense" {
-                Mask::full(l)
-            } else {
-                Mask::from_edges(l, &ironforge::dag::causal_pairs_reference(&times, &Default::default()))
-            };
-            let bias = bucket_bias(&times);
-            let [q, k, v] = qkv(l as u64, l, 11);
-            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view().into()) };
+            let case = Case::new(mask_kind, l);
+            let (inp, mask) = (case.inputs(), &case.mask);
             let work = H * (mask.count_allowed() + l) * 11;
-            let splits = pool2.install(|| split_pays(&mask, H, 11));
+            let splits = pool2.install(|| split_pays(mask, H, 11));
             for kernel in fast {
                 // Batch size: calls lasting at least 2 ms on one thread.
                 let once = time_once(kernel, &inp, false).max(1e-7);
@@ -300,17 +317,8 @@ fn main() {
     for mask_kind in ["dense", "dag"] {
         let cap = if mask_kind == "dense" { dense_max_l } else { max_l };
         for &l in LS.iter().filter(|&&l| l <= cap) {
-            let spec = ironforge::synth::SessionSpec::new(format!("bench_{l}"), 0xBE4C + l as u64, l);
-            let s = ironforge::synth::generate(&spec);
-            let times = s.times_ms();
-            let mask = if mask_kind == "dense" {
-                Mask::full(l)
-            } else {
-                Mask::from_edges(l, &ironforge::dag::causal_pairs_reference(&times, &Default::default()))
-            };
-            let bias = bucket_bias(&times);
-            let [q, k, v] = qkv(l as u64, l, 11);
-            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view().into()) };
+            let case = Case::new(mask_kind, l);
+            let inp = case.inputs();
             let n_rounds = if rounds > 0 {
                 rounds
             } else if mask_kind == "dense" && l >= 2048 {

@@ -66,6 +66,19 @@ fn motifs_on_rebuilt_edges(dir: &Path) -> Output {
     ])
 }
 
+/// `ironforge embed` of the first golden fixture with the model weights in `weights`, to `out`.
+fn embed_golden_with(weights: &Path, out: &Path) -> Output {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden/golden_00_117");
+    ironforge(&[
+        OsStr::new("embed"),
+        golden.as_os_str(),
+        OsStr::new("--weights"),
+        weights.as_os_str(),
+        OsStr::new("--out"),
+        out.as_os_str(),
+    ])
+}
+
 fn succeeded(out: &Output) -> String {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout.clone()).unwrap()
@@ -387,15 +400,7 @@ fn a_huge_npy_header_is_refused_before_allocating() {
     write_npz(&weights, &[("w_in".to_string(), huge_npy())]);
     assert!(matches!(Model::load_npz(&weights), Err(NpzError::Header { ref array, .. }) if array == "w_in"));
     let out_file = tmp.path().join("emb.parquet");
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden/golden_00_117");
-    let out = ironforge(&[
-        OsStr::new("embed"),
-        golden.as_os_str(),
-        OsStr::new("--weights"),
-        weights.as_os_str(),
-        OsStr::new("--out"),
-        out_file.as_os_str(),
-    ]);
+    let out = embed_golden_with(&weights, &out_file);
     refused(&out, &["weights.npz", "array `w_in`", "declares shape"]);
     assert!(!out_file.exists());
 }
@@ -418,15 +423,7 @@ fn non_finite_weights_are_refused_naming_file_array_and_index() {
             other => panic!("{array}: {other:?}"),
         }
         let out_file = tmp.path().join("emb.parquet");
-        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden/golden_00_117");
-        let out = ironforge(&[
-            OsStr::new("embed"),
-            golden.as_os_str(),
-            OsStr::new("--weights"),
-            bad.as_os_str(),
-            OsStr::new("--out"),
-            out_file.as_os_str(),
-        ]);
+        let out = embed_golden_with(&bad, &out_file);
         refused(&out, &[&format!("bad_{array}.npz"), &format!("array `{array}`"), &format!("{index:?}")]);
         assert!(!out_file.exists());
     }
