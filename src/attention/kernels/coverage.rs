@@ -83,8 +83,6 @@ impl RowPath {
     }
 }
 
-const ISAS: [Isa; 3] = [Isa::Avx512, Isa::Avx2, Isa::Portable];
-
 fn isa_index(isa: Isa) -> usize {
     match isa {
         Isa::Avx512 => 0,
@@ -149,7 +147,7 @@ impl Coverage {
 pub fn snapshot() -> Coverage {
     let mut rows = BTreeMap::new();
     for (p, path) in RowPath::ALL.into_iter().enumerate() {
-        for (i, isa) in ISAS.into_iter().enumerate() {
+        for (i, isa) in Isa::ALL.into_iter().enumerate() {
             let n = COUNTS[p][i].load(Ordering::Relaxed);
             if n > 0 {
                 rows.insert((path, isa), n);

@@ -27,6 +27,9 @@ pub enum Isa {
 }
 
 impl Isa {
+    /// Every instruction set, best first.
+    pub const ALL: [Isa; 3] = [Isa::Avx512, Isa::Avx2, Isa::Portable];
+
     /// The best instruction set this CPU has.
     ///
     /// ```
@@ -54,7 +57,7 @@ impl Isa {
 
     /// Every instruction set this CPU can run, best first.
     pub fn available() -> Vec<Isa> {
-        [Isa::Avx512, Isa::Avx2, Isa::Portable].into_iter().filter(|i| i.is_available()).collect()
+        Isa::ALL.into_iter().filter(|i| i.is_available()).collect()
     }
 
     /// Lower-case name for reports.
