@@ -2,9 +2,11 @@
 //!
 //! `cargo bench --bench motif` (set `MOTIF_BENCH_QUICK=1` for a short run,
 //! `MOTIF_BENCH_PATHS=1` for the census per instruction-set path alone, `MOTIF_BENCH_PATHS=word`
-//! for only the sets whose name contains `word`, e.g. `imported`). Numbers from a
-//! shared, busy machine are noisy; the tables in docs/motif.md say which run they came from.
+//! for only the sets whose name contains `word`, e.g. `imported`). The census-per-path tables
+//! are written as the `census` figure (`cargo xtask figures record`); the other sections are
+//! printed. Numbers from a shared, busy machine are noisy.
 
+use ironforge::gate::figure::{Cell, Figure, Table};
 use ironforge::gate::stats::median;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -71,6 +73,10 @@ fn graphs(sessions: &[SessionGraph]) -> Vec<MotifGraph> {
 }
 
 fn main() {
+    if let Err(e) = ironforge::attention::kernels::simd::Isa::ceiling_from_env() {
+        eprintln!("motif bench: {e}");
+        std::process::exit(2);
+    }
     let quick = std::env::var("MOTIF_BENCH_QUICK").is_ok();
     let reps = if quick { 3 } else { 7 };
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
@@ -86,11 +92,11 @@ fn main() {
     let golden = rebuilt(&golden_specs());
     let canary = rebuilt(&canary_specs());
     if let Ok(filter) = std::env::var("MOTIF_BENCH_PATHS") {
-        census_paths(quick, &canary, if filter == "1" { "" } else { &filter });
+        emit(census_paths(quick, &canary, if filter == "1" { "" } else { &filter }));
         return;
     }
     if !mc_only {
-        census_paths(quick, &canary, "");
+        emit(census_paths(quick, &canary, ""));
         sections_1_to_5(quick, reps, &one, &golden, &canary);
     }
     // 6. Monte Carlo trade-off: top-10 |Δlift| between two seeds vs iterations (all cores).
@@ -258,7 +264,7 @@ fn sections_1_to_5(
 /// scalar path. Sets: the 120 canary sessions' causal DAGs (the `census_throughput` gate's
 /// workload) and the 40 real NQ M5 sessions, with the DAGs the pipeline rebuilds and with
 /// their imported edges. Also the shape of the last level: extensions per 4-node subgraph.
-fn census_paths(quick: bool, canary: &[SessionGraph], filter: &str) {
+fn census_paths(quick: bool, canary: &[SessionGraph], filter: &str) -> Figure {
     let paths = CensusIsa::available();
     let rounds = if quick { 11 } else { 31 };
     let min_sample = std::time::Duration::from_millis(if quick { 40 } else { 80 });
@@ -276,12 +282,21 @@ fn census_paths(quick: bool, canary: &[SessionGraph], filter: &str) {
         sets.push(("real NQ M5 (40, imported edges)", graphs(&real)));
     }
     sets.retain(|(name, _)| name.contains(filter));
-    println!(
-        "\n## Census per path (one core, {rounds} interleaved rounds; paths on this CPU: {})",
+    let mut per_path = Table::new(
+        "Census per path, one core",
+        [
+            "set",
+            "instances per pass",
+            "path",
+            "median instances/s",
+            "ns per instance",
+            "ratio to scalar (median of rounds)",
+        ],
+    )
+    .with_note(format!(
+        "5-node census, {rounds} interleaved rounds; paths on this CPU (under IRONFORGE_MAX_ISA): {}.",
         paths.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")
-    );
-    println!("| set | instances per pass | path | median instances/s | ns per instance | ratio to scalar (median of rounds) |");
-    println!("|---|---|---|---|---|---|");
+    ));
     let mut list_walked = Vec::new();
     for (name, set) in &sets {
         // Graphs over the bitset walk's limit take the list walk on every path.
@@ -318,23 +333,27 @@ fn census_paths(quick: bool, canary: &[SessionGraph], filter: &str) {
         for (at, isa) in paths.iter().enumerate() {
             let ratios: Vec<f64> = (0..rounds).map(|r| rates[at][r] / rates[scalar_at][r]).collect();
             let rate = median(&rates[at]);
-            println!(
-                "| {name} | {instances} | {} | {:.3e} | {:.2} | {:.3} |",
-                isa.name(),
-                rate,
-                1e9 / rate,
-                median(&ratios)
-            );
+            per_path.row([
+                Cell::text(name),
+                Cell::text(instances),
+                Cell::text(isa.name()),
+                Cell::number(rate, 0),
+                Cell::number(1e9 / rate, 2),
+                Cell::number(median(&ratios), 3),
+            ]);
         }
     }
+    let mut note = format!("Graphs of more than {BITSET_MAX_NODES} nodes take the list walk on every path:");
     for (name, graphs, instances) in list_walked {
-        println!("{name}: {graphs} graphs of more than {BITSET_MAX_NODES} nodes (list walk on every path), {instances} instances per pass");
+        note.push_str(&format!(" {name}: {graphs} graphs, {instances} instances per pass;"));
     }
+    per_path.note = format!("{} {}", per_path.note, note.trim_end_matches(';'));
     // The last level's shape: how many extensions a 4-node subgraph has (the AVX2 path reads
     // eight in a fixed sequence, the AVX-512 path compresses sixteen; more take a branch).
-    println!("\n## Extensions per 4-node subgraph (the last level of a 5-node census)");
-    println!("| set | 4-node subgraphs | mean | share with 0 | share > 8 | share > 16 |");
-    println!("|---|---|---|---|---|---|");
+    let mut extensions = Table::new(
+        "Extensions per 4-node subgraph (the last level of a 5-node census)",
+        ["set", "4-node subgraphs", "mean", "share with 0", "share > 8", "share > 16"],
+    );
     for (name, set) in &sets {
         let mut per: Vec<u32> = Vec::new();
         for g in set {
@@ -347,13 +366,22 @@ fn census_paths(quick: bool, canary: &[SessionGraph], filter: &str) {
         }
         let n = per.len().max(1) as f64;
         let share = |f: &dyn Fn(u32) -> bool| per.iter().filter(|&&e| f(e)).count() as f64 / n;
-        println!(
-            "| {name} | {} | {:.2} | {:.3} | {:.4} | {:.5} |",
-            per.len(),
-            per.iter().map(|&e| e as f64).sum::<f64>() / n,
-            share(&|e| e == 0),
-            share(&|e| e > 8),
-            share(&|e| e > 16)
-        );
+        extensions.row([
+            Cell::text(name),
+            Cell::text(per.len()),
+            Cell::number(per.iter().map(|&e| e as f64).sum::<f64>() / n, 2),
+            Cell::number(share(&|e| e == 0), 3),
+            Cell::number(share(&|e| e > 8), 4),
+            Cell::number(share(&|e| e > 16), 5),
+        ]);
+    }
+    Figure::new("census", vec![per_path, extensions])
+}
+
+/// Prints `figure` and writes its JSON where `cargo xtask figures record` asks.
+fn emit(figure: Figure) {
+    if let Err(e) = figure.emit() {
+        eprintln!("motif bench: {e}");
+        std::process::exit(1);
     }
 }

@@ -8,13 +8,16 @@
 //! Reported: sessions per second from the median round, by wall clock and by the thread's CPU
 //! time (`CLOCK_THREAD_CPUTIME_ID`, robust to time slices lost on a shared machine), and the
 //! median of the per-round ratios. A second table runs the optimized pipeline's
-//! [`Pipeline::process_all`] on a one-thread and a `--threads` rayon pool, interleaved.
-//! Speed is reported, never asserted.
+//! [`Pipeline::process_all`] on a one-thread and a `--threads` rayon pool, interleaved. Every
+//! run over a set is cold: the optimized pipeline's time-bias cache is emptied before it. The
+//! tables are printed and written as a figure (`cargo xtask figures record`). Speed is
+//! reported, never asserted.
 
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
+use ironforge::gate::figure::{Cell, Figure, Table};
 use ironforge::gate::stats::median;
 use ironforge::pipeline::{Pipeline, PipelineConfig};
 use ironforge::session::Session;
@@ -37,10 +40,19 @@ fn thread_cpu_s() -> f64 {
     }
 }
 
-/// (wall s, cpu s) per run over `sessions` of one pass of `repeat` runs of `p`.
+/// Empties `p`'s time-bias cache, if it has one: the next run meets every session cold.
+fn clear_cache(p: &Pipeline) {
+    if let Some(c) = p.cache() {
+        c.clear();
+    }
+}
+
+/// (wall s, cpu s) per run over `sessions` of one pass of `repeat` runs of `p`, each run cold
+/// (the cache emptied before it, inside the timing: a few microseconds).
 fn pass(p: &Pipeline, sessions: &[Session], repeat: usize) -> (f64, f64) {
     let (t, c) = (Instant::now(), thread_cpu_s());
     for _ in 0..repeat {
+        clear_cache(p);
         for s in sessions {
             black_box(p.process(s).expect("bench sessions are valid"));
         }
@@ -59,7 +71,7 @@ fn repeats_for(p: &Pipeline, sessions: &[Session]) -> usize {
 /// Shortest pass timed.
 const MIN_PASS_S: f64 = 0.25;
 
-fn bench(name: &str, sessions: &[Session], rounds: usize) {
+fn bench(table: &mut Table, name: &str, sessions: &[Session], rounds: usize) {
     let opt = Pipeline::new(7, PipelineConfig::optimized(Default::default()));
     let base = Pipeline::new(7, PipelineConfig::baseline());
     let (ro_n, rb_n) = (repeats_for(&opt, sessions), repeats_for(&base, sessions));
@@ -80,16 +92,16 @@ fn bench(name: &str, sessions: &[Session], rounds: usize) {
     let rate =
         |v: &[(f64, f64)], cpu: bool| n / median(&v.iter().map(|x| if cpu { x.1 } else { x.0 }).collect::<Vec<_>>());
     let events: usize = sessions.iter().map(Session::len).sum();
-    println!(
-        "| {name} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} |",
-        sessions.len(),
-        events as f64 / n,
-        rate(&o, false),
-        rate(&o, true),
-        rate(&b, false),
-        rate(&b, true),
-        median(&ratios)
-    );
+    table.row([
+        Cell::text(name),
+        Cell::text(sessions.len()),
+        Cell::number(events as f64 / n, 0),
+        Cell::number(rate(&o, false), 0),
+        Cell::number(rate(&o, true), 0),
+        Cell::number(rate(&b, false), 0),
+        Cell::number(rate(&b, true), 0),
+        Cell::number(median(&ratios), 2),
+    ]);
 }
 
 /// Wall seconds per run of one pass of `repeat` runs of `p` over `sessions` on `pool`
@@ -97,6 +109,7 @@ fn bench(name: &str, sessions: &[Session], rounds: usize) {
 fn pass_on(pool: &rayon::ThreadPool, p: &Pipeline, sessions: &[Session], repeat: usize) -> f64 {
     let t = Instant::now();
     for _ in 0..repeat {
+        clear_cache(p);
         black_box(pool.install(|| p.process_all(sessions)).expect("bench sessions are valid"));
     }
     t.elapsed().as_secs_f64() / repeat as f64
@@ -104,7 +117,7 @@ fn pass_on(pool: &rayon::ThreadPool, p: &Pipeline, sessions: &[Session], repeat:
 
 /// The optimized pipeline on one thread and on `threads`, interleaved (A B, B A, …), each pool
 /// started once before the rounds.
-fn bench_threads(name: &str, sessions: &[Session], rounds: usize, threads: usize) {
+fn bench_threads(table: &mut Table, name: &str, sessions: &[Session], rounds: usize, threads: usize) {
     let pool = |n| rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("a rayon pool");
     let (one, many) = (pool(1), pool(threads));
     let p = Pipeline::new(7, PipelineConfig::optimized(Default::default()));
@@ -124,16 +137,21 @@ fn bench_threads(name: &str, sessions: &[Session], rounds: usize, threads: usize
         b.push(tn);
     }
     let n = sessions.len() as f64;
-    println!(
-        "| {name} | {} | {:.0} | {threads} | {:.0} | {:.2} |",
-        sessions.len(),
-        n / median(&a),
-        n / median(&b),
-        median(&ratios)
-    );
+    table.row([
+        Cell::text(name),
+        Cell::text(sessions.len()),
+        Cell::number(n / median(&a), 0),
+        Cell::text(threads),
+        Cell::number(n / median(&b), 0),
+        Cell::number(median(&ratios), 2),
+    ]);
 }
 
 fn main() {
+    if let Err(e) = ironforge::attention::kernels::simd::Isa::ceiling_from_env() {
+        eprintln!("pipeline bench: {e}");
+        std::process::exit(2);
+    }
     let rounds = arg("--rounds", 7).max(1);
     let threads = arg("--threads", 2).max(2);
     let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/nq-m5");
@@ -150,14 +168,45 @@ fn main() {
         .into_iter()
         .chain([("canary (synthetic)", &canary[..])])
         .collect();
-    println!("| sessions | n | mean events | optimized /s (wall) | optimized /s (cpu) | baseline /s (wall) | baseline /s (cpu) | speed-up (median of rounds) |");
-    println!("|---|---|---|---|---|---|---|---|");
+    let isa = ironforge::attention::kernels::simd::Isa::detect().name();
+    let mut one = Table::new(
+        "Optimized vs baseline pipeline, one thread",
+        [
+            "sessions",
+            "n",
+            "mean events",
+            "optimized /s (wall)",
+            "optimized /s (cpu)",
+            "baseline /s (wall)",
+            "baseline /s (cpu)",
+            "speed-up (median of rounds)",
+        ],
+    )
+    .with_note(format!(
+        "Kernels on {isa}. {rounds} interleaved rounds; each pass processes the set cold (time-bias cache \
+         emptied) and lasts at least {MIN_PASS_S} s; sessions per second of the median round, by wall \
+         clock and by thread CPU time."
+    ));
     for (name, sessions) in &sets {
-        bench(name, sessions, rounds);
+        bench(&mut one, name, sessions, rounds);
     }
-    println!("\n| sessions | n | optimized /s, 1 thread | threads | optimized /s, threads | speed-up over 1 thread (median of rounds) |");
-    println!("|---|---|---|---|---|---|");
+    let mut many = Table::new(
+        "Optimized pipeline, one thread vs several (Pipeline::process_all)",
+        [
+            "sessions",
+            "n",
+            "optimized /s, 1 thread",
+            "threads",
+            "optimized /s, threads",
+            "speed-up over 1 thread (median of rounds)",
+        ],
+    )
+    .with_note(format!("Kernels on {isa}. {rounds} interleaved rounds, cold passes, wall clock."));
     for (name, sessions) in &sets {
-        bench_threads(name, sessions, rounds, threads);
+        bench_threads(&mut many, name, sessions, rounds, threads);
+    }
+    if let Err(e) = Figure::new("pipeline", vec![one, many]).emit() {
+        eprintln!("pipeline bench: {e}");
+        std::process::exit(1);
     }
 }

@@ -1,7 +1,7 @@
 //! Our attention kernels against PyTorch's CPU `scaled_dot_product_attention` (through `tch`),
-//! side by side in one process: L = 64 … 4096, H = 4, D = 11, bucket time bias, dense and
-//! real-style DAG masks, 1 and 2 threads (torch: `tch::set_num_threads`; ours: heads split over
-//! a rayon pool of that size). Each (kernel, torch) pair is interleaved with
+//! side by side in one process: L = 64 … 4096, H = 4, D = 11, dense masks with and without the
+//! bucket time bias and real-style DAG masks with it, 1 and 2 threads (torch:
+//! `tch::set_num_threads`; ours: heads split over a rayon pool of that size). Each (kernel, torch) pair is interleaved with
 //! `ironforge::attention::kernels::bench::measure` (ABBA order).
 //!
 //! Torch is timed on tensors prepared once (its kernel alone, no copies); our kernels are timed
@@ -9,14 +9,16 @@
 //! L = 1024 only.
 //!
 //! `cargo bench --features torch --bench torch [-- --max-l 4096 --dense-max-l 4096 --pairs 0]`
-//! (needs the environment from `cargo xtask setup-torch`). Prints a Markdown table. Speed is
-//! reported, never asserted; on a shared machine the numbers are noisy.
+//! (needs the environment from `cargo xtask setup-torch`). Prints a Markdown table and writes it
+//! as a [`Figure`] (`cargo xtask figures record`). Speed is reported, never asserted; on a
+//! shared machine the numbers are noisy.
 
 use ironforge::attention::bias::TimeBias;
 use ironforge::attention::kernels::bench::measure;
 use ironforge::attention::kernels::{attend, attend_parallel};
 use ironforge::attention::torch::{self, seeded_qkv, TorchPrepared};
 use ironforge::attention::{AttnInputs, Kernel, Mask};
+use ironforge::gate::figure::{Cell, Figure, Table};
 
 const LS: [usize; 7] = [64, 128, 256, 512, 1024, 2048, 4096];
 const H: usize = 4;
@@ -28,21 +30,26 @@ fn arg(name: &str, default: usize) -> usize {
 }
 
 fn main() {
+    if let Err(e) = ironforge::attention::kernels::simd::Isa::ceiling_from_env() {
+        eprintln!("torch bench: {e}");
+        std::process::exit(2);
+    }
     let max_l = arg("--max-l", 4096);
     let dense_max_l = arg("--dense-max-l", max_l);
     let pairs_arg = arg("--pairs", 0);
     let pool2 = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("rayon pool of 2");
-    println!(
-        "isa: {:?}, bf16 path: {:?}, torch threads at start: {}",
-        ironforge::attention::kernels::simd::Isa::detect(),
-        ironforge::attention::kernels::bf16::Bf16Path::detect(),
+    let mut table = Table::new(
+        format!("Our kernels vs PyTorch SDPA (CPU), H = {H}, D = {D}"),
+        ["mask", "bias", "L", "threads", "torch ms", "kernel", "kernel ms", "× torch"],
+    )
+    .with_note(format!(
+        "Kernels on {} (bf16 path {}), torch threads at start {}. Median ms of interleaved pairs; \
+         × torch = median of per-pair torch/kernel (> 1: ours faster).",
+        ironforge::attention::kernels::simd::Isa::detect().name(),
+        ironforge::attention::kernels::bf16::Bf16Path::detect().name(),
         torch::threads()
-    );
-    println!("\n## Our kernels vs PyTorch SDPA (CPU), H = {H}, D = {D}, bucket time bias\n");
-    println!("Median ms of interleaved pairs; × torch = median of per-pair torch/kernel (> 1: ours faster).\n");
-    println!("| mask | L | threads | torch ms | kernel | kernel ms | × torch |");
-    println!("|---|---|---|---|---|---|---|");
-    for mask_kind in ["dense", "dag"] {
+    ));
+    for (mask_kind, bias_kind) in [("dense", "bucket"), ("dense", "none"), ("dag", "bucket")] {
         let cap = if mask_kind == "dense" { dense_max_l } else { max_l };
         for &l in LS.iter().filter(|&&l| l <= cap) {
             let spec = ironforge::synth::SessionSpec::new(format!("bench_{l}"), 0xBE4C + l as u64, l);
@@ -55,7 +62,8 @@ fn main() {
             };
             let bias = TimeBias::Bucket.matrix(&times).expect("bucket bias");
             let [q, k, v] = seeded_qkv(l as u64, H, l, D, 1.5);
-            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias: Some(bias.view().into()) };
+            let bias = (bias_kind == "bucket").then(|| bias.view().into());
+            let inp = AttnInputs { q: q.view(), k: k.view(), v: v.view(), mask: &mask, bias };
             let prepared = TorchPrepared::new(&inp, tch::Device::Cpu).expect("valid bench inputs");
             let pairs = match (pairs_arg, l) {
                 (p, _) if p > 0 => p,
@@ -76,15 +84,22 @@ fn main() {
                 for kernel in kernels {
                     let samples =
                         measure(pairs, || run_ours(kernel), || prepared.run().expect("torch runs on valid inputs"));
-                    println!(
-                        "| {mask_kind} | {l} | {threads} | {:.4} | {} | {:.4} | {:.2} |",
-                        samples.median_b() * 1e3,
-                        kernel.name(),
-                        samples.median_a() * 1e3,
-                        samples.median_ratio()
-                    );
+                    table.row([
+                        Cell::text(mask_kind),
+                        Cell::text(bias_kind),
+                        Cell::text(l),
+                        Cell::text(threads),
+                        Cell::number(samples.median_b() * 1e3, 4),
+                        Cell::text(kernel.name()),
+                        Cell::number(samples.median_a() * 1e3, 4),
+                        Cell::number(samples.median_ratio(), 2),
+                    ]);
                 }
             }
         }
+    }
+    if let Err(e) = Figure::new("torch", vec![table]).emit() {
+        eprintln!("torch bench: {e}");
+        std::process::exit(1);
     }
 }

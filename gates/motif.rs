@@ -1,5 +1,5 @@
 //! Motif gates: census parity and throughput, Monte Carlo stability of lift over seed pairs,
-//! regime variance. Methods and measured values: `docs/motif.md` ("The motif gates").
+//! regime variance. Methods: `docs/motif.md` ("The motif gates").
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -136,7 +136,7 @@ fn distinct_seeds(ctx: &GateContext, label: &str, n: usize) -> Vec<u64> {
     out
 }
 
-/// Null iterations per run for the stability gate, per tier (cost and noise: docs/motif.md):
+/// Null iterations per run for the stability gate, per tier:
 /// the quick tier's four small sessions (231 events) need many iterations for their rare top
 /// motifs and cost little per iteration; the release tier's 135 sessions the opposite.
 fn stability_iterations(tier: Tier) -> usize {
@@ -148,8 +148,8 @@ fn stability_iterations(tier: Tier) -> usize {
 
 /// Sessions of at least this many events are left out of the release tier's stability gate:
 /// the null model rebuilds every jittered session with the O(n²) reference builder, and the
-/// five canary sessions of 512–1,024 events are 12% of the golden + canary events but 40% of a
-/// null iteration's time (measured, docs/motif.md).
+/// five canary sessions of 512–1,024 events take a share of a null iteration's time several
+/// times their share of the events.
 pub const STABILITY_MAX_EVENTS: usize = 512;
 
 /// The sessions of the stability gate: the quick golden subset in the quick tier; else the
@@ -386,8 +386,7 @@ fn census_plan(tier: Tier) -> (usize, std::time::Duration) {
 /// interval = seeded bootstrap of the median, judged on its lower end.
 ///
 /// Release tier only: the dev profile (`cargo test`: opt-level 2, overflow checks) runs the
-/// census at about half the release build's rate on the canary (86 vs 141–171 M/s measured),
-/// so a target in subgraphs/s set on the release build cannot judge it; the quick tier checks
+/// census at about half the release build's rate, so a target in subgraphs/s set on the release build cannot judge it; the quick tier checks
 /// the census's counts instead (`motif_census_tables_vs_reference`).
 fn lookup_census_throughput(ctx: &mut GateContext, set: &str, max_k: usize) -> Result<Measurement, GateError> {
     if !(3..=5).contains(&max_k) {

@@ -1,6 +1,6 @@
 //! Pipeline gates: the cold session-processing speed-up of the optimized pipeline over the
 //! baseline, and the optimized pipeline's peak heap against a budget derived from the workload.
-//! Methods and measured values: `docs/pipeline-gates.md`.
+//! Methods: `docs/pipeline-gates.md`.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;

@@ -59,3 +59,30 @@ fn inspect_of_a_missing_path_exits_non_zero() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8(out.stderr).unwrap().contains("/nonexistent/ironforge/path"));
 }
+
+/// `IRONFORGE_MAX_ISA` caps every engine's instruction set: the motif census (bit-identical on
+/// every path) prints the same counts under each ceiling, and a bad value is refused by name.
+#[test]
+fn max_isa_ceiling_gives_the_same_census_and_a_bad_value_is_refused() {
+    let dir = golden().join("golden_00_117");
+    let motifs = |ceiling: &str| {
+        Command::new(env!("CARGO_BIN_EXE_ironforge"))
+            .args([Path::new("motifs"), &dir, Path::new("--iterations"), Path::new("2"), Path::new("--bootstrap")])
+            .arg("2")
+            .env("IRONFORGE_MAX_ISA", ceiling)
+            .output()
+            .unwrap()
+    };
+    let best = motifs("avx512");
+    assert!(best.status.success(), "{}", String::from_utf8_lossy(&best.stderr));
+    for ceiling in ["avx2", "portable"] {
+        let out = motifs(ceiling);
+        assert!(out.status.success(), "{ceiling}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.stdout, best.stdout, "census under IRONFORGE_MAX_ISA={ceiling}");
+    }
+    let bad = motifs("avx3");
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("IRONFORGE_MAX_ISA") && err.contains("avx3") && err.contains("avx2"), "{err}");
+    assert!(bad.stdout.is_empty(), "nothing printed");
+}

@@ -79,6 +79,7 @@ impl Default for AttentionConfig {
 
 const BOOL_VALUES: &str = "true, false, 1, 0";
 const FLASH_VALUES: &str = "true, false, conditional";
+const ISA_VALUES: &str = "avx512, avx2, portable";
 
 fn parse_bool(variable: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
     match value.as_deref().map(str::trim) {
@@ -114,6 +115,14 @@ impl AttentionConfig {
                 let value = format!("{} (not UTF-8)", raw.to_string_lossy());
                 return Err(ConfigError { variable, value, accepted });
             }
+        }
+        if super::kernels::simd::Isa::ceiling_from_env().is_err() {
+            let value = std::env::var_os(super::kernels::simd::MAX_ISA_VAR).unwrap_or_default();
+            return Err(ConfigError {
+                variable: super::kernels::simd::MAX_ISA_VAR,
+                value: value.to_string_lossy().into_owned(),
+                accepted: ISA_VALUES,
+            });
         }
         Self::from_lookup(|name| std::env::var(name).ok())
     }

@@ -236,8 +236,8 @@ pub fn normalise_columns(x: ArrayView2<'_, f32>) -> Array2<f32> {
 /// with one accumulator per column (the same sums, in the same order, as walking each column).
 fn zscore_columns(x: &[f32], cols: usize) -> Vec<f32> {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512 F (checked just above), the only feature the entry enables.
+    if crate::attention::kernels::simd::Avx512::new().is_some() {
+        // SAFETY: the token proves AVX-512 F, the only feature the entry enables.
         return unsafe { zscore_columns_avx512(x, cols) };
     }
     zscore_columns_body(x, cols)
@@ -313,8 +313,8 @@ fn sum_f64(row: &[f32], f: impl Fn(f32) -> f64) -> f64 {
 /// `H = LayerNorm(H + O)` for every row (`h`, `o` row-major, rows of [`HIDDEN`]).
 fn residual_layer_norm(h: &mut [f32], o: &[f32], gamma: &[f32; HIDDEN], beta: &[f32; HIDDEN]) {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512 F (checked just above), the only feature the entry enables.
+    if crate::attention::kernels::simd::Avx512::new().is_some() {
+        // SAFETY: the token proves AVX-512 F, the only feature the entry enables.
         return unsafe { residual_layer_norm_avx512(h, o, gamma, beta) };
     }
     residual_layer_norm_body(h, o, gamma, beta)

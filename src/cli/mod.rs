@@ -40,6 +40,7 @@ pub enum Command {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    crate::attention::kernels::simd::Isa::ceiling_from_env().map_err(anyhow::Error::msg)?;
     match cli.command {
         Command::Inspect(a) => inspect::run(&a),
         Command::Convert(a) => convert::run(&a),

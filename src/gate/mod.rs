@@ -19,6 +19,8 @@
 //! - [`probe`], [`modes`]: what a gate's `regress <= N% on probe` times, the calibrated-slowdown
 //!   hook ([`GateContext::time`]), and the harness's probe and outputs modes;
 //!   [`comparison`]: the audit's comparison with a base revision.
+//! - [`figure`]: benchmarks' measured tables as data (JSON and Bencher Metric Format), rendered
+//!   into the docs by `cargo xtask figures`.
 //!
 //! See `docs/gates.md` for the DSL grammar, environment variables and JSON output.
 
@@ -28,6 +30,7 @@ pub mod context;
 pub mod drift;
 pub mod env;
 pub mod error;
+pub mod figure;
 pub mod harness;
 pub mod judge;
 mod macros;

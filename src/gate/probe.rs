@@ -135,8 +135,8 @@ pub struct ProbeFile {
 /// round-robin with the others, and gives one round's value per subject: the fastest sample
 /// (interference on a shared machine only ever slows a sample down; the rounds, not the
 /// samples, carry the statistics). One sample per call spreads a process's samples over its
-/// whole life, so a burst of interference slows one of them, not all; three consecutive samples
-/// per call made processes 2.4× longer (fewer rounds per budget) and no steadier.
+/// whole life, so a burst of interference slows one of them, not all; more consecutive samples
+/// per call would lengthen every process (fewer rounds per budget) without steadying it.
 pub const SAMPLES_PER_CALL: usize = 1;
 /// Shortest sample of [`seconds_per_call`]: calls are repeated until a sample lasts this long.
 pub const MIN_SAMPLE: Duration = Duration::from_millis(10);

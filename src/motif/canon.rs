@@ -19,8 +19,8 @@ pub const MIN_K: usize = 3;
 pub const MAX_K: usize = 5;
 
 /// Counters per class in the slices a [`ClassCounter`] fills (alternate patterns go
-/// to alternate counters; a class's count is their sum). Two measured 1.03× the pipeline
-/// against one, four 1.01×.
+/// to alternate counters; a class's count is their sum): two halve the chain of dependent
+/// increments; more add cache lines without shortening it further.
 pub const COUNTERS_PER_CLASS: usize = 2;
 
 /// Number of pattern bits of a `k`-node subgraph: `k(k−1)`.
@@ -215,9 +215,8 @@ impl ClassCounter<'_> {
     /// Adds every pattern, alternate patterns to alternate counters. Consecutive patterns are
     /// usually extensions of one subgraph, often of one class: with one counter, each increment
     /// waited for the previous one's store; alternating halves that chain. Patterns are read in
-    /// order (one 512-byte row of the table for most runs). (Taking them from four quarters of
-    /// the slice in turn instead was 1.1× faster on a warm table alone but 0.92–0.94× in the
-    /// pipeline, where the table is cold.)
+    /// order (one 512-byte row of the table for most runs): taking them from quarters of the
+    /// slice in turn helps a warm table alone but costs the pipeline, where the table is cold.
     #[inline(always)]
     pub fn add_all(&mut self, k: usize, patterns: &[u32]) {
         self.add_each(patterns, |p| table_index(p, k));

@@ -27,9 +27,8 @@
 //! - [`CensusIsa::Scalar`]: one instance at a time (any CPU).
 //!
 //! Every path gives the same instances, so the same counts (`tests/motif_esu_bitset.rs`).
-//! On the 40 real NQ M5 sessions (causal DAG, ~11,000 instances per session) the bitset walk
-//! plus the dense census counter classify about 6× more instances per second than the list
-//! walk did (see docs/motif.md for the measured figures).
+//! The census per path is measured by `MOTIF_BENCH_PATHS=1 cargo bench --bench motif` (the
+//! `census` figure in docs/figures).
 
 use super::canon::{bit_index, pattern_at, pattern_bits, MAX_K, MIN_K};
 use super::error::MotifError;
@@ -220,12 +219,18 @@ impl CensusIsa {
     pub fn is_available(self) -> bool {
         #[cfg(target_arch = "x86_64")]
         {
+            use crate::attention::kernels::simd::Isa;
             use std::is_x86_feature_detected as has;
             match self {
                 CensusIsa::Avx512Vbmi2 => {
-                    has!("avx512f") && has!("avx512bw") && has!("avx512vbmi2") && has!("popcnt") && has!("bmi1")
+                    Isa::Avx512.allowed()
+                        && has!("avx512f")
+                        && has!("avx512bw")
+                        && has!("avx512vbmi2")
+                        && has!("popcnt")
+                        && has!("bmi1")
                 }
-                CensusIsa::Avx2 => has!("avx2") && has!("popcnt") && has!("bmi1"),
+                CensusIsa::Avx2 => Isa::Avx2.allowed() && has!("avx2") && has!("popcnt") && has!("bmi1"),
                 CensusIsa::Scalar => true,
             }
         }

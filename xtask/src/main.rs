@@ -7,6 +7,7 @@ mod against_report;
 mod atomic;
 mod baseline;
 mod changepoint;
+mod figures;
 mod fixtures;
 mod format;
 mod history;
@@ -42,6 +43,8 @@ enum Task {
     Tune(tune::Args),
     /// Create (or reuse) a venv with PyTorch and write the environment file for `--features torch`.
     SetupTorch(setup_torch::Args),
+    /// Render docs/figures from the recorded benchmark data (`record` runs a benchmark first).
+    Figures(figures::Args),
     /// Print each metric's trend over commits, flag step changes and render one SVG per timed metric.
     History(history::Args),
 }
@@ -54,6 +57,7 @@ fn main() -> std::process::ExitCode {
         Task::Tune(a) => tune::run(a),
         Task::SetupTorch(a) => setup_torch::run(a),
         Task::History(a) => history::run(a),
+        Task::Figures(a) => figures::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

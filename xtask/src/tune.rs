@@ -64,8 +64,5 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// `--isa`: an instruction set by its report name.
 fn parse_isa(name: &str) -> Result<Isa, String> {
-    Isa::ALL
-        .into_iter()
-        .find(|i| i.name() == name)
-        .ok_or_else(|| format!("unknown instruction set `{name}` (expected avx512, avx2 or portable)"))
+    Isa::parse(name).ok_or_else(|| format!("unknown instruction set `{name}` (expected avx512, avx2 or portable)"))
 }

@@ -5,10 +5,10 @@
 //! ([`Bf16Path::F32Fma`]); the AVX-512 BF16 and portable paths below are kept for CPUs and
 //! tests that ask for them.
 //!
-//! Why not `VDPBF16PS` by default: on the dev VM's Xeon (AVX-512 BF16, no AMX exposed) it
-//! retires one instruction per 0.80 ns against 0.19 ns for `VFMADD231PS zmm` (12 independent
-//! chains each) — its 32 bf16 products per instruction are half the multiply-add rate of f32
-//! FMAs, so every arrangement of it was 0.43–0.6× f32 `flash`. [`Bf16Path::F32Fma`] keeps the
+//! Why not `VDPBF16PS` by default: on the CPUs with AVX-512 BF16 and no AMX that this project
+//! meets, its throughput per instruction is a fraction of `VFMADD231PS zmm`'s, so its 32 bf16
+//! products per instruction come to less than the multiply-add rate of f32 FMAs and every
+//! arrangement of it is slower than f32 `flash`. [`Bf16Path::F32Fma`] keeps the
 //! bf16 numerics (every operand of a dense row rounded to bf16, round to nearest even, as the
 //! other paths round them) and runs `flash`'s f32 routines on them: the panels are rounded in
 //! place once built, O(L·D) per head.
@@ -76,12 +76,13 @@ impl Bf16Path {
         }
     }
 
-    /// Whether this CPU can run the path.
+    /// Whether this CPU can run the path and [`MAX_ISA_VAR`](super::simd::MAX_ISA_VAR) allows
+    /// it (the BF16 and AMX paths need AVX-512).
     pub fn is_available(self) -> bool {
         match self {
             Self::Portable | Self::F32Fma => true,
             #[cfg(target_arch = "x86_64")]
-            Self::Avx512Bf16 => is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bf16"),
+            Self::Avx512Bf16 => super::simd::Avx512::new().is_some() && is_x86_feature_detected!("avx512bf16"),
             #[cfg(target_arch = "x86_64")]
             Self::Amx => {
                 Self::Avx512Bf16.is_available() && is_x86_feature_detected!("avx512bw") && super::amx::bf16_available()
@@ -354,8 +355,8 @@ fn to_f32(bits: u16) -> f32 {
 /// lanes where the CPU has AVX-512 F).
 pub(super) fn round_to_bf16(xs: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx512f") {
-        // SAFETY: just checked.
+    if super::simd::Avx512::new().is_some() {
+        // SAFETY: the token proves AVX-512 F.
         return unsafe { round_to_bf16_avx512(xs) };
     }
     round_each(xs)

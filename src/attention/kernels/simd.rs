@@ -30,7 +30,7 @@ impl Isa {
     /// Every instruction set, best first.
     pub const ALL: [Isa; 3] = [Isa::Avx512, Isa::Avx2, Isa::Portable];
 
-    /// The best instruction set this CPU has.
+    /// The best instruction set this CPU has (under [`MAX_ISA_VAR`]).
     ///
     /// ```
     /// use ironforge::attention::kernels::simd::Isa;
@@ -46,7 +46,7 @@ impl Isa {
         }
     }
 
-    /// Whether this CPU can run `self`.
+    /// Whether this CPU can run `self` and [`MAX_ISA_VAR`] allows it.
     pub fn is_available(self) -> bool {
         match self {
             Isa::Avx512 => Avx512::new().is_some(),
@@ -55,7 +55,7 @@ impl Isa {
         }
     }
 
-    /// Every instruction set this CPU can run, best first.
+    /// Every instruction set this CPU can run (under [`MAX_ISA_VAR`]), best first.
     pub fn available() -> Vec<Isa> {
         Isa::ALL.into_iter().filter(|i| i.is_available()).collect()
     }
@@ -68,10 +68,84 @@ impl Isa {
             Isa::Portable => "portable",
         }
     }
+
+    /// The instruction set named `name` (as [`Isa::name`] spells it).
+    ///
+    /// ```
+    /// use ironforge::attention::kernels::simd::Isa;
+    /// assert_eq!(Isa::parse("avx2"), Some(Isa::Avx2));
+    /// assert_eq!(Isa::parse("sse"), None);
+    /// ```
+    pub fn parse(name: &str) -> Option<Isa> {
+        Isa::ALL.into_iter().find(|i| i.name() == name)
+    }
+
+    /// The ceiling [`MAX_ISA_VAR`] sets through `lookup` (`None`: unset, no ceiling), or an
+    /// error naming the variable and its value.
+    ///
+    /// ```
+    /// use ironforge::attention::kernels::simd::Isa;
+    /// assert_eq!(Isa::ceiling_from(|_| Some("avx2".into())), Ok(Some(Isa::Avx2)));
+    /// assert_eq!(Isa::ceiling_from(|_| None), Ok(None));
+    /// assert!(Isa::ceiling_from(|_| Some("avx3".into())).unwrap_err().contains("IRONFORGE_MAX_ISA"));
+    /// ```
+    pub fn ceiling_from(lookup: impl FnOnce(&str) -> Option<String>) -> Result<Option<Isa>, String> {
+        match lookup(MAX_ISA_VAR) {
+            None => Ok(None),
+            Some(v) if v.is_empty() => Ok(None),
+            Some(v) => Isa::parse(&v).map(Some).ok_or_else(|| {
+                format!("{MAX_ISA_VAR}={v:?} is not an instruction set; accepted: avx512, avx2, portable")
+            }),
+        }
+    }
+
+    /// [`Isa::ceiling_from`] the environment. Entry points (the CLI, the gate harness through
+    /// `AttentionConfig::from_env`, the benchmarks) call it to refuse a bad value; the kernels
+    /// read the ceiling through [`Isa::allowed`], which treats a bad value as no ceiling.
+    pub fn ceiling_from_env() -> Result<Option<Isa>, String> {
+        match std::env::var(MAX_ISA_VAR) {
+            Err(std::env::VarError::NotUnicode(raw)) => {
+                Err(format!("{MAX_ISA_VAR}={} is not UTF-8", raw.to_string_lossy()))
+            }
+            Ok(v) => Isa::ceiling_from(|_| Some(v)),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+        }
+    }
+
+    /// Whether the process may run `self`: at or below the ceiling [`MAX_ISA_VAR`] sets (read
+    /// once per process). Says nothing about the CPU: see [`Isa::is_available`].
+    pub fn allowed(self) -> bool {
+        static CEILING: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+        self.at_or_below(*CEILING.get_or_init(|| Isa::ceiling_from_env().ok().flatten().unwrap_or(Isa::Avx512)))
+    }
+
+    /// Whether a process capped at `ceiling` may run `self` (`Portable` ≤ `Avx2` ≤ `Avx512`).
+    ///
+    /// ```
+    /// use ironforge::attention::kernels::simd::Isa;
+    /// assert!(Isa::Avx2.at_or_below(Isa::Avx2) && Isa::Portable.at_or_below(Isa::Avx2));
+    /// assert!(!Isa::Avx512.at_or_below(Isa::Avx2));
+    /// ```
+    pub fn at_or_below(self, ceiling: Isa) -> bool {
+        // `Isa::ALL` lists the best first, and the derived order follows it.
+        self >= ceiling
+    }
 }
+
+/// Environment variable capping the instruction sets every engine uses (`avx512`, `avx2` or
+/// `portable`): `IRONFORGE_MAX_ISA=avx2` runs on an AVX-512 machine what an AVX2-only machine
+/// runs (the attention kernels, the model's layer norm, the bf16 paths and the motif census),
+/// so those paths can be tested, gated and benchmarked anywhere.
+pub const MAX_ISA_VAR: &str = "IRONFORGE_MAX_ISA";
 
 /// Number of lanes of every [`Lanes`] vector.
 pub const LANES: usize = 16;
+
+/// Whether every lane whose bit is set in `mask` is below `len`.
+#[inline(always)]
+fn mask_fits(mask: u16, len: usize) -> bool {
+    (16 - mask.leading_zeros() as usize) <= len
+}
 
 /// Sixteen f32 lanes. Lane masks are `u16` (bit `i` = lane `i`).
 pub trait Lanes: Copy {
@@ -83,7 +157,27 @@ pub trait Lanes: Copy {
     fn load(self, src: &[f32]) -> Self::V;
     /// Lanes whose bit is set read from `src`, the others are 0 and are not read: `src` may
     /// be shorter than 16 if the missing lanes' bits are clear.
-    fn load_masked(self, src: &[f32], mask: u16) -> Self::V;
+    ///
+    /// # Panics
+    /// If a set bit's lane is past the end of `src`.
+    ///
+    /// ```
+    /// use ironforge::attention::kernels::simd::{Lanes, Portable};
+    /// let v = Portable.load_masked(&[1.0, 2.0, 3.0], 0b101);
+    /// assert_eq!(v[..4], [1.0, 0.0, 3.0, 0.0]);
+    /// ```
+    #[inline(always)]
+    fn load_masked(self, src: &[f32], mask: u16) -> Self::V {
+        assert!(mask_fits(mask, src.len()), "a masked load reads past its slice");
+        // SAFETY: every lane with a set bit is below `src.len()` (asserted).
+        unsafe { self.load_masked_ptr(src.as_ptr(), mask) }
+    }
+    /// [`Lanes::load_masked`] without its bounds check, for inner loops whose bounds the
+    /// caller has established once (the check costs the hot loops about 15%).
+    ///
+    /// # Safety
+    /// `src + i` must be a readable float for every lane `i` whose bit is set in `mask`.
+    unsafe fn load_masked_ptr(self, src: *const f32, mask: u16) -> Self::V;
     /// Stores sixteen floats to `dst[0..16]`.
     fn store(self, dst: &mut [f32], v: Self::V);
     /// Stores the lanes whose bit is set to `dst` (the others are not written): `dst` may be
@@ -155,10 +249,9 @@ pub trait Lanes: Copy {
 /// versions leave it out: their contract stops at 88, see [`Lanes::exp`]).
 const EXP_HI: f32 = 88.0;
 /// Lower clamp: −126·ln 2 rounded up, the smallest input whose result is still a *normal*
-/// float (`n = −126` with `r ≥ 0`, so `eʳ ≥ 1`). One ulp lower (the clamp until 2026-12-01)
-/// gave `r < 0` and a subnormal result, and every masked lane of the dense routines (score
-/// −∞, clamped) then took a microcode assist in the scaling and in the multiply-adds after it:
-/// `flash`/`sdpa` on DAG-masked rows ran 2.5–3× slower than with flush-to-zero set.
+/// float (`n = −126` with `r ≥ 0`, so `eʳ ≥ 1`). One ulp lower gives `r < 0` and a subnormal
+/// result, and every masked lane of the dense routines (score −∞, clamped) would then take a
+/// microcode assist in the scaling and in the multiply-adds after it.
 const EXP_LO: f32 = -87.336_54;
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 const LN2_HI: f32 = 0.693_359_4;
@@ -214,8 +307,15 @@ impl Lanes for Portable {
         src[..16].try_into().expect("16 lanes")
     }
     #[inline(always)]
-    fn load_masked(self, src: &[f32], mask: u16) -> Self::V {
-        std::array::from_fn(|i| if mask >> i & 1 == 1 { src[i] } else { 0.0 })
+    unsafe fn load_masked_ptr(self, src: *const f32, mask: u16) -> Self::V {
+        let mut v = [0.0; 16];
+        for (i, x) in v.iter_mut().enumerate() {
+            if mask >> i & 1 == 1 {
+                // SAFETY: lane i's bit is set, so `src + i` is readable (the caller's contract).
+                *x = unsafe { src.add(i).read() };
+            }
+        }
+        v
     }
     #[inline(always)]
     fn store(self, dst: &mut [f32], v: Self::V) {
@@ -296,10 +396,10 @@ pub struct Avx512 {
 }
 
 impl Avx512 {
-    /// The token, if this CPU has AVX-512 F.
+    /// The token, if this CPU has AVX-512 F and [`MAX_ISA_VAR`] allows it.
     pub fn new() -> Option<Self> {
         #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx512f") {
+        if is_x86_feature_detected!("avx512f") && Isa::Avx512.allowed() {
             return Some(Self { _private: () });
         }
         None
@@ -313,10 +413,10 @@ pub struct Avx2 {
 }
 
 impl Avx2 {
-    /// The token, if this CPU has AVX2 and FMA.
+    /// The token, if this CPU has AVX2 and FMA and [`MAX_ISA_VAR`] allows them.
     pub fn new() -> Option<Self> {
         #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && Isa::Avx2.allowed() {
             return Some(Self { _private: () });
         }
         None
@@ -383,10 +483,10 @@ mod x86 {
             unsafe { _mm512_loadu_ps(src.as_ptr()) }
         }
         #[inline(always)]
-        fn load_masked(self, src: &[f32], mask: u16) -> __m512 {
-            debug_assert!(mask == 0 || (16 - mask.leading_zeros() as usize) <= src.len());
-            // SAFETY: only lanes with a set bit are read; the caller keeps them in bounds.
-            unsafe { _mm512_maskz_loadu_ps(mask, src.as_ptr()) }
+        unsafe fn load_masked_ptr(self, src: *const f32, mask: u16) -> __m512 {
+            // SAFETY: only lanes with a set bit are read, and those are readable (the caller's
+            // contract); token proves avx512f.
+            unsafe { _mm512_maskz_loadu_ps(mask, src) }
         }
         #[inline(always)]
         fn store(self, dst: &mut [f32], v: __m512) {
@@ -396,7 +496,7 @@ mod x86 {
         }
         #[inline(always)]
         fn store_masked(self, dst: &mut [f32], v: __m512, mask: u16) {
-            assert!(mask == 0 || (16 - mask.leading_zeros() as usize) <= dst.len());
+            assert!(mask_fits(mask, dst.len()), "a masked store writes past its slice");
             // SAFETY: only lanes with a set bit are written, all in bounds (asserted); token
             // proves avx512f.
             unsafe { _mm512_mask_storeu_ps(dst.as_mut_ptr(), mask, v) }
@@ -571,15 +671,14 @@ mod x86 {
             unsafe { [_mm256_loadu_ps(src.as_ptr()), _mm256_loadu_ps(src.as_ptr().add(8))] }
         }
         #[inline(always)]
-        fn load_masked(self, src: &[f32], mask: u16) -> Self::V {
-            debug_assert!(mask == 0 || (16 - mask.leading_zeros() as usize) <= src.len());
-            // SAFETY: maskload reads only lanes whose mask is set, which the caller keeps in
-            // bounds; the pointer offset by 8 is only dereferenced for set lanes.
+        unsafe fn load_masked_ptr(self, src: *const f32, mask: u16) -> Self::V {
+            // SAFETY: maskload reads only lanes whose mask is set, and those are readable (the
+            // caller's contract); the pointer offset by 8 is only dereferenced for set lanes;
+            // token proves AVX2.
             unsafe {
                 let m0 = _mm256_castps_si256(mask8(mask));
                 let m1 = _mm256_castps_si256(mask8(mask >> 8));
-                let p = src.as_ptr();
-                [_mm256_maskload_ps(p, m0), _mm256_maskload_ps(p.wrapping_add(8), m1)]
+                [_mm256_maskload_ps(src, m0), _mm256_maskload_ps(src.wrapping_add(8), m1)]
             }
         }
         #[inline(always)]
@@ -593,7 +692,7 @@ mod x86 {
         }
         #[inline(always)]
         fn store_masked(self, dst: &mut [f32], v: Self::V, mask: u16) {
-            assert!(mask == 0 || (16 - mask.leading_zeros() as usize) <= dst.len());
+            assert!(mask_fits(mask, dst.len()), "a masked store writes past its slice");
             // SAFETY: maskstore writes only lanes whose mask is set, all in bounds (asserted);
             // the pointer offset by 8 is only dereferenced for set lanes; token proves AVX2.
             unsafe {
@@ -696,8 +795,9 @@ mod not_x86 {
                 fn load(self, s: &[f32]) -> Self::V {
                     Portable.load(s)
                 }
-                fn load_masked(self, s: &[f32], m: u16) -> Self::V {
-                    Portable.load_masked(s, m)
+                unsafe fn load_masked_ptr(self, s: *const f32, m: u16) -> Self::V {
+                    // SAFETY: forwarded contract.
+                    unsafe { Portable.load_masked_ptr(s, m) }
                 }
                 fn store(self, d: &mut [f32], v: Self::V) {
                     Portable.store(d, v)

@@ -224,6 +224,9 @@ pub fn sparse_row<L: Lanes>(l: L, h: &HeadRows<'_>, i: usize, cols: &[u32], scra
         return;
     }
     let q = &h.q[i * d..(i + 1) * d];
+    // Every column's key row is sliced (bounds-checked) below; with this, its value row is in
+    // bounds too.
+    assert!(h.v.len() >= h.k.len(), "values must be L × D like the keys");
     let mut m = f32::NEG_INFINITY;
     // `score · 0` summed: NaN once a score is NaN or infinite (`f32::max` and the clamped
     // exponential would hide it), 0 otherwise; added to the denominator so the row comes out
@@ -236,7 +239,10 @@ pub fn sparse_row<L: Lanes>(l: L, h: &HeadRows<'_>, i: usize, cols: &[u32], scra
         let mut c0 = 0;
         while c0 < d {
             let bits = lane_bits(d - c0);
-            s += l.reduce_add(l.mul(l.load_masked(&q[c0..], bits), l.load_masked(&kr[c0..], bits)));
+            // SAFETY: `bits` holds the lanes below d − c0, the rest of q's and kr's d floats.
+            let (qv, kv) =
+                unsafe { (l.load_masked_ptr(q.as_ptr().add(c0), bits), l.load_masked_ptr(kr.as_ptr().add(c0), bits)) };
+            s += l.reduce_add(l.mul(qv, kv));
             c0 += LANES;
         }
         s *= h.scale;
@@ -253,7 +259,10 @@ pub fn sparse_row<L: Lanes>(l: L, h: &HeadRows<'_>, i: usize, cols: &[u32], scra
     let mut n0 = 0;
     while n0 < cols.len() {
         let bits = lane_bits(cols.len() - n0);
-        let e = l.select(bits, l.exp(l.sub(l.load_masked(&scratch[n0..], bits), mv)), zero);
+        // SAFETY: `bits` holds the lanes below cols.len() − n0, and scratch holds at least
+        // cols.len() floats (the loop above wrote scratch[n] for every column n).
+        let scores = unsafe { l.load_masked_ptr(scratch.as_ptr().add(n0), bits) };
+        let e = l.select(bits, l.exp(l.sub(scores, mv)), zero);
         sum = l.add(sum, e);
         l.store(&mut scratch[n0..], e);
         n0 += LANES;
@@ -267,7 +276,10 @@ pub fn sparse_row<L: Lanes>(l: L, h: &HeadRows<'_>, i: usize, cols: &[u32], scra
         let mut acc = zero;
         for (n, &j) in cols.iter().enumerate() {
             let j = j as usize;
-            acc = l.fmadd(l.splat(scratch[n]), l.load_masked(&h.v[j * d + c0..], bits), acc);
+            // SAFETY: `bits` holds the lanes below d − c0; k held row j (sliced above) and v
+            // is at least as long (asserted above), so v[j·d + c0 .. (j + 1)·d] is in bounds.
+            let vv = unsafe { l.load_masked_ptr(h.v.as_ptr().add(j * d + c0), bits) };
+            acc = l.fmadd(l.splat(scratch[n]), vv, acc);
         }
         l.store(&mut tmp, acc);
         for c in 0..w {
@@ -292,7 +304,7 @@ pub struct ShortScratch {
 /// one to a dozen columns, and per-row loops over them were mispredicted at every exit, which
 /// cost more than the arithmetic. Three passes: every entry's score, with the bits of
 /// [`sparse_row`] (flat over all entries, sixteen dot products summed together by
-/// [`Lanes::reduce_add16`]: 1.01–1.03× the pipeline on the real sessions); per row, from its
+/// [`Lanes::reduce_add16`]); per row, from its
 /// one vector of scores, the maximum, the exponentials, their sum and the probabilities (times
 /// one reciprocal); every entry's probability times its value row, accumulated into its row's
 /// output (flat, the accumulator reset by a lane select when the row changes, the running sum
@@ -337,13 +349,20 @@ pub fn short_rows<L: Lanes>(
         let mut products = [zero; LANES];
         for ((p, &j), &i) in products.iter_mut().zip(cols).zip(entry_rows) {
             // SAFETY: i, j < n, and q and k hold n rows of d (asserted above).
-            let (q, k) = unsafe { (row_of(h.q, i, d), row_of(h.k, j, d)) };
-            *p = l.mul(l.load_masked(q, dbits), l.load_masked(k, dbits));
+            // `dbits` holds the lanes below d, and each row has at least d floats.
+            *p = unsafe {
+                l.mul(
+                    l.load_masked_ptr(row_of(h.q, i, d).as_ptr(), dbits),
+                    l.load_masked_ptr(row_of(h.k, j, d).as_ptr(), dbits),
+                )
+            };
         }
         let first = chunk * LANES;
         let mut s = l.mul(l.add(zero, l.reduce_add16(products)), scale);
         if let Some(b) = entry_bias {
-            s = l.add(s, l.load_masked(&b[first..], lane_bits(cols.len())));
+            // SAFETY: this chunk's entries are b[first .. first + cols.len()] (one bias per
+            // entry, asserted above), and the bits are the lanes below cols.len().
+            s = l.add(s, unsafe { l.load_masked_ptr(b.as_ptr().add(first), lane_bits(cols.len())) });
         }
         l.store(&mut scores[first..], s);
     }
@@ -358,7 +377,10 @@ pub fn short_rows<L: Lanes>(
         }
         let start = start as usize;
         let bits = lane_bits(count);
-        let row = l.load_masked(&scores[start..], bits);
+        // SAFETY: the row's entries are scores[start .. start + count] (`from_mask`'s starts
+        // and ends index the entries, and scores holds one per entry plus a vector), and
+        // `bits` holds the lanes below count.
+        let row = unsafe { l.load_masked_ptr(scores.as_ptr().add(start), bits) };
         let m = l.reduce_max(l.select(bits, row, l.splat(f32::NEG_INFINITY)));
         let e = l.select(bits, l.exp(l.sub(row, l.splat(m))), zero);
         // Plus `score · 0` of the row's entries: NaN in the sum once a score is NaN or
@@ -448,7 +470,9 @@ impl<L: Lanes> PvStep<'_, L> {
         let dbits = lane_bits(self.d);
         // SAFETY: i, j < n, and v and out hold n rows of d (the caller's contract).
         let (v, out) = unsafe { (row_of(self.v, j, self.d), row_of_mut(self.out, i, self.d)) };
-        acc.0 = l.fmadd(l.splat(p), l.load_masked(v, dbits), l.select(same_row, acc.0, l.splat(0.0)));
+        // SAFETY: `dbits` holds the lanes below d, and v's row j has d floats.
+        let vv = unsafe { l.load_masked_ptr(v.as_ptr(), dbits) };
+        acc.0 = l.fmadd(l.splat(p), vv, l.select(same_row, acc.0, l.splat(0.0)));
         acc.1 = i;
         l.store_masked(out, acc.0, dbits);
     }
