@@ -13,9 +13,11 @@
 //! `cargo bench --bench attention -- --threads 1` prints only the thread table: each kernel
 //! on one thread, with its heads split over two threads whatever the work (`split_pays`
 //! bypassed), and as `attend_parallel` decides, interleaved, with the work `split_pays` weighs:
-//! where split and one thread cross sets `PARALLEL_MIN_WORK`.
+//! where split and one thread cross sets `PARALLEL_MIN_WORK`; it is written as the
+//! `attention-threads` figure (`cargo xtask figures record`).
 //! Speed is reported, never asserted; on a shared machine the numbers are noisy.
 
+use ironforge::gate::figure::{Cell, Figure, Table};
 use ironforge::gate::stats::median;
 use std::time::Instant;
 
@@ -216,14 +218,29 @@ fn bf16_table(max_l: usize, rounds: usize) {
 /// One thread, two threads always split, two threads as [`split_pays`] decides: per mask, L and
 /// kernel, medians of interleaved rounds (each sample the mean of a batch lasting ≥ 2 ms) and
 /// the median per-round ratios one-thread / two-thread.
-fn threads_table(max_l: usize, rounds: usize) {
+fn threads_table(max_l: usize, rounds: usize) -> Figure {
     let pool2 = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
     let fast = [Kernel::Sdpa, Kernel::Flash, Kernel::BlockSparse, Kernel::Bf16];
-    println!(
-        "\n## Threads: H = 4, D = 11, bucket time bias (median us; × = one thread / two threads, median of rounds)\n"
-    );
-    println!("| mask | L | work | kernel | 1 thread us | 2 threads, always split us | × | 2 threads, split_pays us | × | splits |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let mut table = Table::new(
+        "Threads: H = 4, D = 11, bucket time bias",
+        [
+            "mask",
+            "L",
+            "work",
+            "kernel",
+            "1 thread us",
+            "2 threads, always split us",
+            "× split",
+            "2 threads, split_pays us",
+            "× split_pays",
+            "splits",
+        ],
+    )
+    .with_note(format!(
+        "Kernels on {}. Median µs per call of {rounds} rounds (one, split and policy interleaved); × = \
+         one thread / two threads, median of the per-round ratios. `work` is what `split_pays` weighs.",
+        ironforge::attention::kernels::simd::Isa::detect().name()
+    ));
     for mask_kind in ["dense", "dag"] {
         for &l in LS.iter().filter(|&&l| l <= max_l) {
             let case = Case::new(mask_kind, l);
@@ -269,22 +286,29 @@ fn threads_table(max_l: usize, rounds: usize) {
                         t[i].push(x);
                     }
                 }
-                println!(
-                    "| {mask_kind} | {l} | {work} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} | {} |",
-                    kernel.name(),
-                    median(&t[0]) * 1e6,
-                    median(&t[1]) * 1e6,
-                    median(&r_split),
-                    median(&t[2]) * 1e6,
-                    median(&r_policy),
-                    if splits { "yes" } else { "no" }
-                );
+                table.row([
+                    Cell::text(mask_kind),
+                    Cell::text(l),
+                    Cell::text(work),
+                    Cell::text(kernel.name()),
+                    Cell::number(median(&t[0]) * 1e6, 1),
+                    Cell::number(median(&t[1]) * 1e6, 1),
+                    Cell::number(median(&r_split), 2),
+                    Cell::number(median(&t[2]) * 1e6, 1),
+                    Cell::number(median(&r_policy), 2),
+                    Cell::text(if splits { "yes" } else { "no" }),
+                ]);
             }
         }
     }
+    Figure::new("attention-threads", vec![table])
 }
 
 fn main() {
+    if let Err(e) = ironforge::attention::kernels::simd::Isa::ceiling_from_env() {
+        eprintln!("attention bench: {e}");
+        std::process::exit(2);
+    }
     if arg("--bf16", 0) > 0 {
         bf16_table(arg("--max-l", 2048), arg("--rounds", 0));
         return;
@@ -294,7 +318,10 @@ fn main() {
         return;
     }
     if arg("--threads", 0) > 0 {
-        threads_table(arg("--max-l", 2048), arg("--rounds", 15));
+        if let Err(e) = threads_table(arg("--max-l", 2048), arg("--rounds", 15)).emit() {
+            eprintln!("attention bench: {e}");
+            std::process::exit(1);
+        }
         return;
     }
     if arg("--anchors", 0) > 0 {

@@ -9,7 +9,9 @@
 //! L = 1024 only.
 //!
 //! `cargo bench --features torch --bench torch [-- --max-l 4096 --dense-max-l 4096 --pairs 0]`
-//! (needs the environment from `cargo xtask setup-torch`). Prints a Markdown table and writes it
+//! (needs the environment from `cargo xtask setup-torch`; `OMP_WAIT_POLICY=PASSIVE` keeps torch's
+//! OpenMP threads from spinning between its calls on the cores our two-thread runs use, read
+//! when libtorch loads, so it must be in the environment). Prints a Markdown table and writes it
 //! as a [`Figure`] (`cargo xtask figures record`). Speed is reported, never asserted; on a
 //! shared machine the numbers are noisy.
 
@@ -43,12 +45,19 @@ fn main() {
         ["mask", "bias", "L", "threads", "torch ms", "kernel", "kernel ms", "× torch"],
     )
     .with_note(format!(
-        "Kernels on {} (bf16 path {}), torch threads at start {}. Median ms of interleaved pairs; \
-         × torch = median of per-pair torch/kernel (> 1: ours faster).",
+        "Kernels on {} (bf16 path {}), torch threads at start {}, OMP_WAIT_POLICY {}. Median ms of \
+         interleaved pairs; × torch = median of per-pair torch/kernel (> 1: ours faster).",
         ironforge::attention::kernels::simd::Isa::detect().name(),
         ironforge::attention::kernels::bf16::Bf16Path::detect().name(),
-        torch::threads()
+        torch::threads(),
+        std::env::var("OMP_WAIT_POLICY").unwrap_or_else(|_| "unset".into())
     ));
+    if std::env::var("OMP_WAIT_POLICY").is_err() {
+        eprintln!(
+            "torch bench: OMP_WAIT_POLICY is unset: torch's OpenMP threads spin between calls, on the \
+             cores our two-thread runs use; set OMP_WAIT_POLICY=PASSIVE for the two-thread rows"
+        );
+    }
     for (mask_kind, bias_kind) in [("dense", "bucket"), ("dense", "none"), ("dag", "bucket")] {
         let cap = if mask_kind == "dense" { dense_max_l } else { max_l };
         for &l in LS.iter().filter(|&&l| l <= cap) {

@@ -10,7 +10,9 @@
 //! * `P·V` is D fused multiply-adds of the probability vector with the broadcast `v[j, c]`
 //!   into D accumulators (`acc[c]` = dimension `c` of the sixteen outputs).
 //!
-//! Keys go [`STEP`] at a time (their scores in registers, STEP independent FMA chains). A
+//! Keys go [`Lanes::SCORE_STEP`] at a time (their scores in registers, that many independent
+//! FMA chains), and `P·V` accumulates [`Lanes::PV_DIMS`] output dimensions per pass over a
+//! chunk's probabilities, so that neither inner loop spills on AVX2's sixteen registers. A
 //! 64-key chunk no row of the block allows is skipped; a chunk every row allows wholly needs no
 //! mask; otherwise each key's sixteen row bits are gathered from the mask words and masked
 //! lanes are selected away (score −∞, probability 0). A time bias is read per chunk as 16 × 16
@@ -33,10 +35,7 @@
 //! vectors of scores for `flash` and L for `sdpa`.
 
 use super::panels::HeadPanels;
-use super::simd::{Lanes, LANES};
-
-/// Keys per step (their scores computed together, STEP independent FMA chains).
-pub const STEP: usize = 8;
+use super::simd::{Lanes, LANES, MAX_SCORE_STEP};
 
 /// Keys per mask word.
 const CHUNK: usize = 64;
@@ -139,8 +138,16 @@ fn bias_chunk<L: Lanes>(l: L, blk: &LaneBlock<'_>, bias: &[&[f32]; LANES], ch: &
         let valid = LANES.min(l_keys - j);
         let bits = if valid == LANES { u16::MAX } else { (1u16 << valid) - 1 };
         let mut m = [l.splat(0.0); LANES];
-        for (v, row) in m.iter_mut().zip(bias) {
-            *v = l.load_masked(&row[j..], bits);
+        // Whole tiles (all but the last) by plain loads: a masked load is two `vmaskmovps` on
+        // AVX2, each slower than a load.
+        if bits == u16::MAX {
+            for (v, row) in m.iter_mut().zip(bias) {
+                *v = l.load(&row[j..]);
+            }
+        } else {
+            for (v, row) in m.iter_mut().zip(bias) {
+                *v = l.load_masked(&row[j..], bits);
+            }
         }
         for (x, v) in l.transpose16(m).into_iter().enumerate() {
             l.store(&mut dst[(tile + x) * LANES..], v);
@@ -158,7 +165,7 @@ fn chunk_bias<'s, L: Lanes>(l: L, blk: &LaneBlock<'_>, ch: &Chunk, scratch: &'s 
     Some(scratch)
 }
 
-/// Scaled scores of keys `j0 + jj .. + STEP` of chunk `ch` plus their bias (`bias_t` from
+/// Scaled scores of keys `j0 + jj .. + L::SCORE_STEP` of chunk `ch` plus their bias (`bias_t` from
 /// [`bias_chunk`]), masked lanes −∞. `poison` gains `score · 0` of every allowed score: NaN in
 /// a lane whose row met a NaN or infinite score (the clamped exponential would otherwise turn
 /// it into a finite weight), 0 elsewhere; [`write_rows`] adds it to the outputs so such rows
@@ -174,17 +181,20 @@ fn step_scores<L: Lanes, const DP: usize, const D: usize>(
     jj: usize,
     bias_t: Option<&[f32]>,
     poison: &mut L::V,
-) -> [L::V; STEP] {
-    let k_rows = &blk.p.kr[(ch.j0 + jj) * DP..][..STEP * DP];
-    let mut s = [l.splat(0.0); STEP];
+) -> [L::V; MAX_SCORE_STEP] {
+    // Arrays of the largest step; only the first `L::SCORE_STEP` entries are used, so the
+    // others vanish once the loops are unrolled.
+    let step = L::SCORE_STEP;
+    let k_rows = &blk.p.kr[(ch.j0 + jj) * DP..][..step * DP];
+    let mut s = [l.splat(0.0); MAX_SCORE_STEP];
     for c in 0..D {
-        for t in 0..STEP {
+        for t in 0..step {
             s[t] = l.fmadd(qt[c], l.splat(k_rows[t * DP + c]), s[t]);
         }
     }
     let (scale, neg_inf, zero) = (l.splat(blk.scale), l.splat(f32::NEG_INFINITY), l.splat(0.0));
-    let mut z = [zero; STEP];
-    for t in 0..STEP {
+    let mut z = [zero; MAX_SCORE_STEP];
+    for t in 0..step {
         // Scale and bias in one rounding.
         s[t] = match bias_t {
             Some(b) => l.fmadd(s[t], scale, l.load(&b[(jj + t) * LANES..])),
@@ -197,7 +207,7 @@ fn step_scores<L: Lanes, const DP: usize, const D: usize>(
         }
     }
     // Summed as a tree, one add into `poison` per step (a chain of eight slowed `flash`).
-    let mut width = STEP;
+    let mut width = step;
     while width > 1 {
         width /= 2;
         for i in 0..width {
@@ -217,7 +227,7 @@ struct Accum<V, const D: usize> {
     poison: V,
 }
 
-/// The scores of chunk `ch` ([`step_scores`], [`STEP`] keys at a time) stored key-major in
+/// The scores of chunk `ch` ([`step_scores`], [`Lanes::SCORE_STEP`] keys at a time) stored key-major in
 /// `dst` (vector `jj` = the chunk's key `jj` for the sixteen rows); returns their maximum.
 #[inline(always)]
 fn chunk_scores<L: Lanes, const DP: usize, const D: usize>(
@@ -230,9 +240,9 @@ fn chunk_scores<L: Lanes, const DP: usize, const D: usize>(
     dst: &mut [f32],
 ) -> L::V {
     let mut m = l.splat(f32::NEG_INFINITY);
-    for jj in (0..ch.keys).step_by(STEP) {
+    for jj in (0..ch.keys).step_by(L::SCORE_STEP) {
         let s = step_scores::<L, DP, D>(l, blk, qt, ch, jj, bias_t, poison);
-        for (t, x) in s.iter().enumerate() {
+        for (t, x) in s.iter().enumerate().take(L::SCORE_STEP) {
             m = l.max(m, *x);
             l.store(&mut dst[(jj + t) * LANES..], *x);
         }
@@ -260,7 +270,7 @@ fn chunk_pv<L: Lanes, const D: usize>(
     a: &mut Accum<L::V, D>,
 ) {
     // Whole steps, as `chunk_scores` wrote them (keys past the chunk have clear bits).
-    let keys = ch.keys.next_multiple_of(STEP);
+    let keys = ch.keys.next_multiple_of(L::SCORE_STEP);
     let probs = &mut buf[..keys * LANES];
     // Two copies of the loop, so the test of `full` stays out of it.
     if ch.full {
@@ -280,10 +290,14 @@ fn chunk_pv<L: Lanes, const D: usize>(
         }
     }
     let v_rows = &p.vr[ch.j0 * LANES..][..keys * LANES];
-    for jj in 0..keys {
-        let e = l.load(&probs[jj * LANES..(jj + 1) * LANES]);
-        for (acc, &v) in a.acc.iter_mut().zip(&v_rows[jj * LANES..][..D]) {
-            *acc = l.fmadd(e, l.splat(v), *acc);
+    for c0 in (0..D).step_by(L::PV_DIMS) {
+        let dims = c0..(c0 + L::PV_DIMS).min(D);
+        for jj in 0..keys {
+            let e = l.load(&probs[jj * LANES..(jj + 1) * LANES]);
+            for (acc, &v) in a.acc[dims.clone()].iter_mut().zip(&v_rows[jj * LANES + dims.start..jj * LANES + dims.end])
+            {
+                *acc = l.fmadd(e, l.splat(v), *acc);
+            }
         }
     }
 }

@@ -141,6 +141,9 @@ pub const MAX_ISA_VAR: &str = "IRONFORGE_MAX_ISA";
 /// Number of lanes of every [`Lanes`] vector.
 pub const LANES: usize = 16;
 
+/// The largest [`Lanes::SCORE_STEP`].
+pub const MAX_SCORE_STEP: usize = 8;
+
 /// Whether every lane whose bit is set in `mask` is below `len`.
 #[inline(always)]
 fn mask_fits(mask: u16, len: usize) -> bool {
@@ -151,6 +154,15 @@ fn mask_fits(mask: u16, len: usize) -> bool {
 pub trait Lanes: Copy {
     /// The vector type.
     type V: Copy;
+    /// Keys whose scores one step of the one-row-per-lane routines (`lane_rows.rs`) keeps in
+    /// registers, at most [`MAX_SCORE_STEP`] and a power of two dividing 16: with the key
+    /// element broadcast and the queries' vector of one dimension, they must fit the register
+    /// file (32 on AVX-512; a 16-lane vector takes two of AVX2's 16).
+    const SCORE_STEP: usize = MAX_SCORE_STEP;
+    /// Output dimensions one pass of those routines' `P·V` accumulates in registers (the
+    /// others wait for the next pass over the chunk's probabilities; each accumulator sees the
+    /// same multiply-adds in the same order either way).
+    const PV_DIMS: usize = LANES;
     /// All lanes `x`.
     fn splat(self, x: f32) -> Self::V;
     /// Sixteen floats from `src[0..16]`.
@@ -617,6 +629,39 @@ mod x86 {
         }
     }
 
+    /// The 8 × 8 transpose of `r` (vector `c` of the result holds element `c` of every input),
+    /// by the usual three rounds of in-lane unpacks, in-lane shuffles and 128-bit permutes.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 (guaranteed by holding an [`Avx2`] token).
+    #[inline(always)]
+    unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+        // SAFETY: caller guarantees AVX2.
+        unsafe {
+            // t[2i], t[2i + 1]: rows 2i and 2i + 1 interleaved (low and high halves of each lane).
+            let mut t = r;
+            for i in 0..4 {
+                t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+                t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+            }
+            // u[4h + k]: element k (and k + 4) of rows 4h .. 4h + 4, per 128-bit lane.
+            let mut u = t;
+            for h in 0..2 {
+                let (a, b, c, d) = (t[4 * h], t[4 * h + 1], t[4 * h + 2], t[4 * h + 3]);
+                u[4 * h] = _mm256_shuffle_ps::<0x44>(a, c);
+                u[4 * h + 1] = _mm256_shuffle_ps::<0xee>(a, c);
+                u[4 * h + 2] = _mm256_shuffle_ps::<0x44>(b, d);
+                u[4 * h + 3] = _mm256_shuffle_ps::<0xee>(b, d);
+            }
+            let mut out = r;
+            for k in 0..4 {
+                out[k] = _mm256_permute2f128_ps::<0x20>(u[k], u[4 + k]);
+                out[4 + k] = _mm256_permute2f128_ps::<0x31>(u[k], u[4 + k]);
+            }
+            out
+        }
+    }
+
     /// Eight-lane mask vector from the low 8 bits of `bits`.
     ///
     /// # Safety
@@ -659,6 +704,32 @@ mod x86 {
     // loads read only lanes whose bit is set (kept in bounds by the caller).
     impl Lanes for Avx2 {
         type V = [__m256; 2];
+        // Four keys' scores (8 registers) plus a query vector and a broadcast; six output
+        // dimensions (12 registers) plus a probability vector and a broadcast: no spill in
+        // either inner loop (eight and sixteen would need 19 and 35 registers of 16).
+        const SCORE_STEP: usize = 4;
+        const PV_DIMS: usize = 6;
+        /// Four 8 × 8 transposes, one per quarter (`m[r]` is rows `r`'s lanes 0..8 and 8..16):
+        /// no trip through memory, and at most sixteen registers live at once.
+        #[inline(always)]
+        fn transpose16(self, m: [Self::V; 16]) -> [Self::V; 16] {
+            // Loops, not closures: a closure would not inherit the caller's target features.
+            let mut out = m;
+            for (rows, half) in [(0, 0), (8, 0), (0, 1), (8, 1)] {
+                let mut quarter = [m[0][0]; 8];
+                for r in 0..8 {
+                    quarter[r] = m[rows + r][half];
+                }
+                // SAFETY: the token proves AVX2.
+                let t = unsafe { transpose8(quarter) };
+                // Rows 0..8 land in the columns' low vectors, rows 8..16 in their high ones;
+                // lanes 8..16 of the rows are columns 8..16.
+                for c in 0..8 {
+                    out[8 * half + c][rows / 8] = t[c];
+                }
+            }
+            out
+        }
         #[inline(always)]
         fn splat(self, x: f32) -> Self::V {
             // SAFETY: token proves AVX2.
