@@ -394,21 +394,21 @@ unsafe fn row_moments_avx(row: &[f32]) -> (f64, f64) {
     use std::arch::x86_64::*;
     debug_assert_eq!(row.len() % 4, 0);
     let n = row.len() as f64;
-    // SAFETY (every block below): AVX is available (the caller's contract); each load reads
-    // four values of one `chunks_exact(4)` chunk.
-    let mut sum = unsafe { _mm256_setzero_pd() };
-    for c in row.chunks_exact(4) {
-        sum = unsafe { _mm256_add_pd(sum, _mm256_cvtps_pd(_mm_loadu_ps(c.as_ptr()))) };
-    }
-    let mean = unsafe { sum_lanes(sum) } / n;
-    let (centre, mut squares) = unsafe { (_mm256_set1_pd(mean), _mm256_setzero_pd()) };
-    for c in row.chunks_exact(4) {
-        squares = unsafe {
+    // SAFETY: AVX is available (the caller's contract); each load reads the four values of one
+    // `chunks_exact(4)` chunk.
+    let (mean, var) = unsafe {
+        let mut sum = _mm256_setzero_pd();
+        for c in row.chunks_exact(4) {
+            sum = _mm256_add_pd(sum, _mm256_cvtps_pd(_mm_loadu_ps(c.as_ptr())));
+        }
+        let mean = sum_lanes(sum) / n;
+        let (centre, mut squares) = (_mm256_set1_pd(mean), _mm256_setzero_pd());
+        for c in row.chunks_exact(4) {
             let d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(c.as_ptr())), centre);
-            _mm256_add_pd(squares, _mm256_mul_pd(d, d))
-        };
-    }
-    let var = unsafe { sum_lanes(squares) } / n;
+            squares = _mm256_add_pd(squares, _mm256_mul_pd(d, d));
+        }
+        (mean, sum_lanes(squares) / n)
+    };
     (mean, 1.0 / (var + LN_EPS).sqrt())
 }
 
