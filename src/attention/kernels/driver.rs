@@ -9,13 +9,13 @@ use ndarray::Array3;
 use rayon::prelude::*;
 
 use super::bias_source::{Resolved, RowBias};
-use super::block_sparse::TileMap;
 use super::coverage::{self, RowPath};
 use super::lane_rows::{online_lanes, two_pass_lanes, LaneBlock, LaneScratch};
 use super::panels::{tile_bits, HeadPanels, KeyLayout, Operands};
 use super::rows::{online, two_pass, BlockCtx, Scratch, R};
 use super::simd::{Isa, Lanes, Portable, LANES};
 use super::sparse::{short_rows, sparse_row, HeadRows, ShortScratch, SparseRows};
+use super::tile_map::TileMap;
 use super::{AttnError, AttnInputs, FastParams};
 use crate::attention::Mask;
 

@@ -24,8 +24,6 @@ use super::Mask;
 pub mod amx;
 pub mod bench;
 pub mod bf16;
-#[cfg(target_arch = "x86_64")]
-mod bf16_amx;
 pub mod bias_source;
 pub mod block_sparse;
 pub mod coverage;
@@ -39,6 +37,7 @@ mod rows;
 pub mod sdpa;
 pub mod simd;
 pub mod sparse;
+mod tile_map;
 
 pub use bias_source::{BiasSource, RowBias};
 pub use driver::{set_parallel_min_work, split_pays, OUTSIDE_POOL_FACTOR, PARALLEL_MIN_WORK};

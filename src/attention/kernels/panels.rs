@@ -79,7 +79,7 @@ impl HeadPanels {
             }
         }
         if operands == Operands::Bf16Rounded {
-            [&mut q, &mut kt, &mut kr, &mut vr].into_iter().for_each(|p| super::bf16::round_to_bf16(p));
+            [&mut q, &mut kt, &mut kr, &mut vr].into_iter().for_each(|p| super::bf16::round::round_to_bf16(p));
         }
         Self { d, dp, dv, lp, q, kt, kr, vr }
     }

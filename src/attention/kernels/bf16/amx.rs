@@ -1,4 +1,4 @@
-//! The `bf16` kernel's dense rows on AMX tiles, sixteen query rows per block.
+//! The `bf16` kernel's AMX path: its dense rows on AMX tiles, sixteen query rows per block.
 //!
 //! Three passes per block, the first and last on tiles, the middle on AVX-512:
 //!
@@ -17,10 +17,13 @@
 //! Column groups that no row of the block allows are skipped in passes 1 and 3. Since the
 //! maximum is final before any exponential, no accumulator is ever rescaled.
 
-use super::amx::{self, TileConfig};
-use super::bf16::{avx512::store_bf16_pair, Bf16Job, Bf16Panels};
-use super::panels::tile_bits;
-use super::simd::{Avx512, Lanes, LANES};
+use super::job::{Bf16Job, Bf16Panels};
+use super::round::store_bf16_pair;
+use crate::attention::kernels::amx::{self, TileConfig};
+use crate::attention::kernels::coverage::{self, RowPath};
+use crate::attention::kernels::panels::tile_bits;
+use crate::attention::kernels::simd::{Avx512, Isa, Lanes, LANES};
+use crate::attention::kernels::sparse::sparse_row;
 use std::arch::x86_64::*;
 
 /// Rows per block: the rows of one tile.
@@ -39,13 +42,38 @@ enum RowState {
     NonFinite,
 }
 
+/// One head on [`Bf16Path::Amx`](super::Bf16Path::Amx): sparse rows on the f32 sparse path,
+/// dense rows in blocks of sixteen on tiles ([`dense_rows`]).
+///
+/// # Safety
+/// [`Bf16Path::Amx`](super::Bf16Path::Amx) must be available.
+#[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+pub(super) unsafe fn head(job: &Bf16Job<'_>, out: &mut [f32]) {
+    let lanes = Avx512::new().expect("caller checked avx512f");
+    let (l, d) = (job.rows.l, job.rows.d);
+    let mut scratch = vec![0.0f32; job.sparse.map_or(0, |s| s.scratch_len())];
+    let mut dense = Vec::with_capacity(l);
+    for i in 0..l {
+        match job.sparse.and_then(|s| s.row(i)) {
+            Some(cols) => sparse_row(lanes, &job.rows, i, cols, &mut scratch, &mut out[i * d..(i + 1) * d]),
+            None => dense.push(i),
+        }
+    }
+    coverage::add(RowPath::SparseRows, Isa::Avx512, l - dense.len());
+    coverage::add(RowPath::AmxTiles, Isa::Avx512, dense.len());
+    if let Some(p) = job.panels.as_ref().filter(|_| !dense.is_empty()) {
+        // SAFETY: caller's contract.
+        unsafe { dense_rows(job, p, &dense, out) }
+    }
+}
+
 /// The dense rows `rows` of one head (D ≤ [`MAX_D`]).
 ///
 /// # Safety
 /// The CPU must support `avx512f`, `avx512bw` and `avx512bf16`, and
 /// [`amx::bf16_available`] must have returned true.
 #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-pub(super) unsafe fn dense_rows(job: &Bf16Job<'_>, p: &Bf16Panels, rows: &[usize], out: &mut [f32]) {
+unsafe fn dense_rows(job: &Bf16Job<'_>, p: &Bf16Panels, rows: &[usize], out: &mut [f32]) {
     let lanes = Avx512::new().expect("caller checked avx512f");
     let (l, d) = (job.rows.l, job.rows.d);
     debug_assert!(d <= MAX_D && !p.v_pairs.is_empty());
