@@ -12,7 +12,7 @@
 //! The label says which CPU (and ceiling) the figure is of: `amd-epyc-avx512`,
 //! `amd-epyc-max-isa-avx2`. Recording again under the same label replaces the figure.
 
-use crate::machine::{probe_git, probe_machine, RELEVANT_CPU_FLAGS};
+use crate::machine::{probe_git_excluding, probe_machine, RELEVANT_CPU_FLAGS};
 use anyhow::Context;
 use ironforge::gate::audit::{GitState, Machine};
 use ironforge::gate::figure::{Bmf, Figure, FIGURE_JSON_VAR};
@@ -141,7 +141,8 @@ fn record(root: &Path, data: &Path, r: &RecordArgs) -> anyhow::Result<PathBuf> {
         label: r.label.clone(),
         command,
         recorded_at: utc_timestamp(std::time::SystemTime::now()),
-        git: probe_git(root),
+        // The figures themselves change with every recording: they do not make the tree dirty.
+        git: probe_git_excluding(root, &["docs/figures"]),
         machine: probe_machine(root, "bench"),
         bmf: figure.bmf(),
         figure,

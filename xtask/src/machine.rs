@@ -305,12 +305,21 @@ pub fn ensure_comparable(
 
 /// `git rev-parse HEAD` and `git status --porcelain` in `root`; `None`s when git cannot tell.
 pub fn probe_git(root: &Path) -> GitState {
+    probe_git_excluding(root, &[])
+}
+
+/// [`probe_git`], not counting changes under the folders `excluded` (relative to `root`) as
+/// dirty: `figures record` leaves out `docs/figures`, which each recording rewrites.
+pub fn probe_git_excluding(root: &Path, excluded: &[&str]) -> GitState {
     let git = |args: &[&str]| -> Option<String> {
         let out = Command::new("git").args(args).current_dir(root).output().ok()?;
         out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     };
     let commit = git(&["rev-parse", "HEAD"]).map(|s| s.trim().to_string());
-    let status = git(&["status", "--porcelain"]);
+    let exclusions: Vec<String> = excluded.iter().map(|p| format!(":(exclude){p}")).collect();
+    let mut status_args = vec!["status", "--porcelain", "--", "."];
+    status_args.extend(exclusions.iter().map(String::as_str));
+    let status = git(&status_args);
     let dirty_paths: Vec<String> =
         status.as_deref().unwrap_or("").lines().filter(|l| l.len() > 3).map(|l| l[3..].to_string()).take(50).collect();
     GitState { commit, dirty: status.as_ref().map(|s| !s.trim().is_empty()), dirty_paths }
@@ -561,5 +570,22 @@ flags\t\t: fpu sse avx2 fma avx512f avx512_bf16\n\nprocessor\t: 1\nmodel name\t:
         assert_eq!(g.dirty == Some(true), !g.dirty_paths.is_empty());
         let none = probe_git(&std::env::temp_dir().join("surely-not-a-repo-ironforge"));
         assert_eq!(none.commit, None);
+    }
+
+    #[test]
+    fn changes_under_an_excluded_folder_leave_the_tree_clean() {
+        let tmp = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let out = Command::new("git").args(args).current_dir(tmp.path()).output().unwrap();
+            assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        git(&["init", "-q"]);
+        std::fs::create_dir_all(tmp.path().join("docs/figures")).unwrap();
+        std::fs::write(tmp.path().join("docs/figures/a.md"), "a table").unwrap();
+        assert_eq!(probe_git_excluding(tmp.path(), &["docs/figures"]).dirty, Some(false));
+        assert_eq!(probe_git(tmp.path()).dirty, Some(true));
+        std::fs::write(tmp.path().join("src.rs"), "code").unwrap();
+        let g = probe_git_excluding(tmp.path(), &["docs/figures"]);
+        assert_eq!((g.dirty, g.dirty_paths), (Some(true), vec!["src.rs".to_string()]));
     }
 }
