@@ -76,6 +76,16 @@ pub const BUCKETS: [(f64, f64, f64); 4] = [(0.0, 5.0, 0.2), (5.0, 15.0, 0.1), (1
 /// The RBF bandwidth of the original (`0.1`), plus its `1e-6` guard.
 pub const RBF_SCALE: f64 = 0.1 + 1e-6;
 
+/// Row `u` of `data` (L × L, row-major) gets `bias(|t_v − t_u| in minutes)` for every `v`.
+#[inline(always)]
+fn fill_rows(data: &mut [f32], times_ms: &[i64], bias: impl Fn(f64) -> f64) {
+    for (row, &tu) in data.chunks_exact_mut(times_ms.len().max(1)).zip(times_ms) {
+        for (x, &tv) in row.iter_mut().zip(times_ms) {
+            *x = bias(tv.abs_diff(tu) as f64 / 60_000.0) as f32;
+        }
+    }
+}
+
 /// Which time bias to add to the attention scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -110,6 +120,7 @@ impl TimeBias {
     /// assert!((TimeBias::Bucket.value(15.0) - 0.1).abs() < 1e-12);
     /// assert_eq!(TimeBias::Bucket.value(241.0), 0.0);
     /// ```
+    #[inline]
     pub fn value(self, dt_min: f64) -> f64 {
         match self {
             TimeBias::None => 0.0,
@@ -131,11 +142,18 @@ impl TimeBias {
     /// It takes `4·L²` bytes whatever L is; where L comes from input use
     /// [`TimeBias::try_matrix`].
     pub fn matrix(self, times_ms: &[i64]) -> Option<Array2<f32>> {
-        if self == TimeBias::None {
-            return None;
-        }
+        // Row by row over the times, one loop per kind (the kind is not matched per entry) and
+        // no index checks: every cold session pays this L² loop, and a per-element closure
+        // through `from_shape_fn` is inlined or not depending on how the crate falls into
+        // codegen units. The values are [`TimeBias::entry`]'s, bit for bit (tested).
         let l = times_ms.len();
-        Some(Array2::from_shape_fn((l, l), |(u, v)| self.entry(times_ms, u, v)))
+        let mut data = vec![0.0f32; l * l];
+        match self {
+            TimeBias::None => return None,
+            TimeBias::Bucket => fill_rows(&mut data, times_ms, |dt| TimeBias::Bucket.value(dt)),
+            TimeBias::Rbf => fill_rows(&mut data, times_ms, |dt| TimeBias::Rbf.value(dt)),
+        }
+        Some(Array2::from_shape_vec((l, l), data).expect("l × l entries"))
     }
 
     /// [`TimeBias::matrix`], or a [`BiasError`] when the matrix would exceed
@@ -158,7 +176,7 @@ impl TimeBias {
 
     /// Entry `(u, v)` of the bias matrix of `times_ms`: [`TimeBias::value`] of the gap in
     /// minutes, rounded once to f32. [`TimeBias::matrix`] and the kernels' row-wise time bias
-    /// both call this, so they agree bit for bit.
+    /// compute exactly this, so they agree bit for bit.
     ///
     /// ```
     /// use ironforge::attention::bias::TimeBias;
@@ -209,6 +227,21 @@ impl std::str::FromStr for TimeBias {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_matrix_holds_every_entry_bit_for_bit() {
+        // Unsorted times with ties, gaps across every bucket edge and a negative time.
+        let times: Vec<i64> = (0..97i64).map(|i| (i * 7_919 % 89) * 97_001 - 1_000_000 + (i % 3) * 60_000).collect();
+        for kind in [TimeBias::Bucket, TimeBias::Rbf] {
+            let m = kind.matrix(&times).unwrap();
+            for u in 0..times.len() {
+                for v in 0..times.len() {
+                    assert_eq!(m[[u, v]].to_bits(), kind.entry(&times, u, v).to_bits(), "{kind:?} ({u}, {v})");
+                }
+            }
+        }
+        assert_eq!(TimeBias::Bucket.matrix(&[]).unwrap().dim(), (0, 0));
+    }
 
     #[test]
     fn bucket_edges_are_inclusive_and_add() {
