@@ -160,17 +160,19 @@ fn add_pv<L: Lanes, const DP: usize>(
         for r in 0..R {
             even[r] = acc[r * nv + ch];
         }
-        let mut v_at = vr[ch * LANES..].as_ptr();
+        let v_ch = vr[ch * LANES..].as_ptr();
         for j in (0..n).step_by(2) {
             // SAFETY: rows j and j + 1 of `vr` (sliced above) hold dv ≥ 16·(ch + 1) floats,
-            // and every `rows[r]` has n floats (asserted).
+            // and every `rows[r]` has n floats (asserted). The pointer is formed from the row
+            // index, so it never points past the slice (offsetting beyond one past the end is
+            // undefined behaviour even when nothing is read there).
             unsafe {
+                let v_at = v_ch.add(j * p.dv);
                 let (v0, v1) = (l.load_ptr(v_at), l.load_ptr(v_at.add(p.dv)));
                 for r in 0..R {
                     even[r] = l.fmadd(l.splat(*rows[r].add(j)), v0, even[r]);
                     odd[r] = l.fmadd(l.splat(*rows[r].add(j + 1)), v1, odd[r]);
                 }
-                v_at = v_at.add(2 * p.dv);
             }
         }
         for r in 0..R {
