@@ -26,6 +26,7 @@
 
 pub mod checksum;
 mod columns;
+pub mod date;
 mod error;
 mod files;
 mod guard;
