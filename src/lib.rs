@@ -6,14 +6,19 @@
 //! Every number a report shows is measured in the run that reports it.
 #![warn(missing_docs)]
 
-pub mod atomic;
 pub mod attention;
 pub mod cli;
 pub mod dag;
-pub mod gate;
 pub mod io;
 pub mod motif;
 pub mod pipeline;
 pub mod progress;
 pub mod session;
 pub mod synth;
+
+/// The gate framework, its own crate (`crates/gate/`): `ironforge::gate::…` paths stay valid.
+pub use ironforge_gate as gate;
+/// Outputs written whole or not at all (the gate framework's `atomic` module).
+pub use ironforge_gate::atomic;
+/// The declaration macros, callable as `ironforge::gate!` and `ironforge::scenario!`.
+pub use ironforge_gate::{gate, scenario};

@@ -41,7 +41,7 @@ impl GateDecl {
     /// threshold that does not fit the unit.
     ///
     /// ```
-    /// use ironforge::gate::{Comparator, DeclMeta, GateContext, GateDecl, GateError, Location, Measurement, Threshold, Unit};
+    /// use ironforge_gate::{Comparator, DeclMeta, GateContext, GateDecl, GateError, Location, Measurement, Threshold, Unit};
     /// fn ratio(_: &mut GateContext) -> Result<Measurement, GateError> {
     ///     Ok(Measurement::new(2.0, Unit::Ratio))
     /// }

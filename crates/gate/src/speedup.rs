@@ -67,7 +67,7 @@ pub struct SpeedupStats {
 /// synthetic times.
 ///
 /// ```
-/// use ironforge::gate::{speedup::{interleave, SpeedupPlan}, GateContext};
+/// use ironforge_gate::{speedup::{interleave, SpeedupPlan}, GateContext};
 /// let ctx = GateContext::for_test("demo");
 /// let plan = SpeedupPlan { pairs: 9, warmup: 0, ..SpeedupPlan::for_tier(ctx.tier()) };
 /// let s = interleave(&ctx, &plan, || 2.0, || 1.0).unwrap();
@@ -111,7 +111,7 @@ pub fn interleave(
 /// pairwise ratios as samples and the median seconds per call of each side in the details.
 ///
 /// ```
-/// use ironforge::gate::{speedup::{measure_speedup, SpeedupPlan}, GateContext};
+/// use ironforge_gate::{speedup::{measure_speedup, SpeedupPlan}, GateContext};
 /// let mut ctx = GateContext::for_test("demo");
 /// let plan = SpeedupPlan { pairs: 5, warmup: 1, ..SpeedupPlan::for_tier(ctx.tier()) };
 /// let m = measure_speedup(&mut ctx, &plan, || (0..1000u64).sum::<u64>(), || (0..10u64).sum::<u64>()).unwrap();

@@ -39,7 +39,7 @@ impl Comparator {
     /// Whether `bound OP threshold` holds. NaN never holds.
     ///
     /// ```
-    /// use ironforge::gate::Comparator;
+    /// use ironforge_gate::Comparator;
     /// assert!(Comparator::Ge.holds(1.4, 1.4));
     /// assert!(!Comparator::Gt.holds(1.4, 1.4));
     /// assert!(Comparator::Lt.holds(0.01, 0.05));
@@ -56,7 +56,7 @@ impl Comparator {
     /// The comparator written as `symbol` (`>=`, `>`, `<=`, `<`); `None` for anything else.
     ///
     /// ```
-    /// use ironforge::gate::Comparator;
+    /// use ironforge_gate::Comparator;
     /// assert_eq!(Comparator::from_symbol("<="), Some(Comparator::Le));
     /// assert_eq!(Comparator::from_symbol("=="), None);
     /// ```
@@ -117,7 +117,7 @@ impl Unit {
     /// The unit whose [`name`](Unit::name) is `name`.
     ///
     /// ```
-    /// use ironforge::gate::Unit;
+    /// use ironforge_gate::Unit;
     /// assert_eq!(Unit::from_name("sessions/s"), Some(Unit::SessionsPerSec));
     /// assert_eq!(Unit::from_name("furlongs"), None);
     /// ```
@@ -208,7 +208,7 @@ impl Threshold {
     /// The units a metric may measure in for this threshold to be compared with it.
     ///
     /// ```
-    /// use ironforge::gate::{Threshold, Unit};
+    /// use ironforge_gate::{Threshold, Unit};
     /// assert_eq!(Threshold::Absolute(0.05).fitting_units(), [Unit::Abs, Unit::Fraction]);
     /// assert_eq!(Threshold::Millis(2.0).fitting_units(), [Unit::Millis, Unit::Micros]);
     /// ```
@@ -228,7 +228,7 @@ impl Threshold {
     /// Whether a metric measured in `unit` can be compared with this threshold.
     ///
     /// ```
-    /// use ironforge::gate::{Threshold, Unit};
+    /// use ironforge_gate::{Threshold, Unit};
     /// assert!(Threshold::Percent(10.0).fits(Unit::Fraction));
     /// assert!(!Threshold::Absolute(1.0).fits(Unit::Ratio));
     /// ```
@@ -250,7 +250,7 @@ impl Threshold {
     /// Resolves the threshold into `measured` units. `mem_total` is asked only for `% of ram`.
     ///
     /// ```
-    /// use ironforge::gate::{Threshold, Unit};
+    /// use ironforge_gate::{Threshold, Unit};
     /// let t = Threshold::PercentOfRam(70.0);
     /// assert_eq!(t.resolve("g", Unit::Bytes, || Ok(1000)).unwrap(), 700.0);
     /// assert_eq!(Threshold::Percent(10.0).resolve("g", Unit::Fraction, || unreachable!()).unwrap(), 0.1);
@@ -318,7 +318,7 @@ impl Tiers {
 /// (`IRONFORGE_PROVE=1`). Metric code asks [`GateContext::injected`](super::GateContext::injected).
 ///
 /// ```
-/// use ironforge::gate::Fault;
+/// use ironforge_gate::Fault;
 /// pub const SLOW_CANDIDATE: Fault = Fault::new("slow_candidate", "candidate slowed down 3x");
 /// assert_eq!(SLOW_CANDIDATE.name, "slow_candidate");
 /// ```

@@ -30,7 +30,6 @@ use super::context::GateContext;
 use super::error::GateError;
 use super::parity::{CasesFn, NumericOutput, OutputFn, ParityCase};
 use crate::atomic::AtomicFile;
-use crate::motif::Census;
 
 /// First 8 bytes of every dump.
 const MAGIC: [u8; 8] = *b"IFDRIFT\0";
@@ -189,7 +188,7 @@ impl DriftValues {
     /// `"ints"` or `"floats"`, as [`DriftRow::kind`] spells it.
     ///
     /// ```
-    /// use ironforge::gate::drift::DriftValues;
+    /// use ironforge_gate::drift::DriftValues;
     /// assert_eq!(DriftValues::Ints(vec![1]).kind(), "ints");
     /// assert_eq!(DriftValues::Floats(vec![]).kind(), "floats");
     /// ```
@@ -200,7 +199,7 @@ impl DriftValues {
     /// Number of values.
     ///
     /// ```
-    /// use ironforge::gate::drift::DriftValues;
+    /// use ironforge_gate::drift::DriftValues;
     /// assert_eq!(DriftValues::Floats(vec![0.5, 1.5]).len(), 2);
     /// ```
     pub fn len(&self) -> usize {
@@ -213,7 +212,7 @@ impl DriftValues {
     /// No values at all.
     ///
     /// ```
-    /// use ironforge::gate::drift::DriftValues;
+    /// use ironforge_gate::drift::DriftValues;
     /// assert!(DriftValues::Ints(vec![]).is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -242,13 +241,13 @@ fn kind_name(tag: u8) -> &'static str {
 /// Integer outputs give [`DriftValues::Ints`]: a scalar is one value (`bool` is 0 or 1); a flat
 /// vector its elements (a length change is a change of the flat length); a vector of pairs
 /// `a0, b0, a1, b1, …`; a vector of vectors `outer length, then per inner vector its length and
-/// its elements`; a motif [`Census`] `size, pattern, labels (−1 when unlabelled), count` per
-/// motif, ascending by motif id. Unsigned values above `i64::MAX` are stored by their bit
-/// pattern (equality stays exact; the size of such a difference does not). Float outputs
-/// (`f32`, `f64` and their vectors, for exact scenarios on floats) give [`DriftValues::Floats`].
+/// its elements`. Unsigned values above `i64::MAX` are stored by their bit pattern (equality
+/// stays exact; the size of such a difference does not). Float outputs (`f32`, `f64` and their
+/// vectors, for exact scenarios on floats) give [`DriftValues::Floats`]. A type of user code
+/// implements it next to itself (ironforge's motif census does, in `src/motif/drift.rs`).
 ///
 /// ```
-/// use ironforge::gate::drift::{DriftOutput, DriftValues};
+/// use ironforge_gate::drift::{DriftOutput, DriftValues};
 /// assert_eq!(vec![(1u32, 2u32), (3, 4)].drift_values(), DriftValues::Ints(vec![1, 2, 3, 4]));
 /// assert_eq!(vec![vec![7u32], vec![]].drift_values(), DriftValues::Ints(vec![2, 1, 7, 0]));
 /// assert_eq!(true.drift_values(), DriftValues::Ints(vec![1]));
@@ -350,18 +349,6 @@ impl DriftOutput for Vec<f32> {
     }
 }
 
-/// `size, pattern, labels (−1 when unlabelled), count` per motif seen, ascending by motif id
-/// (the output of `motif_census_tables_vs_reference`).
-impl DriftOutput for Census {
-    fn drift_values(&self) -> DriftValues {
-        let mut out = Vec::with_capacity(4 * self.distinct());
-        for (id, count) in self.iter() {
-            out.extend([i64::from(id.size), i64::from(id.pattern), id.labels.map_or(-1, i64::from), wrap_u64(count)]);
-        }
-        DriftValues::Ints(out)
-    }
-}
-
 /// At most 80 characters of a name, for error messages.
 fn cut(name: &str) -> String {
     name.chars().take(80).collect()
@@ -388,7 +375,7 @@ struct WriterState {
 /// that fails leaves no stale dump to compare.
 ///
 /// ```
-/// use ironforge::gate::drift::{DriftReader, DriftValues, DriftWriter};
+/// use ironforge_gate::drift::{DriftReader, DriftValues, DriftWriter};
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("drift.bin");
 /// let mut w = DriftWriter::create(&path).unwrap();
@@ -419,7 +406,7 @@ impl DriftWriter {
     /// [`finish`](Self::finish)).
     ///
     /// ```
-    /// use ironforge::gate::drift::DriftWriter;
+    /// use ironforge_gate::drift::DriftWriter;
     /// let dir = tempfile::tempdir().unwrap();
     /// let w = DriftWriter::create(&dir.path().join("d.bin")).unwrap();
     /// assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the temporary file");
@@ -454,7 +441,7 @@ impl DriftWriter {
     /// The final path of the dump.
     ///
     /// ```
-    /// use ironforge::gate::drift::DriftWriter;
+    /// use ironforge_gate::drift::DriftWriter;
     /// let dir = tempfile::tempdir().unwrap();
     /// let path = dir.path().join("d.bin");
     /// assert_eq!(DriftWriter::create(&path).unwrap().path(), path.as_path());
@@ -468,7 +455,7 @@ impl DriftWriter {
     /// cases, a kind other than the scenario's earlier cases', a name over 64 KiB.
     ///
     /// ```
-    /// use ironforge::gate::drift::{DriftValues, DriftWriter};
+    /// use ironforge_gate::drift::{DriftValues, DriftWriter};
     /// let dir = tempfile::tempdir().unwrap();
     /// let mut w = DriftWriter::create(&dir.path().join("d.bin")).unwrap();
     /// w.write_case("kernel", 1e-6, "s1", &DriftValues::Floats(vec![0.25])).unwrap();
@@ -525,7 +512,7 @@ impl DriftWriter {
     /// Writes the end marker, syncs the temporary file and renames it to the final path.
     ///
     /// ```
-    /// use ironforge::gate::drift::DriftWriter;
+    /// use ironforge_gate::drift::DriftWriter;
     /// let dir = tempfile::tempdir().unwrap();
     /// let path = dir.path().join("d.bin");
     /// DriftWriter::create(&path).unwrap().finish().unwrap();
@@ -664,7 +651,7 @@ type Decoder = zstd::stream::read::Decoder<'static, io::BufReader<File>>;
 /// naming the file, never a short list of records.
 ///
 /// ```
-/// use ironforge::gate::drift::{DriftReader, DriftValues, DriftWriter};
+/// use ironforge_gate::drift::{DriftReader, DriftValues, DriftWriter};
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("d.bin");
 /// let mut w = DriftWriter::create(&path).unwrap();
@@ -699,7 +686,7 @@ impl DriftReader {
     /// Opens a dump and checks its header (magic and version).
     ///
     /// ```
-    /// use ironforge::gate::drift::DriftReader;
+    /// use ironforge_gate::drift::DriftReader;
     /// let dir = tempfile::tempdir().unwrap();
     /// let path = dir.path().join("not_a_dump.bin");
     /// std::fs::write(&path, b"hello").unwrap();
@@ -735,7 +722,7 @@ impl DriftReader {
     /// The file read.
     ///
     /// ```
-    /// use ironforge::gate::drift::{DriftReader, DriftWriter};
+    /// use ironforge_gate::drift::{DriftReader, DriftWriter};
     /// let dir = tempfile::tempdir().unwrap();
     /// let path = dir.path().join("d.bin");
     /// DriftWriter::create(&path).unwrap().finish().unwrap();
@@ -749,7 +736,7 @@ impl DriftReader {
     /// it). After an error, every call returns `None`.
     ///
     /// ```
-    /// use ironforge::gate::drift::{DriftReader, DriftWriter};
+    /// use ironforge_gate::drift::{DriftReader, DriftWriter};
     /// let dir = tempfile::tempdir().unwrap();
     /// let path = dir.path().join("empty.bin");
     /// DriftWriter::create(&path).unwrap().finish().unwrap();
@@ -914,9 +901,9 @@ fn read_error(path: &Path, e: io::Error, where_: impl FnOnce() -> String) -> Dri
 /// output (as floats, [`NumericOutput::flat_values`]). Returns the number of cases.
 ///
 /// ```
-/// use ironforge::gate::drift::{dump_numeric, DriftReader, DriftWriter};
-/// use ironforge::gate::parity::Case;
-/// use ironforge::gate::{GateContext, GateError};
+/// use ironforge_gate::drift::{dump_numeric, DriftReader, DriftWriter};
+/// use ironforge_gate::parity::Case;
+/// use ironforge_gate::{GateContext, GateError};
 ///
 /// fn cases(_: &GateContext) -> Result<Vec<Case<f64>>, GateError> {
 ///     Ok(vec![Case::new("a", vec![1.0, 2.0]), Case::new("b", vec![3.0])])
@@ -947,9 +934,9 @@ pub fn dump_numeric<C: ParityCase, O: NumericOutput>(
 /// output ([`DriftOutput::drift_values`]). Returns the number of cases.
 ///
 /// ```
-/// use ironforge::gate::drift::{dump_exact, DriftReader, DriftValues, DriftWriter};
-/// use ironforge::gate::parity::Case;
-/// use ironforge::gate::{GateContext, GateError};
+/// use ironforge_gate::drift::{dump_exact, DriftReader, DriftValues, DriftWriter};
+/// use ironforge_gate::parity::Case;
+/// use ironforge_gate::{GateContext, GateError};
 ///
 /// fn cases(_: &GateContext) -> Result<Vec<Case<u64>>, GateError> {
 ///     Ok(vec![Case::new("k", vec![3, 1, 2])])
@@ -1054,7 +1041,7 @@ impl DriftRow {
     /// Whether the row fails the release check (status [`DriftStatus::Drifted`]).
     ///
     /// ```
-    /// use ironforge::gate::drift::{DriftRow, DriftStatus};
+    /// use ironforge_gate::drift::{DriftRow, DriftStatus};
     /// let row = DriftRow {
     ///     scenario: "dag_edges".into(), kind: "ints".into(), tolerance: 0.0, cases: 3, cases_changed: 1,
     ///     largest_difference: 1.0, worst_case: Some("s2".into()), worst_index: Some(4),
@@ -1278,7 +1265,7 @@ fn fold_diffs(diffs: impl Iterator<Item = f64>) -> CaseDiff {
 /// base's values of that scenario are held in memory while the candidate's cases stream past.
 ///
 /// ```
-/// use ironforge::gate::drift::{compare_dumps, DriftStatus, DriftValues, DriftWriter};
+/// use ironforge_gate::drift::{compare_dumps, DriftStatus, DriftValues, DriftWriter};
 /// let dir = tempfile::tempdir().unwrap();
 /// let dump = |name: &str, x: f64| {
 ///     let path = dir.path().join(name);
@@ -1389,8 +1376,7 @@ fn compare_scenario(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gate::parity::Case;
-    use crate::motif::MotifId;
+    use crate::parity::Case;
 
     /// Writes a dump of `(scenario, tolerance, case, values)` records.
     fn dump(dir: &Path, name: &str, records: &[(&str, f64, &str, DriftValues)]) -> PathBuf {
@@ -1853,10 +1839,5 @@ mod tests {
         assert_eq!(false.drift_values(), ints(&[0]));
         assert_eq!(u64::MAX.drift_values(), ints(&[-1]));
         assert_eq!(vec![0.5f32].drift_values(), floats(&[0.5]));
-        let census = Census::from_counts([
-            (MotifId { size: 4, pattern: 0x3f, labels: None }, 2),
-            (MotifId { size: 3, pattern: 0x0d, labels: Some(0b01_10_11) }, 5),
-        ]);
-        assert_eq!(census.drift_values(), ints(&[3, 0x0d, 0b01_10_11, 5, 4, 0x3f, -1, 2]));
     }
 }

@@ -18,12 +18,12 @@
 //! - [`refuse_same_file`]: an output that is its input, lies inside its input folder, or holds
 //!   its input, is refused before anything is read or written.
 //!
-//! Engine-free: std and `thiserror` only, so that the gate framework (`src/gate/`, to become its
-//! own crate) and the xtask can use it without depending on engine code.
+//! Engine-free: std and `thiserror` only. It lives in the gate framework's crate, which writes
+//! through it; ironforge's engines, CLI and xtask reach it as `ironforge::atomic`.
 //!
 //! ```
 //! use std::io::Write;
-//! use ironforge::atomic::AtomicFile;
+//! use ironforge_gate::atomic::AtomicFile;
 //! let dir = tempfile::tempdir()?;
 //! let path = dir.path().join("out.txt");
 //! std::fs::write(&path, "old")?;
@@ -88,7 +88,7 @@ fn sync_dir(dir: &Path) {
 ///
 /// ```
 /// use std::io::Write;
-/// use ironforge::atomic::AtomicFile;
+/// use ironforge_gate::atomic::AtomicFile;
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("out.bin");
 /// let mut f = AtomicFile::create(&path)?;
@@ -112,7 +112,7 @@ impl AtomicFile {
     ///
     /// ```
     /// let dir = tempfile::tempdir()?;
-    /// let f = ironforge::atomic::AtomicFile::create(&dir.path().join("a.txt"))?;
+    /// let f = ironforge_gate::atomic::AtomicFile::create(&dir.path().join("a.txt"))?;
     /// assert!(f.temp_path().file_name().unwrap().to_string_lossy().starts_with(".a.txt.tmp-"));
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -128,7 +128,7 @@ impl AtomicFile {
     /// ```
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("a.txt");
-    /// assert_eq!(ironforge::atomic::AtomicFile::create(&path)?.target(), path);
+    /// assert_eq!(ironforge_gate::atomic::AtomicFile::create(&path)?.target(), path);
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn target(&self) -> &Path {
@@ -139,7 +139,7 @@ impl AtomicFile {
     ///
     /// ```
     /// let dir = tempfile::tempdir()?;
-    /// let f = ironforge::atomic::AtomicFile::create(&dir.path().join("a.txt"))?;
+    /// let f = ironforge_gate::atomic::AtomicFile::create(&dir.path().join("a.txt"))?;
     /// assert!(f.temp_path().exists());
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -151,7 +151,7 @@ impl AtomicFile {
     ///
     /// ```
     /// let dir = tempfile::tempdir()?;
-    /// let f = ironforge::atomic::AtomicFile::create(&dir.path().join("a.txt"))?;
+    /// let f = ironforge_gate::atomic::AtomicFile::create(&dir.path().join("a.txt"))?;
     /// assert_eq!(f.file().metadata()?.len(), 0);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -166,7 +166,7 @@ impl AtomicFile {
     /// use std::io::Write;
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("a.txt");
-    /// let mut f = ironforge::atomic::AtomicFile::create(&path)?;
+    /// let mut f = ironforge_gate::atomic::AtomicFile::create(&path)?;
     /// writeln!(f, "done")?;
     /// f.commit()?;
     /// assert_eq!(std::fs::read_to_string(&path)?, "done\n");
@@ -216,7 +216,7 @@ impl Drop for AtomicFile {
 /// ```
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.json");
-/// ironforge::atomic::write_atomic(&path, b"{}")?;
+/// ironforge_gate::atomic::write_atomic(&path, b"{}")?;
 /// assert_eq!(std::fs::read(&path)?, b"{}");
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -233,7 +233,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// let dir = tempfile::tempdir()?;
 /// let (a, b) = (dir.path().join("a"), dir.path().join("b"));
 /// std::fs::write(&a, b"abc")?;
-/// assert_eq!(ironforge::atomic::copy_atomic(&a, &b)?, 3);
+/// assert_eq!(ironforge_gate::atomic::copy_atomic(&a, &b)?, 3);
 /// assert_eq!(std::fs::read(&b)?, b"abc");
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -254,7 +254,7 @@ pub fn copy_atomic(from: &Path, to: &Path) -> io::Result<u64> {
 /// everything in it are removed and the target is untouched.
 ///
 /// ```
-/// use ironforge::atomic::AtomicDir;
+/// use ironforge_gate::atomic::AtomicDir;
 /// let dir = tempfile::tempdir()?;
 /// let out = dir.path().join("out");
 /// let stage = AtomicDir::create(&out)?;
@@ -276,7 +276,7 @@ impl AtomicDir {
     ///
     /// ```
     /// let dir = tempfile::tempdir()?;
-    /// let stage = ironforge::atomic::AtomicDir::create(&dir.path().join("out"))?;
+    /// let stage = ironforge_gate::atomic::AtomicDir::create(&dir.path().join("out"))?;
     /// assert!(stage.path().is_dir());
     /// drop(stage);
     /// assert_eq!(std::fs::read_dir(dir.path())?.count(), 0, "the staged folder is removed");
@@ -292,7 +292,7 @@ impl AtomicDir {
     ///
     /// ```
     /// let dir = tempfile::tempdir()?;
-    /// let stage = ironforge::atomic::AtomicDir::create(&dir.path().join("out"))?;
+    /// let stage = ironforge_gate::atomic::AtomicDir::create(&dir.path().join("out"))?;
     /// assert_eq!(stage.path().parent(), Some(dir.path()));
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -305,7 +305,7 @@ impl AtomicDir {
     /// ```
     /// let dir = tempfile::tempdir()?;
     /// let out = dir.path().join("out");
-    /// assert_eq!(ironforge::atomic::AtomicDir::create(&out)?.target(), out);
+    /// assert_eq!(ironforge_gate::atomic::AtomicDir::create(&out)?.target(), out);
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn target(&self) -> &Path {
@@ -317,7 +317,7 @@ impl AtomicDir {
     /// old folder is renamed back). A target that exists and is not a folder is refused.
     ///
     /// ```
-    /// use ironforge::atomic::AtomicDir;
+    /// use ironforge_gate::atomic::AtomicDir;
     /// let dir = tempfile::tempdir()?;
     /// let out = dir.path().join("out");
     /// std::fs::create_dir(&out)?;
@@ -421,7 +421,7 @@ fn same_inode(_: &Path, _: &Path) -> bool {
 /// checked (reading it will fail with its own error).
 ///
 /// ```
-/// use ironforge::atomic::refuse_same_file;
+/// use ironforge_gate::atomic::refuse_same_file;
 /// let dir = tempfile::tempdir()?;
 /// let input = dir.path().join("m.parquet");
 /// std::fs::write(&input, b"PAR1")?;

@@ -10,8 +10,8 @@
 //! rows give, so no report can show "passed" over a failing or missing row.
 //!
 //! ```
-//! use ironforge::gate::audit::{AuditRun, Machine, GitState, RunConfig};
-//! use ironforge::gate::record::Measurements;
+//! use ironforge_gate::audit::{AuditRun, Machine, GitState, RunConfig};
+//! use ironforge_gate::record::Measurements;
 //!
 //! let audit = AuditRun::from_measurements(&Measurements::empty(), Machine::default(), GitState::default(), RunConfig::default()).unwrap();
 //! // No gate ran, and without a manifest the audit cannot know what should have: never a pass.
@@ -20,14 +20,14 @@
 //! audit.validate().unwrap();
 //! ```
 
-use crate::gate::comparison::Comparison;
-use crate::gate::judge::bound_from;
-use crate::gate::paired::PairedError;
-use crate::gate::record::{
+use crate::comparison::Comparison;
+use crate::judge::bound_from;
+use crate::paired::PairedError;
+use crate::record::{
     BenchRow, Manifest, Measurements, ParityRow, PathRow, Proof, Record, RecordKind, Tier, Verdict, DETAIL_BENCH_ROWS,
     DETAIL_FALLBACKS, DETAIL_PARITY_ROWS, DETAIL_PATH_ROWS, MEASUREMENTS_SCHEMA,
 };
-use crate::gate::spec::Comparator;
+use crate::spec::Comparator;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -613,8 +613,8 @@ impl AuditRun {
     /// `PARTIAL: N of M declarations ran`, or that there is no manifest.
     ///
     /// ```
-    /// use ironforge::gate::audit::{AuditRun, GitState, Machine, RunConfig};
-    /// use ironforge::gate::record::Measurements;
+    /// use ironforge_gate::audit::{AuditRun, GitState, Machine, RunConfig};
+    /// use ironforge_gate::record::Measurements;
     /// let a = AuditRun::from_measurements(&Measurements::empty(), Machine::default(), GitState::default(), RunConfig::default()).unwrap();
     /// assert!(a.partial_line().unwrap().starts_with("PARTIAL: no manifest"));
     /// ```
@@ -756,7 +756,7 @@ mod tests {
         Manifest {
             declarations: names
                 .iter()
-                .map(|n| crate::gate::record::ManifestEntry {
+                .map(|n| crate::record::ManifestEntry {
                     name: n.to_string(),
                     kind: RecordKind::Gate,
                     family: "attention".into(),

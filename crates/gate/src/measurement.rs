@@ -7,7 +7,7 @@ use super::spec::Unit;
 /// [`Measured<U>`](super::units::Measured) instead.
 ///
 /// ```
-/// use ironforge::gate::{Measurement, Unit};
+/// use ironforge_gate::{Measurement, Unit};
 /// let m = Measurement::new(0.03, Unit::Abs).with_samples(vec![0.01, 0.03]);
 /// assert_eq!(m.value, 0.03);
 /// assert!(m.interval.is_none());
@@ -46,7 +46,7 @@ impl Measurement {
 /// A dynamic metric: a gate on it states its unit (`gate!(g: value(v, Unit::Abs) < 0.05, unit = abs, ...)`).
 ///
 /// ```
-/// use ironforge::gate::{value, GateContext, Unit};
+/// use ironforge_gate::{value, GateContext, Unit};
 /// let ctx = GateContext::for_test("g");
 /// let m = value(&ctx, 0.02, Unit::Abs).unwrap();
 /// assert_eq!(m.value, 0.02);

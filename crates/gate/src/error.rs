@@ -160,7 +160,7 @@ impl GateError {
     /// A user-code error with a message (the gate name is filled in by the runner).
     ///
     /// ```
-    /// use ironforge::gate::GateError;
+    /// use ironforge_gate::GateError;
     /// let e = GateError::msg("shard 3 is empty");
     /// assert!(e.to_string().contains("shard 3 is empty"));
     /// ```

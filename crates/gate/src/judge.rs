@@ -24,7 +24,7 @@ pub fn bound_of(comparator: Comparator, m: &Measurement) -> f64 {
 /// [`bound_of`] from the numbers a record keeps (what the audit re-judges with).
 ///
 /// ```
-/// use ironforge::gate::{judge::bound_from, Comparator};
+/// use ironforge_gate::{judge::bound_from, Comparator};
 /// assert_eq!(bound_from(Comparator::Ge, 2.0, Some([1.8, 2.2])), 1.8);
 /// assert_eq!(bound_from(Comparator::Lt, 2.0, Some([1.8, 2.2])), 2.2);
 /// assert_eq!(bound_from(Comparator::Le, 2.0, None), 2.0);
@@ -45,8 +45,8 @@ pub fn bound_from(comparator: Comparator, value: f64, interval: Option<[f64; 2]>
 /// Judges `m` against `threshold` (already in `m.unit`).
 ///
 /// ```
-/// use ironforge::gate::{judge::judge, Comparator, Measurement, Unit};
-/// use ironforge::gate::record::Verdict;
+/// use ironforge_gate::{judge::judge, Comparator, Measurement, Unit};
+/// use ironforge_gate::record::Verdict;
 /// let m = Measurement::new(1.6, Unit::Ratio).with_interval(1.3, 1.9);
 /// let j = judge(Comparator::Ge, 1.4, &m);
 /// assert_eq!(j.bound, 1.3);

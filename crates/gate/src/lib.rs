@@ -1,5 +1,6 @@
-//! The release-gate framework. It knows nothing of the engines: a metric is a plain function
-//! that the [`gate!`](crate::gate!) macro registers, so any code can be gated.
+//! The release-gate framework. It knows nothing of the engines (it depends on none of their
+//! code, nor on Parquet, Arrow or ndarray): a metric is a plain function that the
+//! [`gate!`](crate::gate!) macro registers, so any code can be gated.
 //!
 //! - [`spec`]: comparator, threshold with unit, tiers, faults, declaration metadata;
 //! - [`measurement`], [`units`], [`judge`]: what a metric returns (a dynamic [`Measurement`] or a
@@ -21,9 +22,13 @@
 //!   [`comparison`]: the audit's comparison with a base revision.
 //! - [`figure`]: benchmarks' measured tables as data (JSON and Bencher Metric Format), rendered
 //!   into the docs by `cargo xtask figures`.
+//! - [`atomic`]: every file and folder the framework (and ironforge) writes, written whole or
+//!   not at all.
 //!
 //! See `docs/gates.md` for the DSL grammar, environment variables and JSON output.
+#![warn(missing_docs)]
 
+pub mod atomic;
 pub mod audit;
 pub mod comparison;
 pub mod context;

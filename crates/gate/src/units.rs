@@ -19,9 +19,9 @@
 //! | `ms`, `us` | `Millis`, `Micros` (converted into each other) |
 //!
 //! ```
-//! use ironforge::gate;
-//! use ironforge::gate::units::{Measured, Millis};
-//! use ironforge::gate::{GateContext, GateError};
+//! use ironforge_gate::gate;
+//! use ironforge_gate::units::{Measured, Millis};
+//! use ironforge_gate::{GateContext, GateError};
 //!
 //! fn p99_latency(_ctx: &mut GateContext) -> Result<Measured<Millis>, GateError> {
 //!     Ok(Measured::<Millis>::new(1.2).with_samples(vec![0.9, 1.2, 1.1]))
@@ -94,8 +94,8 @@ markers! {
 /// A [`Measurement`] whose unit is fixed by its type: what a *static* metric returns.
 ///
 /// ```
-/// use ironforge::gate::units::{Measured, Ratio, StaticUnit};
-/// use ironforge::gate::{Measurement, Unit};
+/// use ironforge_gate::units::{Measured, Ratio, StaticUnit};
+/// use ironforge_gate::{Measurement, Unit};
 ///
 /// let m = Measured::<Ratio>::new(2.0).with_interval(1.8, 2.2).with_samples(vec![1.9, 2.0, 2.1]);
 /// assert_eq!(m.value(), 2.0);
@@ -104,7 +104,7 @@ markers! {
 /// assert_eq!((plain.unit, plain.interval), (Unit::Ratio, Some([1.8, 2.2])));
 /// // Back again only in the same unit.
 /// assert!(Measured::<Ratio>::try_from(plain.clone()).is_ok());
-/// assert!(ironforge::gate::units::Measured::<ironforge::gate::units::Bytes>::try_from(plain).is_err());
+/// assert!(ironforge_gate::units::Measured::<ironforge_gate::units::Bytes>::try_from(plain).is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measured<U> {
@@ -206,7 +206,7 @@ impl<U: StaticUnit> MetricOutput for Measured<U> {
 #[allow(non_camel_case_types)]
 pub mod check {
     use super::{GateError, MetricOutput, Unit};
-    use crate::gate::GateContext;
+    use crate::GateContext;
 
     /// The unit a `unit = ...` option declares.
     pub trait Declared {
@@ -446,7 +446,7 @@ pub mod check {
 mod tests {
     use super::check::*;
     use super::*;
-    use crate::gate::{GateContext, Threshold};
+    use crate::{GateContext, Threshold};
 
     /// `Probe::<S>::has_*()` is true iff `S` implements the trait: an inherent method whose
     /// bound holds wins over the trait's default.

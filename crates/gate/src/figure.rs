@@ -6,7 +6,7 @@
 //! measured number, it links the generated file.
 //!
 //! ```
-//! use ironforge::gate::figure::{Cell, Figure, Table};
+//! use ironforge_gate::figure::{Cell, Figure, Table};
 //! let mut t = Table::new("Sessions per second", ["pipeline", "sessions/s"]);
 //! t.row([Cell::text("optimized"), Cell::number(10_412.0, 0)]);
 //! let fig = Figure::new("pipeline", vec![t]);

@@ -12,7 +12,7 @@ use super::spec::Fault;
 /// Passed to every metric function and scenario function.
 ///
 /// ```
-/// use ironforge::gate::GateContext;
+/// use ironforge_gate::GateContext;
 /// let mut ctx = GateContext::for_test("demo");
 /// ctx.detail("sessions", 3).unwrap();
 /// assert_eq!(ctx.details()["sessions"], 3);
@@ -72,7 +72,7 @@ impl GateContext {
     /// own time runs before the clock stops.
     ///
     /// ```
-    /// use ironforge::gate::GateContext;
+    /// use ironforge_gate::GateContext;
     /// let ctx = GateContext::for_test("demo").with_slowdown(0.1);
     /// let (sum, seconds) = ctx.time(|| (0..1000u64).sum::<u64>());
     /// assert_eq!(sum, 499_500);

@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 /// Median of `xs` (mean of the two middle values for even lengths). NaN for an empty slice.
 ///
 /// ```
-/// use ironforge::gate::stats::median;
+/// use ironforge_gate::stats::median;
 /// assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
 /// assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
 /// ```
@@ -41,7 +41,7 @@ pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
 ///
 /// ```
 /// use rand::SeedableRng;
-/// use ironforge::gate::stats::{bootstrap_median_interval, median};
+/// use ironforge_gate::stats::{bootstrap_median_interval, median};
 /// let xs = [1.0, 1.1, 0.9, 1.05, 0.95, 1.2, 1.0];
 /// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
 /// let [lo, hi] = bootstrap_median_interval(&xs, 500, &mut rng);

@@ -113,7 +113,7 @@ pub fn measure_peak<R>(f: impl FnOnce() -> R) -> Result<(R, PeakHeap), GateError
 /// Reads a `Field:   123 kB` line from a `/proc` file's text, in bytes.
 ///
 /// ```
-/// use ironforge::gate::memory::parse_kib_field;
+/// use ironforge_gate::memory::parse_kib_field;
 /// let text = "Name:\tx\nVmHWM:\t  2048 kB\n";
 /// assert_eq!(parse_kib_field(text, "VmHWM", "/proc/self/status".as_ref()).unwrap(), 2048 * 1024);
 /// assert!(parse_kib_field(text, "VmRSS", "/proc/self/status".as_ref()).is_err());

@@ -21,7 +21,7 @@ const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 /// missing; refuses to overwrite a file that is not a measurements file.
 ///
 /// ```
-/// # use ironforge::gate::{sink::merge_record, record::*};
+/// # use ironforge_gate::{sink::merge_record, record::*};
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let record = |name: &str| Record { name: name.into(), kind: RecordKind::Gate, family: "demo".into(),
 /// #     tier: Tier::Quick, metric: "m".into(), comparator: "<=".into(), threshold: 1.0, unit: "abs".into(),
@@ -42,7 +42,7 @@ pub fn merge_record(path: &Path, record: Record) -> Result<(), GateError> {
 /// as by [`merge_record`]. Atomic, and safe for concurrent threads and processes.
 ///
 /// ```
-/// # use ironforge::gate::{sink::{merge, read_measurements}, record::*};
+/// # use ironforge_gate::{sink::{merge, read_measurements}, record::*};
 /// # let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("m.json");
 /// let manifest = Manifest { declarations: vec![ManifestEntry {

@@ -77,8 +77,8 @@ impl Timing {
     /// a value that is not finite and positive.
     ///
     /// ```
-    /// use ironforge::gate::probe::Timing;
-    /// use ironforge::gate::Unit;
+    /// use ironforge_gate::probe::Timing;
+    /// use ironforge_gate::Unit;
     /// let t = Timing::new("optimized", Unit::SessionsPerSec, 1200.0).unwrap();
     /// assert_eq!(t.unit, "sessions/s");
     /// assert!(Timing::new("x", Unit::Ratio, 2.0).is_err());
@@ -144,7 +144,7 @@ pub const MIN_SAMPLE: Duration = Duration::from_millis(10);
 /// The fastest of `samples` (seconds): a process's value for one subject. NaN when empty.
 ///
 /// ```
-/// assert_eq!(ironforge::gate::probe::fastest(&[0.3, 0.2, 0.25]), 0.2);
+/// assert_eq!(ironforge_gate::probe::fastest(&[0.3, 0.2, 0.25]), 0.2);
 /// ```
 pub fn fastest(samples: &[f64]) -> f64 {
     samples.iter().copied().reduce(f64::min).unwrap_or(f64::NAN)
@@ -156,7 +156,7 @@ pub fn fastest(samples: &[f64]) -> f64 {
 /// applies).
 ///
 /// ```
-/// use ironforge::gate::{probe::seconds_per_call, GateContext};
+/// use ironforge_gate::{probe::seconds_per_call, GateContext};
 /// let ctx = GateContext::for_test("demo");
 /// let s = seconds_per_call(&ctx, || { std::hint::black_box((0..1000u64).sum::<u64>()); });
 /// assert!(s > 0.0 && s < 0.1);
@@ -203,7 +203,7 @@ fn busy_wait(d: Duration) {
 /// Parses `IRONFORGE_SLOWDOWN` (percent, default 0) into a fraction.
 ///
 /// ```
-/// use ironforge::gate::probe::parse_slowdown;
+/// use ironforge_gate::probe::parse_slowdown;
 /// assert_eq!(parse_slowdown(None).unwrap(), 0.0);
 /// assert_eq!(parse_slowdown(Some("10")).unwrap(), 0.1);
 /// assert!(parse_slowdown(Some("-3")).is_err());

@@ -6,9 +6,9 @@ use super::error::GateError;
 use super::measurement::Measurement;
 use super::record::ParityRow;
 use super::spec::Unit;
-use crate::session::Session;
 
-/// Something a parity scenario compares on: it has an id and a size (events).
+/// Something a parity scenario compares on: it has an id and a size (events). A type of user
+/// code implements it next to itself (ironforge's sessions do, in `src/session/parity.rs`).
 pub trait ParityCase {
     /// Id written to [`ParityRow::session_id`].
     fn case_id(&self) -> String;
@@ -16,19 +16,10 @@ pub trait ParityCase {
     fn case_size(&self) -> usize;
 }
 
-impl ParityCase for Session {
-    fn case_id(&self) -> String {
-        self.id().to_string()
-    }
-    fn case_size(&self) -> usize {
-        self.len()
-    }
-}
-
 /// A named input of any type, for scenarios whose cases are not sessions.
 ///
 /// ```
-/// use ironforge::gate::parity::{Case, ParityCase};
+/// use ironforge_gate::parity::{Case, ParityCase};
 /// let c = Case::new("ramp", vec![1.0, 2.0]);
 /// assert_eq!((c.case_id(), c.case_size()), ("ramp".to_string(), 2));
 /// ```
@@ -56,7 +47,9 @@ impl<T> ParityCase for Case<T> {
     }
 }
 
-/// An output compared numerically: flattened to `f64` values in a fixed order.
+/// An output compared numerically: flattened to `f64` values in a fixed order. The framework
+/// knows scalars and vectors; an array type is flattened by its output function (an ndarray
+/// array: `a.iter().copied().collect::<Vec<f64>>()`, in logical order).
 pub trait NumericOutput {
     /// The values, flattened.
     fn flat_values(&self) -> Vec<f64>;
@@ -82,16 +75,6 @@ impl NumericOutput for Vec<f32> {
         self.iter().map(|&x| f64::from(x)).collect()
     }
 }
-impl<D: ndarray::Dimension> NumericOutput for ndarray::Array<f32, D> {
-    fn flat_values(&self) -> Vec<f64> {
-        self.iter().map(|&x| f64::from(x)).collect()
-    }
-}
-impl<D: ndarray::Dimension> NumericOutput for ndarray::Array<f64, D> {
-    fn flat_values(&self) -> Vec<f64> {
-        self.iter().copied().collect()
-    }
-}
 
 /// Produces the cases of a scenario (e.g. loads a session set).
 pub type CasesFn<C> = fn(&GateContext) -> Result<Vec<C>, GateError>;
@@ -102,7 +85,7 @@ pub type OutputFn<C, O> = fn(&GateContext, &C) -> Result<O, GateError>;
 /// either side counts as an infinite error (never as a match).
 ///
 /// ```
-/// use ironforge::gate::parity::max_abs_diff;
+/// use ironforge_gate::parity::max_abs_diff;
 /// assert_eq!(max_abs_diff(&[1.0, 2.0], &[1.0, 2.5]), Some(0.5));
 /// assert_eq!(max_abs_diff(&[1.0], &[f64::NAN]), Some(f64::INFINITY));
 /// assert_eq!(max_abs_diff(&[1.0], &[]), None);
@@ -126,7 +109,7 @@ pub fn max_abs_diff(reference: &[f64], candidate: &[f64]) -> Option<f64> {
 /// `same_precision_error = max|out_same_precision − ref|`.
 ///
 /// ```
-/// use ironforge::gate::parity::flash_tolerance;
+/// use ironforge_gate::parity::flash_tolerance;
 /// assert_eq!(flash_tolerance(1e-7, 0.0), 2e-7);
 /// assert_eq!(flash_tolerance(0.0, 1e-6), 1e-6);
 /// ```

@@ -31,7 +31,7 @@ impl Measurements {
 /// Every gate and scenario the harness registered: what a complete run of a tier must record.
 ///
 /// ```
-/// use ironforge::gate::record::{Manifest, ManifestEntry, RecordKind, Tier};
+/// use ironforge_gate::record::{Manifest, ManifestEntry, RecordKind, Tier};
 /// let entry = |name: &str, tiers: Vec<Tier>| ManifestEntry {
 ///     name: name.into(), kind: RecordKind::Gate, family: "demo".into(), tiers,
 /// };
@@ -98,7 +98,7 @@ impl Tier {
     /// The tier called `name`.
     ///
     /// ```
-    /// use ironforge::gate::record::Tier;
+    /// use ironforge_gate::record::Tier;
     /// assert_eq!(Tier::from_name("release"), Some(Tier::Release));
     /// assert_eq!(Tier::from_name("nightly"), None);
     /// ```

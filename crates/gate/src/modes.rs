@@ -56,7 +56,7 @@ impl Mode {
     /// `IRONFORGE_PROBE_PASSES` through `lookup`.
     ///
     /// ```
-    /// use ironforge::gate::modes::Mode;
+    /// use ironforge_gate::modes::Mode;
     /// let env = |pairs: &'static [(&'static str, &'static str)]| {
     ///     move |k: &str| pairs.iter().find(|p| p.0 == k).map(|p| p.1.to_string())
     /// };

@@ -40,8 +40,8 @@ impl HarnessEnv {
     /// Reads settings through `lookup` (testable without touching the process environment).
     ///
     /// ```
-    /// use ironforge::gate::env::HarnessEnv;
-    /// use ironforge::gate::record::Tier;
+    /// use ironforge_gate::env::HarnessEnv;
+    /// use ironforge_gate::record::Tier;
     /// let env = HarnessEnv::from_lookup(|k| (k == "IRONFORGE_TIER").then(|| "release".to_string())).unwrap();
     /// assert_eq!(env.tier, Tier::Release);
     /// assert!(HarnessEnv::from_lookup(|k| (k == "IRONFORGE_SEED").then(|| "x".to_string())).is_err());

@@ -176,7 +176,7 @@ impl Better {
     /// [`Lower`](Better::Lower); `None` for units that are not timed.
     ///
     /// ```
-    /// use ironforge::gate::{paired::Better, Unit};
+    /// use ironforge_gate::{paired::Better, Unit};
     /// assert_eq!(Better::of_unit(Unit::SessionsPerSec), Some(Better::Higher));
     /// assert_eq!(Better::of_unit(Unit::Millis), Some(Better::Lower));
     /// assert_eq!(Better::of_unit(Unit::Bytes), None);
@@ -197,7 +197,7 @@ impl Better {
 /// (the error names the arm and the round).
 ///
 /// ```
-/// use ironforge::gate::paired::{speed_ratios, Better};
+/// use ironforge_gate::paired::{speed_ratios, Better};
 /// assert_eq!(speed_ratios(&[100.0, 200.0], &[110.0, 180.0], Better::Higher).unwrap(), vec![1.1, 0.9]);
 /// assert_eq!(speed_ratios(&[2.0, 3.0], &[1.0, 6.0], Better::Lower).unwrap(), vec![2.0, 0.5]);
 /// assert!(speed_ratios(&[1.0], &[1.0, 2.0], Better::Lower).is_err());
@@ -254,7 +254,7 @@ pub struct RatioSummary {
 ///
 /// ```
 /// use rand::SeedableRng;
-/// use ironforge::gate::paired::summarize;
+/// use ironforge_gate::paired::summarize;
 /// let ratios = [0.98, 1.01, 1.0, 0.99, 1.02, 1.0, 0.97];
 /// let s = summarize(&ratios, 1000, &mut rand_chacha::ChaCha8Rng::seed_from_u64(1)).unwrap();
 /// assert!((s.median - 1.0).abs() < 1e-12);
@@ -324,7 +324,7 @@ fn resample_median(sorted: &[f64], counts: &[u32]) -> f64 {
 /// `1 - exp(-(Z_CONFIDENCE + Z_POWER) * se_log)`.
 ///
 /// ```
-/// use ironforge::gate::paired::{minimum_detectable_effect, RatioSummary};
+/// use ironforge_gate::paired::{minimum_detectable_effect, RatioSummary};
 /// let control = RatioSummary { rounds: 20, median: 1.0, interval: [0.99, 1.01], se_log: 0.01 };
 /// let mde = minimum_detectable_effect(&control);
 /// assert!((mde - 0.035406).abs() < 1e-6); // a 20-round control this quiet detects a 3.5% slowdown
@@ -336,7 +336,7 @@ pub fn minimum_detectable_effect(control: &RatioSummary) -> f64 {
 /// How far from 1 the A/A interval of `control` reaches, as a fraction: `max(1 - lo, hi - 1, 0)`.
 ///
 /// ```
-/// use ironforge::gate::paired::{noise_floor, RatioSummary};
+/// use ironforge_gate::paired::{noise_floor, RatioSummary};
 /// let control = RatioSummary { rounds: 20, median: 1.0, interval: [0.97, 1.01], se_log: 0.01 };
 /// assert!((noise_floor(&control) - 0.03).abs() < 1e-12);
 /// ```
@@ -350,7 +350,7 @@ pub fn noise_floor(control: &RatioSummary) -> f64 {
 /// run adds rounds until this holds (or its budget ends).
 ///
 /// ```
-/// use ironforge::gate::paired::{powered, RatioSummary};
+/// use ironforge_gate::paired::{powered, RatioSummary};
 /// let control = RatioSummary { rounds: 20, median: 1.0, interval: [0.99, 1.01], se_log: 0.01 };
 /// assert!(powered(&control, 0.05));
 /// assert!(!powered(&control, 0.02));
@@ -378,7 +378,7 @@ impl RegressionVerdict {
     /// `allow_underpowered`.
     ///
     /// ```
-    /// use ironforge::gate::paired::RegressionVerdict;
+    /// use ironforge_gate::paired::RegressionVerdict;
     /// assert!(RegressionVerdict::Regressed.fails(true));
     /// assert!(RegressionVerdict::Underpowered.fails(false));
     /// assert!(!RegressionVerdict::Underpowered.fails(true));
@@ -400,7 +400,7 @@ impl RegressionVerdict {
 /// `Pass`.
 ///
 /// ```
-/// use ironforge::gate::paired::{judge, RatioSummary, RegressionVerdict};
+/// use ironforge_gate::paired::{judge, RatioSummary, RegressionVerdict};
 /// let ab = |lo, hi| RatioSummary { rounds: 20, median: 0.5 * (lo + hi), interval: [lo, hi], se_log: 0.01 };
 /// assert_eq!(judge(&ab(0.90, 0.94), 0.05, 0.02), RegressionVerdict::Regressed);
 /// assert_eq!(judge(&ab(0.90, 0.94), 0.05, 0.09), RegressionVerdict::Regressed);
@@ -497,7 +497,7 @@ fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
 /// independent streams; the same row always gets the same one.
 ///
 /// ```
-/// use ironforge::gate::paired::row_seed;
+/// use ironforge_gate::paired::row_seed;
 /// assert_eq!(row_seed(7, "throughput", "optimized"), row_seed(7, "throughput", "optimized"));
 /// assert_ne!(row_seed(7, "throughput", "optimized"), row_seed(7, "throughput", "baseline"));
 /// assert_ne!(row_seed(7, "ab", "c"), row_seed(7, "a", "bc"));
@@ -543,8 +543,8 @@ fn better_of(unit: Unit) -> Result<Better, PairedError> {
 /// verdict of the regression rule ([`judge`]).
 ///
 /// ```
-/// use ironforge::gate::paired::{compare, PairedInput, RegressionVerdict};
-/// use ironforge::gate::Unit;
+/// use ironforge_gate::paired::{compare, PairedInput, RegressionVerdict};
+/// use ironforge_gate::Unit;
 /// let base = [100.0, 102.0, 99.0, 101.0, 100.5, 98.5, 100.0, 101.5];
 /// let slower: Vec<f64> = base.iter().map(|b| b * 0.8).collect();
 /// let control = [100.5, 101.0, 99.5, 100.5, 100.0, 99.0, 100.5, 101.0];
@@ -615,8 +615,8 @@ impl RegressionRow {
     /// fields follow from them, not that they are what was measured.
     ///
     /// ```
-    /// use ironforge::gate::paired::{compare, PairedError, PairedInput, RegressionVerdict};
-    /// use ironforge::gate::Unit;
+    /// use ironforge_gate::paired::{compare, PairedError, PairedInput, RegressionVerdict};
+    /// use ironforge_gate::Unit;
     /// let base = [2.0, 2.1, 1.9, 2.0, 2.05];
     /// let input = PairedInput {
     ///     gate: "latency", metric: "p50", unit: Unit::Millis, tolerance: 0.1,
@@ -691,8 +691,8 @@ impl SlowdownRow {
     /// follow from them, not that they are what was measured.
     ///
     /// ```
-    /// use ironforge::gate::paired::{slowdown_row, PairedError};
-    /// use ironforge::gate::Unit;
+    /// use ironforge_gate::paired::{slowdown_row, PairedError};
+    /// use ironforge_gate::Unit;
     /// let base = [2.0, 2.1, 1.9, 2.0, 2.05, 1.95];
     /// let slowed: Vec<f64> = base.iter().map(|t| t / 0.97).collect();
     /// let mut row = slowdown_row("latency", "p50", Unit::Millis, 0.05, 0.03, &base, &slowed, 3).unwrap();
@@ -723,8 +723,8 @@ impl SlowdownRow {
 /// metric)` with the slowdown's bits mixed into the seed, so each slowdown is independent.
 ///
 /// ```
-/// use ironforge::gate::paired::slowdown_row;
-/// use ironforge::gate::Unit;
+/// use ironforge_gate::paired::slowdown_row;
+/// use ironforge_gate::Unit;
 /// let base = [2.0, 2.1, 1.9, 2.0, 2.05, 1.95];
 /// let slowed: Vec<f64> = base.iter().map(|t| t / 0.8).collect();
 /// let row = slowdown_row("latency", "p50", Unit::Millis, 0.05, 0.2, &base, &slowed, 3).unwrap();
@@ -767,7 +767,7 @@ pub fn slowdown_row(
 /// missed. `None` when there are no rows for the metric or its largest slowdown was missed.
 ///
 /// ```
-/// use ironforge::gate::paired::{smallest_caught, SlowdownRow};
+/// use ironforge_gate::paired::{smallest_caught, SlowdownRow};
 /// let row = |slowdown, caught| SlowdownRow {
 ///     gate: "g".into(), metric: "m".into(), slowdown, tolerance: 0.05, ratio: 1.0 - slowdown,
 ///     interval: [1.0 - slowdown; 2], caught, unit: "ms".into(), base: vec![], slowed: vec![],

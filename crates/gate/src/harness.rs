@@ -192,10 +192,10 @@ fn run_mode(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gate::record::{RecordKind, Tier};
-    use crate::gate::runner::run_gate;
-    use crate::gate::units::{Measured, Ratio};
-    use crate::gate::{Comparator, DeclMeta, GateContext, Location, Measurement, Threshold, Tiers, Unit};
+    use crate::record::{RecordKind, Tier};
+    use crate::runner::run_gate;
+    use crate::units::{Measured, Ratio};
+    use crate::{Comparator, DeclMeta, GateContext, Location, Measurement, Threshold, Tiers, Unit};
 
     fn abs_metric(_: &mut GateContext) -> Result<Measurement, GateError> {
         Ok(Measurement::new(0.01, Unit::Abs))
@@ -213,7 +213,7 @@ mod tests {
             threshold,
             static_unit: None,
             declared_unit,
-            meta: DeclMeta::new(Location { file: "src/gate/harness.rs", line: 7 }).with_doc("test gate"),
+            meta: DeclMeta::new(Location { file: "crates/gate/src/harness.rs", line: 7 }).with_doc("test gate"),
             measure: abs_metric,
         }
     }
@@ -243,7 +243,7 @@ mod tests {
     fn a_dynamic_gate_without_a_unit_is_refused_by_name_before_measuring() {
         let err = trials_from(&[&DECLARED, &UNDECLARED], &[], &env()).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("gate `undeclared` (src/gate/harness.rs:7)"), "{text}");
+        assert!(text.contains("gate `undeclared` (crates/gate/src/harness.rs:7)"), "{text}");
         assert!(text.contains("unit ="), "{text}");
         let p = problems(err);
         assert_eq!(p.len(), 1);

@@ -22,11 +22,11 @@
 ///
 /// `regress <= 5% on probe` declares how much slower than a base build the gate's timed
 /// subjects may be (`release-check --against REV`); the probe is a
-/// [`ProbeFn`](crate::gate::probe::ProbeFn) timing them ([`probe`](crate::gate::probe)).
+/// [`ProbeFn`](crate::probe::ProbeFn) timing them ([`probe`](crate::probe)).
 ///
 /// The metric is any function `fn(&mut GateContext, inputs...) -> Result<O, GateError>`:
 ///
-/// - `O = Measured<U>` ([`units`](crate::gate::units)): a *static* metric. A threshold whose
+/// - `O = Measured<U>` ([`units`](crate::units)): a *static* metric. A threshold whose
 ///   unit does not fit `U` is a compile error; `unit =` is not needed (if given, it must agree).
 /// - `O = Measurement`: a *dynamic* metric (unit known at run time). The declaration must state
 ///   the unit with `unit = ...`; the harness refuses, before measuring anything, a dynamic gate
@@ -34,9 +34,9 @@
 ///   in another unit.
 ///
 /// ```
-/// use ironforge::gate;
-/// use ironforge::gate::units::{Abs, Measured, Ratio};
-/// use ironforge::gate::{GateContext, GateError, Measurement, Unit};
+/// use ironforge_gate::gate;
+/// use ironforge_gate::units::{Abs, Measured, Ratio};
+/// use ironforge_gate::{GateContext, GateError, Measurement, Unit};
 ///
 /// fn rounding_error(_ctx: &mut GateContext, digits: i32) -> Result<Measured<Abs>, GateError> {
 ///     let x = 2f64.sqrt();
@@ -171,46 +171,46 @@ macro_rules! __gate_threshold {
         $crate::__gate_threshold!(@unit $ctx [$($p)* as f64] $($rest)*);
     };
     (@unit $ctx:tt [$($v:tt)*]) => {
-        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Absolute($($v)*)] fits_bare);
+        $crate::__gate_emit!($ctx [$crate::Threshold::Absolute($($v)*)] fits_bare);
     };
     (@unit $ctx:tt [$($v:tt)*] x) => {
-        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Ratio($($v)*)] fits_x);
+        $crate::__gate_emit!($ctx [$crate::Threshold::Ratio($($v)*)] fits_x);
     };
     (@unit $ctx:tt [$($v:tt)*] % of ram) => {
-        $crate::__gate_emit!($ctx [$crate::gate::Threshold::PercentOfRam($($v)*)] fits_percent_of_ram);
+        $crate::__gate_emit!($ctx [$crate::Threshold::PercentOfRam($($v)*)] fits_percent_of_ram);
     };
     (@unit $ctx:tt [$($v:tt)*] % of $($other:tt)*) => {
         ::core::compile_error!(::core::concat!("`% of` takes `ram`, found `", ::core::stringify!($($other)*), "`"));
     };
     (@unit $ctx:tt [$($v:tt)*] %) => {
-        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Percent($($v)*)] fits_percent);
+        $crate::__gate_emit!($ctx [$crate::Threshold::Percent($($v)*)] fits_percent);
     };
     (@unit $ctx:tt [$($v:tt)*] bytes) => {
-        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Bytes($($v)*)] fits_bytes);
+        $crate::__gate_emit!($ctx [$crate::Threshold::Bytes($($v)*)] fits_bytes);
     };
     (@unit $ctx:tt [$($v:tt)*] KiB) => {
-        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Bytes(($($v)*) * 1024.0)] fits_bytes);
+        $crate::__gate_emit!($ctx [$crate::Threshold::Bytes(($($v)*) * 1024.0)] fits_bytes);
     };
     (@unit $ctx:tt [$($v:tt)*] MiB) => {
-        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Bytes(($($v)*) * 1048576.0)] fits_bytes);
+        $crate::__gate_emit!($ctx [$crate::Threshold::Bytes(($($v)*) * 1048576.0)] fits_bytes);
     };
     (@unit $ctx:tt [$($v:tt)*] GiB) => {
-        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Bytes(($($v)*) * 1073741824.0)] fits_bytes);
+        $crate::__gate_emit!($ctx [$crate::Threshold::Bytes(($($v)*) * 1073741824.0)] fits_bytes);
     };
     (@unit $ctx:tt [$($v:tt)*] sessions / s) => {
-        $crate::__gate_emit!($ctx [$crate::gate::Threshold::SessionsPerSec($($v)*)] fits_sessions_per_s);
+        $crate::__gate_emit!($ctx [$crate::Threshold::SessionsPerSec($($v)*)] fits_sessions_per_s);
     };
     (@unit $ctx:tt [$($v:tt)*] events / s) => {
-        $crate::__gate_emit!($ctx [$crate::gate::Threshold::EventsPerSec($($v)*)] fits_events_per_s);
+        $crate::__gate_emit!($ctx [$crate::Threshold::EventsPerSec($($v)*)] fits_events_per_s);
     };
     (@unit $ctx:tt [$($v:tt)*] subgraphs / s) => {
-        $crate::__gate_emit!($ctx [$crate::gate::Threshold::SubgraphsPerSec($($v)*)] fits_subgraphs_per_s);
+        $crate::__gate_emit!($ctx [$crate::Threshold::SubgraphsPerSec($($v)*)] fits_subgraphs_per_s);
     };
     (@unit $ctx:tt [$($v:tt)*] ms) => {
-        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Millis($($v)*)] fits_ms);
+        $crate::__gate_emit!($ctx [$crate::Threshold::Millis($($v)*)] fits_ms);
     };
     (@unit $ctx:tt [$($v:tt)*] us) => {
-        $crate::__gate_emit!($ctx [$crate::gate::Threshold::Micros($($v)*)] fits_us);
+        $crate::__gate_emit!($ctx [$crate::Threshold::Micros($($v)*)] fits_us);
     };
     (@unit $ctx:tt [$($v:tt)*] $($other:tt)+) => {
         ::core::compile_error!(::core::concat!(
@@ -226,32 +226,32 @@ macro_rules! __gate_emit {
     ([[$name:ident [$($metric:ident)::+] [$($args:tt)*] $op:tt] [$($opts:tt)*] $unit:ident] [$($threshold:tt)*] $check:ident) => {
         const _: () = {
             fn __ironforge_metric(
-                ctx: &mut $crate::gate::GateContext,
-            ) -> ::core::result::Result<impl $crate::gate::units::MetricOutput, $crate::gate::GateError> {
-                $crate::gate::units::check::$check::<$crate::gate::units::check::$unit, _>(
+                ctx: &mut $crate::GateContext,
+            ) -> ::core::result::Result<impl $crate::units::MetricOutput, $crate::GateError> {
+                $crate::units::check::$check::<$crate::units::check::$unit, _>(
                     $crate::__gate_call!(ctx; $($metric)::+; $($args)*)
                 )
             }
             fn __ironforge_measure(
-                ctx: &mut $crate::gate::GateContext,
-            ) -> ::core::result::Result<$crate::gate::Measurement, $crate::gate::GateError> {
-                __ironforge_metric(ctx).map($crate::gate::units::MetricOutput::into_measurement)
+                ctx: &mut $crate::GateContext,
+            ) -> ::core::result::Result<$crate::Measurement, $crate::GateError> {
+                __ironforge_metric(ctx).map($crate::units::MetricOutput::into_measurement)
             }
-            const __IRONFORGE_GATE: $crate::gate::GateDecl = $crate::gate::GateDecl {
+            const __IRONFORGE_GATE: $crate::GateDecl = $crate::GateDecl {
                 name: ::core::stringify!($name),
                 metric: ::core::stringify!($($metric)::+),
                 inputs: ::core::stringify!($($args)*),
                 comparator: $crate::__gate_cmp!($op),
                 threshold: $($threshold)*,
-                static_unit: $crate::gate::units::check::unit_of(&__ironforge_metric),
-                declared_unit: $crate::gate::units::check::declared::<$crate::gate::units::check::$unit>(),
-                meta: $crate::__decl_opts!(@opts $crate::gate::DeclMeta::new($crate::gate::Location {
+                static_unit: $crate::units::check::unit_of(&__ironforge_metric),
+                declared_unit: $crate::units::check::declared::<$crate::units::check::$unit>(),
+                meta: $crate::__decl_opts!(@opts $crate::DeclMeta::new($crate::Location {
                     file: ::core::file!(),
                     line: ::core::line!(),
                 }); $($opts)*),
                 measure: __ironforge_measure,
             };
-            $crate::gate::__macro_support::inventory::submit! { __IRONFORGE_GATE }
+            $crate::__macro_support::inventory::submit! { __IRONFORGE_GATE }
             if __IRONFORGE_GATE.meta.drift.is_some() {
                 ::core::panic!(::core::concat!(
                     "gate `", ::core::stringify!($name), "`: `drift <= TOL` is an option of `scenario!`; a gate compares its timed subjects with `regress <= N% on probe`"
@@ -281,16 +281,16 @@ macro_rules! __gate_call {
 #[macro_export]
 macro_rules! __gate_cmp {
     (>=) => {
-        $crate::gate::Comparator::Ge
+        $crate::Comparator::Ge
     };
     (>) => {
-        $crate::gate::Comparator::Gt
+        $crate::Comparator::Gt
     };
     (<=) => {
-        $crate::gate::Comparator::Le
+        $crate::Comparator::Le
     };
     (<) => {
-        $crate::gate::Comparator::Lt
+        $crate::Comparator::Lt
     };
     (==) => {
         ::core::compile_error!("`==` is not a gate comparator: a measured number never equals a threshold exactly; use `<=`, `<`, `>=` or `>`")
@@ -310,13 +310,13 @@ macro_rules! __decl_opts {
         $m
     };
     (@opts $m:expr ; tier = quick $(, $($rest:tt)*)?) => {
-        $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_tiers($m, $crate::gate::Tiers::Quick); $($($rest)*)?)
+        $crate::__decl_opts!(@opts $crate::DeclMeta::with_tiers($m, $crate::Tiers::Quick); $($($rest)*)?)
     };
     (@opts $m:expr ; tier = release $(, $($rest:tt)*)?) => {
-        $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_tiers($m, $crate::gate::Tiers::Release); $($($rest)*)?)
+        $crate::__decl_opts!(@opts $crate::DeclMeta::with_tiers($m, $crate::Tiers::Release); $($($rest)*)?)
     };
     (@opts $m:expr ; tier = both $(, $($rest:tt)*)?) => {
-        $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_tiers($m, $crate::gate::Tiers::Both); $($($rest)*)?)
+        $crate::__decl_opts!(@opts $crate::DeclMeta::with_tiers($m, $crate::Tiers::Both); $($($rest)*)?)
     };
     (@opts $m:expr ; tier = $other:tt $($rest:tt)*) => {
         ::core::compile_error!(::core::concat!(
@@ -324,16 +324,16 @@ macro_rules! __decl_opts {
         ))
     };
     (@opts $m:expr ; family = $family:literal $(, $($rest:tt)*)?) => {
-        $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_family($m, $family); $($($rest)*)?)
+        $crate::__decl_opts!(@opts $crate::DeclMeta::with_family($m, $family); $($($rest)*)?)
     };
     (@opts $m:expr ; doc = $doc:literal $(, $($rest:tt)*)?) => {
-        $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_doc($m, $doc); $($($rest)*)?)
+        $crate::__decl_opts!(@opts $crate::DeclMeta::with_doc($m, $doc); $($($rest)*)?)
     };
     (@opts $m:expr ; fault = $fault:path $(, $($rest:tt)*)?) => {
-        $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_fault($m, &$fault); $($($rest)*)?)
+        $crate::__decl_opts!(@opts $crate::DeclMeta::with_fault($m, &$fault); $($($rest)*)?)
     };
     (@opts $m:expr ; regress <= $tol:literal % on $probe:path $(, $($rest:tt)*)?) => {
-        $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_regression($m, &$crate::gate::probe::Regression {
+        $crate::__decl_opts!(@opts $crate::DeclMeta::with_regression($m, &$crate::probe::Regression {
             tolerance_pct: $tol as f64,
             probe: $probe,
             probe_name: ::core::stringify!($probe),
@@ -346,7 +346,7 @@ macro_rules! __decl_opts {
         ))
     };
     (@opts $m:expr ; drift <= $tol:literal $(, $($rest:tt)*)?) => {
-        $crate::__decl_opts!(@opts $crate::gate::DeclMeta::with_drift($m, $tol as f64); $($($rest)*)?)
+        $crate::__decl_opts!(@opts $crate::DeclMeta::with_drift($m, $tol as f64); $($($rest)*)?)
     };
     (@opts $m:expr ; drift $($rest:tt)*) => {
         ::core::compile_error!(::core::concat!(
@@ -387,11 +387,11 @@ macro_rules! __decl_opts {
 /// ```
 ///
 /// `drift <= TOL` declares how far the candidate's outputs may move against a base build
-/// (`release-check --against REV`; [`drift`](crate::gate::drift)); `drift <= 0`: not at all.
+/// (`release-check --against REV`; [`drift`](crate::drift)); `drift <= 0`: not at all.
 ///
 /// ```
-/// use ironforge::scenario;
-/// use ironforge::gate::{parity::Case, GateContext, GateError};
+/// use ironforge_gate::scenario;
+/// use ironforge_gate::{parity::Case, GateContext, GateError};
 ///
 /// fn ramps(_: &GateContext) -> Result<Vec<Case<f64>>, GateError> {
 ///     Ok(vec![Case::new("ramp", (0..100).map(f64::from).collect())])
@@ -423,18 +423,18 @@ macro_rules! scenario {
 macro_rules! __scenario_compare {
     (@cmp $name:ident [$cases:path] [$reference:path] [$candidate:path] max_abs ( $tol:literal ) $(, $($opts:tt)*)?) => {
         $crate::__scenario_emit!(@numeric $name [$cases] [$reference] [$candidate]
-            [$crate::gate::parity::NumericRule::MaxAbs { tolerance: $tol as f64 }]
+            [$crate::parity::NumericRule::MaxAbs { tolerance: $tol as f64 }]
             [::core::concat!("max_abs(", ::core::stringify!($tol), ")")] [$($($opts)*)?]);
     };
     (@cmp $name:ident [$cases:path] [$reference:path] [$candidate:path] flash ( $same:path , floor = $floor:literal ) $(, $($opts:tt)*)?) => {
         $crate::__scenario_emit!(@numeric $name [$cases] [$reference] [$candidate]
-            [$crate::gate::parity::NumericRule::Flash { same_precision: $same, floor: $floor as f64 }]
+            [$crate::parity::NumericRule::Flash { same_precision: $same, floor: $floor as f64 }]
             [::core::concat!("flash(", ::core::stringify!($same), ", floor = ", ::core::stringify!($floor), ")")]
             [$($($opts)*)?]);
     };
     (@cmp $name:ident [$cases:path] [$reference:path] [$candidate:path] flash ( $same:path ) $(, $($opts:tt)*)?) => {
         $crate::__scenario_emit!(@numeric $name [$cases] [$reference] [$candidate]
-            [$crate::gate::parity::NumericRule::Flash { same_precision: $same, floor: 0.0 }]
+            [$crate::parity::NumericRule::Flash { same_precision: $same, floor: 0.0 }]
             [::core::concat!("flash(", ::core::stringify!($same), ")")] [$($($opts)*)?]);
     };
     (@cmp $name:ident [$cases:path] [$reference:path] [$candidate:path] exact $(, $($opts:tt)*)?) => {
@@ -453,43 +453,43 @@ macro_rules! __scenario_compare {
 macro_rules! __scenario_emit {
     (@numeric $name:ident [$cases:path] [$reference:path] [$candidate:path] [$($rule:tt)*] [$desc:expr] [$($opts:tt)*]) => {
         $crate::__scenario_emit!(@decl $name [$cases] [$reference] [$candidate] [$desc] [$($opts)*] ctx {
-            $crate::gate::parity::run_numeric(ctx, $cases, $reference, $candidate, ::core::stringify!($candidate), $($rule)*)
+            $crate::parity::run_numeric(ctx, $cases, $reference, $candidate, ::core::stringify!($candidate), $($rule)*)
         } out tolerance {
-            $crate::gate::drift::dump_numeric(ctx, ::core::stringify!($name), tolerance, $cases, $candidate, out)
+            $crate::drift::dump_numeric(ctx, ::core::stringify!($name), tolerance, $cases, $candidate, out)
         });
     };
     (@exact $name:ident [$cases:path] [$reference:path] [$candidate:path] [$desc:expr] [$($opts:tt)*]) => {
         $crate::__scenario_emit!(@decl $name [$cases] [$reference] [$candidate] [$desc] [$($opts)*] ctx {
-            $crate::gate::parity::run_exact(ctx, $cases, $reference, $candidate, ::core::stringify!($candidate))
+            $crate::parity::run_exact(ctx, $cases, $reference, $candidate, ::core::stringify!($candidate))
         } out tolerance {
-            $crate::gate::drift::dump_exact(ctx, ::core::stringify!($name), tolerance, $cases, $candidate, out)
+            $crate::drift::dump_exact(ctx, ::core::stringify!($name), tolerance, $cases, $candidate, out)
         });
     };
     (@decl $name:ident [$cases:path] [$reference:path] [$candidate:path] [$desc:expr] [$($opts:tt)*] $ctx:ident $body:block
         $out:ident $tolerance:ident $dump:block) => {
         const _: () = {
             fn __ironforge_run(
-                $ctx: &$crate::gate::GateContext,
-            ) -> ::core::result::Result<$crate::gate::parity::ParityOutcome, $crate::gate::GateError> $body
+                $ctx: &$crate::GateContext,
+            ) -> ::core::result::Result<$crate::parity::ParityOutcome, $crate::GateError> $body
             fn __ironforge_dump(
-                $ctx: &$crate::gate::GateContext,
+                $ctx: &$crate::GateContext,
                 $tolerance: f64,
-                $out: &mut $crate::gate::drift::DriftWriter,
-            ) -> ::core::result::Result<usize, $crate::gate::GateError> $dump
-            const __IRONFORGE_SCENARIO: $crate::gate::ScenarioDecl = $crate::gate::ScenarioDecl {
+                $out: &mut $crate::drift::DriftWriter,
+            ) -> ::core::result::Result<usize, $crate::GateError> $dump
+            const __IRONFORGE_SCENARIO: $crate::ScenarioDecl = $crate::ScenarioDecl {
                 name: ::core::stringify!($name),
                 sessions: ::core::stringify!($cases),
                 reference: ::core::stringify!($reference),
                 candidate: ::core::stringify!($candidate),
                 compare: $desc,
-                meta: $crate::__decl_opts!(@opts $crate::gate::DeclMeta::new($crate::gate::Location {
+                meta: $crate::__decl_opts!(@opts $crate::DeclMeta::new($crate::Location {
                     file: ::core::file!(),
                     line: ::core::line!(),
                 }); $($opts)*),
                 run: __ironforge_run,
                 dump: __ironforge_dump,
             };
-            $crate::gate::__macro_support::inventory::submit! { __IRONFORGE_SCENARIO }
+            $crate::__macro_support::inventory::submit! { __IRONFORGE_SCENARIO }
             if __IRONFORGE_SCENARIO.meta.regression.is_some() {
                 ::core::panic!(::core::concat!(
                     "scenario `", ::core::stringify!($name), "`: `regress <= N% on probe` is an option of `gate!`; a scenario gates its outputs' change with `drift <= TOL`"
