@@ -26,6 +26,15 @@
 //!   not at all.
 //!
 //! See `docs/gates.md` for the DSL grammar, environment variables and JSON output.
+//!
+//! # Quick start
+//!
+//! A crate gating a function of its own: a parity [`scenario!`], two [`gate!`]s (one on the
+//! scenario, one on a metric function) with a fault each, and the harness's `main`. This is
+//! `tests/quickstart.rs`, a test target of this crate (`harness = false`), so it runs with
+//! `cargo test`:
+//!
+#![doc = concat!("```no_run\n", include_str!("../tests/quickstart.rs"), "```")]
 #![warn(missing_docs)]
 
 pub mod atomic;

@@ -1,6 +1,6 @@
-use ironforge::gate;
-use ironforge::gate::units::{Measured, Millis};
-use ironforge::gate::{GateContext, GateError};
+use ironforge_gate::gate;
+use ironforge_gate::units::{Measured, Millis};
+use ironforge_gate::{GateContext, GateError};
 
 const MAX_LATENCY: f64 = 2.0;
 

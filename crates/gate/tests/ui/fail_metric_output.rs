@@ -1,5 +1,5 @@
-use ironforge::gate::{GateContext, GateError};
-use ironforge::gate;
+use ironforge_gate::{GateContext, GateError};
+use ironforge_gate::gate;
 
 fn metric(_: &mut GateContext) -> Result<f64, GateError> {
     Ok(1.0)

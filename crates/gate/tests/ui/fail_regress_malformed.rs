@@ -1,6 +1,6 @@
-use ironforge::gate;
-use ironforge::gate::units::{Measured, Ratio};
-use ironforge::gate::{GateContext, GateError};
+use ironforge_gate::gate;
+use ironforge_gate::units::{Measured, Ratio};
+use ironforge_gate::{GateContext, GateError};
 
 fn speedup(_: &mut GateContext) -> Result<Measured<Ratio>, GateError> {
     Ok(Measured::new(2.0))

@@ -1,5 +1,5 @@
-use ironforge::gate::{parity::Case, GateContext, GateError};
-use ironforge::scenario;
+use ironforge_gate::{parity::Case, GateContext, GateError};
+use ironforge_gate::scenario;
 
 fn cases(_: &GateContext) -> Result<Vec<Case<u64>>, GateError> {
     Ok(vec![])

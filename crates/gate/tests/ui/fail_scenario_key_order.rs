@@ -1,5 +1,5 @@
-use ironforge::gate::{parity::Case, GateContext, GateError};
-use ironforge::scenario;
+use ironforge_gate::{parity::Case, GateContext, GateError};
+use ironforge_gate::scenario;
 
 fn cases(_: &GateContext) -> Result<Vec<Case<f64>>, GateError> {
     Ok(vec![Case::new("c", vec![1.0])])

@@ -1,5 +1,5 @@
-use ironforge::gate::{GateContext, GateError, Measurement, Unit};
-use ironforge::gate;
+use ironforge_gate::{GateContext, GateError, Measurement, Unit};
+use ironforge_gate::gate;
 
 fn metric(_: &mut GateContext, v: f64) -> Result<Measurement, GateError> {
     Ok(Measurement::new(v, Unit::Abs))

@@ -1,8 +1,8 @@
-use ironforge::gate::units::{
+use ironforge_gate::units::{
     Abs, Bytes, EventsPerSec, Fraction, Measured, Micros, Millis, Percent, Ratio, SessionsPerSec, SubgraphsPerSec,
 };
-use ironforge::gate::{parity::Case, Fault, GateContext, GateError, Measurement, Threshold, Unit};
-use ironforge::{gate, scenario};
+use ironforge_gate::{parity::Case, Fault, GateContext, GateError, Measurement, Threshold, Unit};
+use ironforge_gate::{gate, scenario};
 
 const BROKEN: Fault = Fault::new("broken", "breaks it");
 
@@ -33,14 +33,14 @@ gate!(g_gt: ratio() > 1 x, tier = quick, doc = "unit after the options", unit = 
 gate!(g_ram: bytes(n = 10) <= 70% of ram, tier = release, unit = bytes, family = "memory", doc = "ram");
 gate!(g_mib: bytes(10) < 1 MiB, fault = BROKEN, doc = "mib", unit = bytes,);
 gate!(g_pct: frac(a = 1.0, b = 20.0) < 10%, tier = both, unit = fraction, doc = "pct");
-gate!(g_path: ironforge::gate::value(0.01, Unit::Abs) < 0.05, unit = abs, doc = "value metric by path");
+gate!(g_path: ironforge_gate::value(0.01, Unit::Abs) < 0.05, unit = abs, doc = "value metric by path");
 gate!(g_undeclared: ratio() >= 1.4 x, doc = "compiles; refused by the harness's preflight");
-gate!(g_dyn_sessions: ironforge::gate::value(4000.0, Unit::SessionsPerSec) >= 3000 sessions/s, unit = sessions/s, doc = "d");
-gate!(g_dyn_events: ironforge::gate::value(2e5, Unit::EventsPerSec) >= 1e5 events/s, unit = events/s, doc = "d");
-gate!(g_dyn_subgraphs: ironforge::gate::value(3e6, Unit::SubgraphsPerSec) >= 2e6 subgraphs/s, unit = subgraphs/s, doc = "d");
-gate!(g_dyn_ms: ironforge::gate::value(1.0, Unit::Millis) <= 2 ms, unit = ms, doc = "d");
-gate!(g_dyn_us: ironforge::gate::value(400.0, Unit::Micros) <= 500 us, unit = us, doc = "d");
-gate!(g_dyn_pct: ironforge::gate::value(4.0, Unit::Percent) < 10%, unit = %, doc = "d");
+gate!(g_dyn_sessions: ironforge_gate::value(4000.0, Unit::SessionsPerSec) >= 3000 sessions/s, unit = sessions/s, doc = "d");
+gate!(g_dyn_events: ironforge_gate::value(2e5, Unit::EventsPerSec) >= 1e5 events/s, unit = events/s, doc = "d");
+gate!(g_dyn_subgraphs: ironforge_gate::value(3e6, Unit::SubgraphsPerSec) >= 2e6 subgraphs/s, unit = subgraphs/s, doc = "d");
+gate!(g_dyn_ms: ironforge_gate::value(1.0, Unit::Millis) <= 2 ms, unit = ms, doc = "d");
+gate!(g_dyn_us: ironforge_gate::value(400.0, Unit::Micros) <= 500 us, unit = us, doc = "d");
+gate!(g_dyn_pct: ironforge_gate::value(4.0, Unit::Percent) < 10%, unit = %, doc = "d");
 
 // ---- static metrics: `Measured<U>`, checked at compile time --------------------------------------
 
@@ -78,7 +78,7 @@ fn keys(_: &mut GateContext) -> Result<Measured<Abs>, GateError> {
     Ok(Measured::new(3.0))
 }
 fn timed(_: &mut GateContext) -> Result<Measured<Ratio>, GateError> {
-    ironforge::gate::value(&GateContext::for_test("t"), 2.0, Unit::Ratio).and_then(Measured::try_from)
+    ironforge_gate::value(&GateContext::for_test("t"), 2.0, Unit::Ratio).and_then(Measured::try_from)
 }
 
 gate!(s_const: speedup() >= MIN_SPEEDUP x, doc = "named constant");
@@ -120,15 +120,15 @@ scenario!(sc_drift: sessions = cases, reference = out, candidate = out, compare 
 scenario!(sc_drift_float: sessions = cases, reference = out, candidate = out, compare = max_abs(1e-4), doc = "drift",
           drift <= 1e-6);
 
-fn probe(ctx: &mut GateContext) -> Result<Vec<ironforge::gate::probe::Timing>, GateError> {
+fn probe(ctx: &mut GateContext) -> Result<Vec<ironforge_gate::probe::Timing>, GateError> {
     let ((), s) = ctx.time(|| ());
-    Ok(vec![ironforge::gate::probe::Timing::new("noop", Unit::Micros, s * 1e6 + 1.0)?])
+    Ok(vec![ironforge_gate::probe::Timing::new("noop", Unit::Micros, s * 1e6 + 1.0)?])
 }
 gate!(s_regress: sessions() >= 3000 sessions/s, regress <= 5% on probe, doc = "regression tolerance");
 gate!(s_regress_first: speedup() >= 1.4 x, regress <= 2.5% on probe, family = "demo", doc = "options after");
 
 fn main() {
-    use ironforge::gate::registry::{gates, scenarios};
+    use ironforge_gate::registry::{gates, scenarios};
     let all = gates();
     let get = |name: &str| *all.iter().find(|g| g.name == name).unwrap();
     assert_eq!(all.len(), 37);
