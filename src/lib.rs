@@ -3,6 +3,12 @@
 //! Engines for temporal market-session graphs — graph [`attention`], a causal [`dag`]
 //! builder and a [`motif`] miner — and a release-gate framework ([`gate`](mod@gate)) that measures them.
 //!
+//! The framework is its own crate, `ironforge-gate` (`crates/gate/`), which depends on no
+//! engine code; this crate re-exports it as [`gate`](mod@gate), its [`atomic`] module and its
+//! [`gate!`] and [`scenario!`] macros, so `ironforge::gate::…` paths work unchanged. The engines
+//! implement its traits next to their types (`ParityCase` for a session, `DriftOutput` for a
+//! motif census).
+//!
 //! Every number a report shows is measured in the run that reports it.
 #![warn(missing_docs)]
 

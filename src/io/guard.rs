@@ -35,7 +35,7 @@ pub(crate) fn guarded<T>(path: &Path, decode: impl FnOnce() -> Result<T, IoError
     })
 }
 
-/// Installs (once) a panic hook that stays silent for panics caught by [`guarded`] and hands
+/// Installs (once) a panic hook that stays silent for panics caught by `guarded` and hands
 /// every other panic to the hook installed before. The `ironforge` binary calls it first
 /// thing, so a corrupt file gives one error line, not a panic message and a backtrace.
 ///
