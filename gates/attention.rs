@@ -53,22 +53,22 @@ pub fn run(ctx: &GateContext, kernel: Kernel, c: &AttnCase) -> Result<Array3<f32
     Ok(out)
 }
 
-/// The f64 reference.
-pub fn math_f64(_: &GateContext, c: &AttnCase) -> Result<Array3<f64>, GateError> {
-    Ok(math::forward_f64(&c.inputs()))
+/// The f64 reference, flattened in logical order (heads, rows, columns) for comparison.
+pub fn math_f64(_: &GateContext, c: &AttnCase) -> Result<Vec<f64>, GateError> {
+    Ok(math::forward_f64(&c.inputs()).iter().copied().collect())
 }
 
 /// The same algorithm in f32 and the reference's order: the "same precision" run of the
 /// FlashAttention rule.
-pub fn naive_f32_out(_: &GateContext, c: &AttnCase) -> Result<Array3<f64>, GateError> {
-    Ok(naive_f32(&c.inputs()).mapv(f64::from))
+pub fn naive_f32_out(_: &GateContext, c: &AttnCase) -> Result<Vec<f64>, GateError> {
+    Ok(naive_f32(&c.inputs()).iter().map(|&x| f64::from(x)).collect())
 }
 
 macro_rules! kernel_output {
     ($name:ident, $kernel:expr) => {
-        /// Output of one kernel, as f64 for comparison.
-        pub fn $name(ctx: &GateContext, c: &AttnCase) -> Result<Array3<f64>, GateError> {
-            Ok(run(ctx, $kernel, c)?.mapv(f64::from))
+        /// Output of one kernel, as f64 flattened in logical order for comparison.
+        pub fn $name(ctx: &GateContext, c: &AttnCase) -> Result<Vec<f64>, GateError> {
+            Ok(run(ctx, $kernel, c)?.iter().map(|&x| f64::from(x)).collect())
         }
     };
 }

@@ -1,6 +1,6 @@
 //! The gate harness (`cargo test --test gates`): every `gate!` and `scenario!` in these modules
 //! is one libtest-mimic trial. `gates/` is where the engines meet the generic framework of
-//! `src/gate/`. See `docs/gates.md`.
+//! `crates/gate/` (`ironforge::gate`). See `docs/gates.md`.
 
 use std::process::ExitCode;
 

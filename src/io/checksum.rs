@@ -7,8 +7,8 @@
 //! every writer here seals its file instead: a [`Crc32Writer`] hashes the bytes on their way to
 //! disk, and [`close_sealed`] stores `crc32:length` of everything before the footer (magic,
 //! row groups, pages, indexes) in the footer's key-value metadata under [`DATA_CRC32_KEY`].
-//! The readers' `verify` recomputes it when a file has the key: a flipped byte anywhere in the
-//! data is an error naming the file, where it could otherwise decode to different values. Other readers
+//! `verify` recomputes it when a file has the key: a flipped byte anywhere in the data is an
+//! error naming the file, where it could otherwise decode to different values. Other readers
 //! ignore the key; files without it (other writers) are read as before.
 //!
 //! ```
@@ -126,8 +126,8 @@ pub(crate) fn verify(path: &Path, key_value: Option<&Vec<KeyValue>>) -> Result<b
     Ok(true)
 }
 
-/// The readers' `verify` for a file on its own (reads its footer first): `Ok(true)` when sealed
-/// and intact, `Ok(false)` when it carries no data checksum.
+/// `verify` for a file on its own (reads its footer first): `Ok(true)` when sealed and
+/// intact, `Ok(false)` when it carries no data checksum.
 pub fn verify_file(path: &Path) -> Result<bool, IoError> {
     let file = File::open(path).map_err(|e| IoError::os(path, e))?;
     let reader = super::guard::guarded(path, || {

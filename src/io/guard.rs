@@ -35,8 +35,8 @@ pub(crate) fn guarded<T>(path: &Path, decode: impl FnOnce() -> Result<T, IoError
     })
 }
 
-/// Installs (once) a panic hook that stays silent for panics caught by the readers' `guarded`
-/// and hands every other panic to the hook installed before. The `ironforge` binary calls it first
+/// Installs (once) a panic hook that stays silent for panics caught by `guarded` and hands
+/// every other panic to the hook installed before. The `ironforge` binary calls it first
 /// thing, so a corrupt file gives one error line, not a panic message and a backtrace.
 ///
 /// ```

@@ -25,6 +25,7 @@ pub mod bootstrap;
 pub mod brute;
 pub mod canon;
 pub mod census;
+mod drift;
 pub mod error;
 pub mod esu;
 pub mod graph;

@@ -21,6 +21,7 @@
 //! ```
 
 mod error;
+mod parity;
 
 pub use error::SessionError;
 

@@ -15,7 +15,7 @@
 //!    control alone, is under its tolerance (the A/B results never decide when to stop), or
 //!    the budget or the largest round count is reached.
 //! 4. Per subject: paired per-round ratios, median with a bootstrap interval, judged against
-//!    the gate's tolerance ([`paired`](ironforge::gate::paired)).
+//!    the gate's tolerance ([`paired`]).
 
 use crate::format::num;
 use anyhow::Context;

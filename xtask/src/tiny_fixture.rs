@@ -1,7 +1,8 @@
 //! A tiny crate in a temporary git repository, gated with ironforge's framework, to test the
 //! build-heavy `--against` flow (worktrees, two builds, interleaved processes) without building
 //! this project twice: one gate with a regression tolerance and a probe, one scenario with a
-//! drift tolerance. The tests build it in `target/tiny-fixture` with this workspace's lock file
+//! drift tolerance. It depends on the framework's crate alone (`crates/gate`), not on the
+//! engines. The tests build it in `target/tiny-fixture` with this workspace's lock file
 //! and profile tables (the dependencies build once there and are kept).
 
 use std::path::Path;
@@ -16,11 +17,11 @@ pub fn harness_source(work: u64, shift: u64) -> String {
     format!(
         r#"use std::process::ExitCode;
 
-use ironforge::gate::parity::Case;
-use ironforge::gate::probe::{{seconds_per_call, Timing}};
-use ironforge::gate::units::{{Measured, Ratio}};
-use ironforge::gate::{{GateContext, GateError, Unit}};
-use ironforge::{{gate, scenario}};
+use ironforge_gate::parity::Case;
+use ironforge_gate::probe::{{seconds_per_call, Timing}};
+use ironforge_gate::units::{{Measured, Ratio}};
+use ironforge_gate::{{gate, scenario}};
+use ironforge_gate::{{GateContext, GateError, Unit}};
 
 fn spin(n: u64) -> u64 {{
     (0..n).fold(1u64, |a, x| std::hint::black_box(a.wrapping_mul(6364136223846793005) ^ x))
@@ -51,13 +52,13 @@ scenario!(doubled_outputs: sessions = cases, reference = doubled, candidate = do
     doc = "the doubled values do not change against the base");
 
 fn main() -> ExitCode {{
-    ironforge::gate::harness::run_harness()
+    ironforge_gate::harness::run_harness()
 }}
 "#
     )
 }
 
-/// The tiny crate's manifest: `ironforge` by path, the gates harness, and this workspace's
+/// The tiny crate's manifest: `ironforge-gate` by path, the gates harness, and this workspace's
 /// `[profile]` tables copied from its `Cargo.toml` (so the dependency's build is shared and
 /// costs what the workspace's does, debug info included).
 pub fn manifest(workspace: &Path) -> String {
@@ -71,7 +72,7 @@ publish = false
 [workspace]
 
 [dependencies]
-ironforge = {{ path = "{}" }}
+ironforge-gate = {{ path = "{}" }}
 
 [[test]]
 name = "gates"
@@ -79,7 +80,7 @@ path = "gates/main.rs"
 harness = false
 
 {}"#,
-        workspace.display(),
+        workspace.join("crates").join("gate").display(),
         profiles(workspace)
     )
 }
@@ -139,6 +140,7 @@ mod tests {
         let ours: toml::Table = std::fs::read_to_string(ws.join("Cargo.toml")).unwrap().parse().unwrap();
         assert!(ours.contains_key("profile"));
         assert_eq!(tiny.get("profile"), ours.get("profile"));
-        assert_eq!(tiny["dependencies"]["ironforge"]["path"].as_str(), Some(ws.display().to_string().as_str()));
+        let framework = ws.join("crates").join("gate").display().to_string();
+        assert_eq!(tiny["dependencies"]["ironforge-gate"]["path"].as_str(), Some(framework.as_str()));
     }
 }

@@ -1,0 +1,245 @@
+//! The measurement record: what the harness writes for every gate and scenario it runs, and
+//! what `cargo xtask release-check` reads to build the audit. This is the contract between
+//! the harness and the release check; extend it only with optional fields.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Schema id written in [`Measurements::schema`].
+pub const MEASUREMENTS_SCHEMA: &str = "ironforge.measurements/1";
+
+/// Every record one harness run produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurements {
+    /// Always [`MEASUREMENTS_SCHEMA`].
+    pub schema: String,
+    /// Every declaration the harness registered, whether or not it ran (written by every
+    /// harness process; absent in files written before any harness started).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<Manifest>,
+    /// One record per gate or scenario that ran.
+    pub records: Vec<Record>,
+}
+
+impl Measurements {
+    /// An empty measurements file: no manifest, no records.
+    pub fn empty() -> Self {
+        Measurements { schema: MEASUREMENTS_SCHEMA.to_string(), manifest: None, records: Vec::new() }
+    }
+}
+
+/// Every gate and scenario the harness registered: what a complete run of a tier must record.
+///
+/// ```
+/// use ironforge_gate::record::{Manifest, ManifestEntry, RecordKind, Tier};
+/// let entry = |name: &str, tiers: Vec<Tier>| ManifestEntry {
+///     name: name.into(), kind: RecordKind::Gate, family: "demo".into(), tiers,
+/// };
+/// let m = Manifest { declarations: vec![entry("a", vec![Tier::Quick, Tier::Release]), entry("b", vec![Tier::Quick])] };
+/// let names: Vec<&str> = m.expected(Some(Tier::Release)).map(|e| e.name.as_str()).collect();
+/// assert_eq!(names, ["a"]);
+/// assert_eq!(m.expected(None).count(), 2);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// One entry per declaration, sorted by name.
+    pub declarations: Vec<ManifestEntry>,
+}
+
+impl Manifest {
+    /// The declarations that run in `tier` (every declaration when the tier is unknown).
+    pub fn expected(&self, tier: Option<Tier>) -> impl Iterator<Item = &ManifestEntry> {
+        self.declarations.iter().filter(move |e| tier.is_none_or(|t| e.tiers.contains(&t)))
+    }
+}
+
+/// One registered gate or scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    /// Trial name.
+    pub name: String,
+    /// Gate or scenario.
+    pub kind: RecordKind,
+    /// Family tag.
+    pub family: String,
+    /// The tiers it runs in.
+    pub tiers: Vec<Tier>,
+}
+
+/// Whether a record is a gate (a metric against a threshold) or a parity scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// `gate!(metric op threshold)`.
+    Gate,
+    /// A declared parity scenario.
+    Scenario,
+}
+
+/// The tier a gate belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// Runs in `cargo test`.
+    Quick,
+    /// Runs in `cargo xtask release-check`.
+    Release,
+}
+
+impl Tier {
+    /// `quick` or `release`, as in `IRONFORGE_TIER` and the JSON.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Tier::Quick => "quick",
+            Tier::Release => "release",
+        }
+    }
+
+    /// The tier called `name`.
+    ///
+    /// ```
+    /// use ironforge_gate::record::Tier;
+    /// assert_eq!(Tier::from_name("release"), Some(Tier::Release));
+    /// assert_eq!(Tier::from_name("nightly"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Tier::Quick, Tier::Release].into_iter().find(|t| t.name() == name)
+    }
+}
+
+/// A gate's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The bound satisfies the comparator.
+    Pass,
+    /// It does not.
+    Fail,
+}
+
+/// What a gate run under its injected fault showed (`release-check --prove`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Proof {
+    /// The fault injected, in words ("candidate slowed down 2x").
+    pub fault: String,
+    /// The value measured under the fault.
+    pub value: f64,
+    /// The verdict under the fault; the proof holds only if it is [`Verdict::Fail`].
+    pub verdict: Verdict,
+}
+
+/// One gate or scenario as measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Unique name (the trial name).
+    pub name: String,
+    /// Gate or scenario.
+    pub kind: RecordKind,
+    /// Engine family tag (`attention`, `dag`, `motif`, `pipeline`, ...).
+    pub family: String,
+    /// Tier.
+    pub tier: Tier,
+    /// The metric's name (`speedup`, `parity`, `peak_memory`, ...).
+    pub metric: String,
+    /// Comparator as written: `>=`, `>`, `<=`, `<` (the audit refuses anything else).
+    pub comparator: String,
+    /// Threshold in `unit`.
+    pub threshold: f64,
+    /// Unit of value and threshold (`x`, `abs`, `%`, `bytes`, `fraction`, ...).
+    pub unit: String,
+    /// The point value (e.g. the median ratio).
+    pub value: f64,
+    /// The 95% interval, when the metric has one.
+    pub interval: Option<[f64; 2]>,
+    /// The number the comparator was applied to (the interval's conservative end, or `value`).
+    pub bound: f64,
+    /// Signed distance from the threshold in the passing direction (positive = passing).
+    pub margin: f64,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Raw samples (e.g. pairwise ratios), possibly empty.
+    pub samples: Vec<f64>,
+    /// Wall time of the measurement in seconds.
+    pub duration_s: f64,
+    /// The declaration's doc string.
+    pub doc: String,
+    /// Result under the injected fault, when run with faults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<Proof>,
+    /// Metric-specific detail (per-session errors, per-L tables, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, serde_json::Value>,
+}
+
+/// Detail key of a gate that declares `regress <= N% on probe`: `{tolerance_pct, probe}`.
+pub const DETAIL_REGRESS: &str = "regress";
+
+/// Key in [`Record::details`] holding a list of [`ParityRow`]s (parity scenarios).
+pub const DETAIL_PARITY_ROWS: &str = "parity_rows";
+/// Key in [`Record::details`] holding a list of [`BenchRow`]s (kernel × L-bucket timings).
+pub const DETAIL_BENCH_ROWS: &str = "bench_rows";
+/// Key in [`Record::details`] holding a list of [`PathRow`]s (code-path coverage).
+pub const DETAIL_PATH_ROWS: &str = "path_rows";
+/// Key in [`Record::details`] holding a map from kernel name to circuit-breaker fallbacks.
+pub const DETAIL_FALLBACKS: &str = "fallbacks";
+
+/// One session's error of one candidate against its reference, as a parity scenario saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParityRow {
+    /// Session compared.
+    pub session_id: String,
+    /// Its number of events (the session size L).
+    pub events: usize,
+    /// Candidate compared (a kernel or pipeline name).
+    pub candidate: String,
+    /// Error under the scenario's comparison (max abs, or 0/1 for exact comparisons).
+    pub error: f64,
+    /// The error allowed for this row.
+    pub tolerance: f64,
+}
+
+/// One measured timing ratio of a candidate over a reference at one L bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchRow {
+    /// Candidate (a kernel name).
+    pub candidate: String,
+    /// Reference it is timed against (a kernel name).
+    pub reference: String,
+    /// Upper end of the L bucket (128, 256, 512, 1024, ...).
+    pub l_bucket: usize,
+    /// Mask shape: `dense` or `dag`.
+    pub mask: String,
+    /// Worker threads.
+    pub threads: usize,
+    /// Median of pairwise ratios reference time / candidate time (> 1 = candidate faster).
+    pub ratio: f64,
+    /// 95% bootstrap interval of `ratio`.
+    pub interval: [f64; 2],
+    /// Median candidate time in milliseconds.
+    pub candidate_ms: f64,
+    /// Median reference time in milliseconds.
+    pub reference_ms: f64,
+}
+
+/// One code path of a candidate: how many units of work (rows, items) it computed in the run
+/// and its worst error against the allowance of its own reference. A gate that counts paths
+/// shows with these rows that each one ran and how close to its bound it came.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathRow {
+    /// The candidate (a kernel on an instruction set, say).
+    pub variant: String,
+    /// The code path.
+    pub path: String,
+    /// Instruction set (or other level) the path ran on.
+    pub isa: String,
+    /// Units of work the path computed; 0 = not exercised.
+    pub rows: u64,
+    /// Worst error / allowance over its rows (≤ 1 is within bounds).
+    pub worst_ratio: f64,
+    /// The worst row's error.
+    pub worst_error: f64,
+    /// The worst row's allowance.
+    pub worst_allowance: f64,
+    /// The case the worst row came from.
+    pub worst_case: String,
+}

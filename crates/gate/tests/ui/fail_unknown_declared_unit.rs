@@ -1,0 +1,10 @@
+use ironforge_gate::{GateContext, GateError, Measurement, Unit};
+use ironforge_gate::gate;
+
+fn metric(_: &mut GateContext, v: f64) -> Result<Measurement, GateError> {
+    Ok(Measurement::new(v, Unit::Abs))
+}
+
+gate!(g: metric(v = 1.0) <= 1.0, unit = furlongs, doc = "d");
+
+fn main() {}
