@@ -414,6 +414,10 @@ fn ctrl_c_stops_motifs_promptly_and_writes_no_table() {
     // outright), then give it a moment to reach the null-model loop.
     let started = Instant::now();
     while !catches_sigint(child.id()) {
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            panic!("the child ended before Ctrl-C ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
+        }
         assert!(started.elapsed() < Duration::from_secs(20), "no SIGINT handler after 20 s");
         std::thread::sleep(Duration::from_millis(10));
     }
