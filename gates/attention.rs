@@ -5,12 +5,13 @@
 use ndarray::Array3;
 
 use ironforge::attention::dispatch::Dispatcher;
+use ironforge::attention::kernels::bench::{BenchRow, KERNEL_TABLE};
 use ironforge::attention::kernels::parity::{bf16_tolerance, max_abs, naive_f32};
 use ironforge::attention::kernels::simd::Isa;
 use ironforge::attention::kernels::{attend, math};
 use ironforge::attention::{AttentionConfig, AttnInputs, Kernel};
 use ironforge::gate::probe::{seconds_per_call, Timing};
-use ironforge::gate::record::{BenchRow, ParityRow, Tier, DETAIL_BENCH_ROWS, DETAIL_PARITY_ROWS};
+use ironforge::gate::record::{ParityRow, Tier, DETAIL_PARITY_ROWS};
 use ironforge::gate::speedup::{calibrated_reps, interleave, SpeedupPlan};
 use ironforge::gate::stats::median;
 use ironforge::gate::units::{Abs, Measured, Ratio};
@@ -106,8 +107,8 @@ fn kernel_parity(ctx: &mut GateContext, kernels: &[Kernel]) -> Result<Measured<A
             let err = max_abs(run(ctx, k, c)?.view(), reference.view());
             worst = worst.max(err);
             rows.push(ParityRow {
-                session_id: c.id.clone(),
-                events: c.mask.n(),
+                case: c.id.clone(),
+                size: c.mask.n(),
                 candidate: k.name().to_string(),
                 error: err,
                 tolerance: 1e-4,
@@ -135,8 +136,8 @@ fn bf16_parity(ctx: &mut GateContext) -> Result<Measured<Ratio>, GateError> {
         let err = max_abs(run(ctx, Kernel::Bf16, c)?.view(), math::forward(&c.inputs()).view());
         worst = worst.max(err / tol);
         rows.push(ParityRow {
-            session_id: c.id.clone(),
-            events: c.mask.n(),
+            case: c.id.clone(),
+            size: c.mask.n(),
             candidate: "bf16".into(),
             error: err,
             tolerance: tol,
@@ -293,7 +294,7 @@ fn dispatched_kernel_speedup(ctx: &mut GateContext) -> Result<Measured<Ratio>, G
             rows.push(row);
         }
     }
-    ctx.detail(DETAIL_BENCH_ROWS, &rows)?;
+    ctx.table(KERNEL_TABLE, &rows)?;
     // Buckets where the table keeps `math` have no candidate to time; they are listed, not judged.
     ctx.detail("buckets_dispatched_to_math", &math_buckets)?;
     gate.measurement(ctx, "no L bucket has a session dispatched to a fast kernel")

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use ndarray::{Array3, Axis};
 
+use ironforge::attention::kernels::bench::KERNEL_TABLE;
 use ironforge::attention::kernels::bf16::{self, Bf16Params, Bf16Path};
 use ironforge::attention::kernels::block_sparse::{self, BlockSparseParams};
 use ironforge::attention::kernels::coverage::{self, Coverage, RowPath};
@@ -475,7 +476,7 @@ fn path_speedup(ctx: &mut GateContext) -> Result<Measured<Ratio>, GateError> {
             rows.push(row);
         }
     }
-    ctx.detail(ironforge::gate::record::DETAIL_BENCH_ROWS, &rows)?;
+    ctx.table(KERNEL_TABLE, &rows)?;
     gate.measurement(ctx, "no path row was timed")
 }
 

@@ -3,13 +3,13 @@
 //! Methods: `docs/pipeline-gates.md`.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::time::Instant;
 
+use ironforge::attention::breaker::{self, FALLBACK_TABLE};
 use ironforge::attention::{AttentionConfig, Model};
 use ironforge::gate::memory::{measure_peak, peak_rss_bytes};
 use ironforge::gate::probe::{fastest, Timing, SAMPLES_PER_CALL};
-use ironforge::gate::record::{Tier, DETAIL_FALLBACKS};
+use ironforge::gate::record::Tier;
 use ironforge::gate::speedup::{calibrated_reps, interleave, SpeedupPlan};
 use ironforge::gate::stats::median;
 use ironforge::gate::{Fault, GateContext, GateError, Measurement, Unit};
@@ -170,10 +170,7 @@ fn pipeline_speedup(ctx: &mut GateContext, baseline: &str, candidate: &str) -> R
     ctx.detail("warm_cache_passes", warm_s.len())?;
     ctx.detail("warm_pass_cache", cand.cache().map(|c| c.stats()))?;
     ctx.detail("candidate_construct_s", construct_s)?;
-    ctx.detail(
-        DETAIL_FALLBACKS,
-        ironforge::attention::breaker::global().snapshot().into_iter().collect::<BTreeMap<_, _>>(),
-    )?;
+    ctx.table(FALLBACK_TABLE, breaker::global().rows())?;
     ctx.detail("sessions", sessions.len())?;
     ctx.detail("events", sessions.iter().map(|s| s.len()).sum::<usize>())?;
     let [lo, hi] = stats.interval;

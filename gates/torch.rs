@@ -3,12 +3,12 @@
 //! parity and for speed (interleaved pairs in one process, torch on one thread like ours).
 
 use ironforge::attention::dispatch::Dispatcher;
+use ironforge::attention::kernels::bench::{BenchRow, KERNEL_TABLE};
 use ironforge::attention::kernels::parity::{bf16_tolerance, max_abs};
 use ironforge::attention::kernels::simd::Isa;
 use ironforge::attention::torch::{sdpa, set_threads, Device, TorchPrepared};
 use ironforge::attention::{AttentionConfig, AttnInputs, Kernel, Mask};
-use ironforge::gate::record::BenchRow;
-use ironforge::gate::record::{ParityRow, DETAIL_BENCH_ROWS, DETAIL_PARITY_ROWS};
+use ironforge::gate::record::{ParityRow, DETAIL_PARITY_ROWS};
 use ironforge::gate::units::{Measured, Ratio};
 use ironforge::gate::{GateContext, GateError};
 
@@ -29,8 +29,8 @@ fn kernels_vs_torch(ctx: &mut GateContext, kernels: &[Kernel]) -> Result<Measure
             let error = max_abs(run(ctx, k, c)?.view(), theirs.view());
             worst = worst.max(error / tolerance);
             rows.push(ParityRow {
-                session_id: ironforge::gate::parity::ParityCase::case_id(c),
-                events: ironforge::gate::parity::ParityCase::case_size(c),
+                case: ironforge::gate::parity::ParityCase::case_id(c),
+                size: ironforge::gate::parity::ParityCase::case_size(c),
                 candidate: format!("{} vs torch", k.name()),
                 error,
                 tolerance,
@@ -96,7 +96,7 @@ fn dispatched_vs_torch(ctx: &mut GateContext) -> Result<Measured<Ratio>, GateErr
             rows.push(row);
         }
     }
-    ctx.detail(DETAIL_BENCH_ROWS, &rows)?;
+    ctx.table(KERNEL_TABLE, &rows)?;
     gate.measurement(ctx, "no L bucket has a session dispatched to a fast kernel")
 }
 

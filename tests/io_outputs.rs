@@ -397,6 +397,29 @@ fn catches_sigint(pid: u32) -> bool {
     mask.and_then(|m| u64::from_str_radix(m, 16).ok()).is_some_and(|m| m & (1 << (libc::SIGINT - 1)) != 0)
 }
 
+/// A child process killed when the test ends, failed assertions included, so that a failing
+/// test leaves no run behind.
+#[cfg(target_os = "linux")]
+struct KillOnDrop(std::process::Child);
+
+#[cfg(target_os = "linux")]
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The exited child's status and output (its pipes read to the end).
+#[cfg(target_os = "linux")]
+fn wait_with_output(child: &mut std::process::Child) -> Output {
+    use std::io::Read;
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    child.stdout.take().map(|mut p| p.read_to_end(&mut stdout));
+    child.stderr.take().map(|mut p| p.read_to_end(&mut stderr));
+    Output { status: child.wait().unwrap(), stdout, stderr }
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn ctrl_c_stops_motifs_promptly_and_writes_no_table() {
@@ -404,18 +427,28 @@ fn ctrl_c_stops_motifs_promptly_and_writes_no_table() {
     let tmp = tempfile::tempdir().unwrap();
     let table = tmp.path().join("motifs.parquet");
     let sessions = golden("");
-    let mut child = Command::new(BIN)
-        .args(motifs_args(&sessions, &table, "100000"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut command = Command::new(BIN);
+    command.args(motifs_args(&sessions, &table, "100000"));
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    // The child starts with SIGINT at its default action even when this test runs with SIGINT
+    // ignored (under `nohup`, or as a background job of a non-interactive shell), where the
+    // binary rightly keeps it ignored and there would be no handler to test.
+    // SAFETY: the closure runs in the forked child before `exec` and calls only `signal`,
+    // which is async-signal-safe; it touches no memory shared with the parent.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut guard = KillOnDrop(command.spawn().unwrap());
+    let child = &mut guard.0;
     // Wait until the child has installed its SIGINT handler (else the signal would kill it
     // outright), then give it a moment to reach the null-model loop.
     let started = Instant::now();
     while !catches_sigint(child.id()) {
         if child.try_wait().unwrap().is_some() {
-            let out = child.wait_with_output().unwrap();
+            let out = wait_with_output(child);
             panic!("the child ended before Ctrl-C ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
         }
         assert!(started.elapsed() < Duration::from_secs(20), "no SIGINT handler after 20 s");
@@ -431,7 +464,7 @@ fn ctrl_c_stops_motifs_promptly_and_writes_no_table() {
         assert!(sent.elapsed() < Duration::from_secs(20), "still running 20 s after Ctrl-C");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let out = child.wait_with_output().unwrap();
+    let out = wait_with_output(child);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(130), "stderr: {err}");
     assert!(err.contains("interrupted"), "{err}");

@@ -14,6 +14,19 @@ use ndarray::Array3;
 
 use super::kernels::{attend, AttnError, AttnInputs, Kernel};
 
+/// Name of the table of fallback counts a gate attaches ([`crate::gate::table`]) and the
+/// release report renders.
+pub const FALLBACK_TABLE: &str = "fallbacks";
+
+/// One kernel's fallbacks counted while a gate ran: a row of [`FALLBACK_TABLE`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FallbackRow {
+    /// Kernel that fell back ([`Kernel::name`]).
+    pub kernel: String,
+    /// How many times it fell back.
+    pub count: u64,
+}
+
 /// Why a guarded attention call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BreakerError {
@@ -108,6 +121,11 @@ impl CircuitBreaker {
     /// Fallbacks of every kernel, by name, in [`Kernel::ALL`] order.
     pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
         Kernel::ALL.iter().map(|&k| (k.name(), self.fallbacks(k))).collect()
+    }
+
+    /// Fallbacks of every kernel as rows of [`FALLBACK_TABLE`], in [`Kernel::ALL`] order.
+    pub fn rows(&self) -> Vec<FallbackRow> {
+        self.snapshot().into_iter().map(|(kernel, count)| FallbackRow { kernel: kernel.to_string(), count }).collect()
     }
 
     /// All fallbacks together.

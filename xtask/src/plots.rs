@@ -1,7 +1,9 @@
 //! SVG plots of an audit (plotters, SVG backend, no fonts needed): deterministic for the
 //! same audit.
 
-use ironforge::gate::audit::{KernelCell, ParityEntry};
+use ironforge::attention::kernels::bench::BenchRow;
+use ironforge::gate::audit::ParityEntry;
+use ironforge::gate::table::TableEntry;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
@@ -59,7 +61,7 @@ pub fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
 
 /// Speed-up (reference time / candidate time) against L bucket, one line per kernel, mask and
 /// thread count, with the 95% interval as a bar at every point.
-pub fn speedup_by_l(cells: &[KernelCell]) -> anyhow::Result<String> {
+pub fn speedup_by_l(cells: &[TableEntry<BenchRow>]) -> anyhow::Result<String> {
     let mut series: BTreeMap<String, Vec<(f64, f64, f64, f64)>> = BTreeMap::new();
     for c in cells {
         let r = &c.row;
@@ -110,7 +112,7 @@ pub fn speedup_by_l(cells: &[KernelCell]) -> anyhow::Result<String> {
 pub fn parity_vs_size(entries: &[ParityEntry]) -> anyhow::Result<String> {
     let mut series: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
     for e in entries {
-        series.entry(e.row.candidate.as_str()).or_default().push((e.row.events as f64, e.row.error.max(ERROR_FLOOR)));
+        series.entry(e.row.candidate.as_str()).or_default().push((e.row.size as f64, e.row.error.max(ERROR_FLOOR)));
     }
     let xs = series.values().flatten().map(|p| p.0);
     let (xmin, xmax) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));

@@ -445,7 +445,7 @@ fn one_run(
             &format!("baseline {}", path.display()),
             args.cross_machine,
         )?;
-        let mut comparison = baseline::compare(&audit, &base, &path.display().to_string(), &sha256_hex(&bytes));
+        let mut comparison = baseline::compare(&audit, &base, &path.display().to_string(), &sha256_hex(&bytes))?;
         if let Some(note) = note {
             comparison.rule = format!("{} ({note})", comparison.rule);
         }

@@ -5,8 +5,11 @@ use crate::atomic::{sha256_hex, write_atomic};
 use crate::format::{header, interval, num, row};
 use crate::{against_report, plots, stability};
 use anyhow::Context;
+use ironforge::attention::breaker::{FallbackRow, FALLBACK_TABLE};
+use ironforge::attention::kernels::bench::{BenchRow, KERNEL_TABLE};
 use ironforge::gate::audit::{AuditRun, ChangeStatus, GateRow, ProofStatus, AUDIT_SCHEMA};
 use ironforge::gate::record::{RecordKind, Verdict};
+use ironforge::gate::table::TableEntry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -123,11 +126,12 @@ pub fn render_audit(audit: &AuditRun, source: &str, sha: &str) -> anyhow::Result
     let svg =
         |name: &str, body: String| RenderedFile { name: name.into(), bytes: format!("{svg_head}{body}").into_bytes() };
     let banner = partial_banner(audit);
+    let kernels = kernel_table(audit)?;
     let mut files = vec![
-        md(GATES_MD, gates_md(audit)),
+        md(GATES_MD, gates_md(audit, &fallbacks(audit)?)),
         md(PARITY_MD, format!("{banner}{}", parity_md(audit))),
-        md(BENCH_MD, format!("{banner}{}", bench_md(audit))),
-        svg(SPEEDUP_SVG, plots::speedup_by_l(&audit.kernel_table)?),
+        md(BENCH_MD, format!("{banner}{}", bench_md(&kernels))),
+        svg(SPEEDUP_SVG, plots::speedup_by_l(&kernels)?),
         svg(PARITY_SVG, plots::parity_vs_size(&audit.parity)?),
     ];
     if let Some(c) = &audit.comparison {
@@ -236,7 +240,27 @@ fn gate_table(rows: &[&GateRow]) -> String {
     s
 }
 
-fn gates_md(audit: &AuditRun) -> String {
+/// The kernel × L-bucket table, sorted by candidate, reference, mask, threads, bucket, gate.
+fn kernel_table(audit: &AuditRun) -> anyhow::Result<Vec<TableEntry<BenchRow>>> {
+    let mut rows = audit.table::<BenchRow>(KERNEL_TABLE)?;
+    rows.sort_by(|a, b| {
+        let key = |e: &TableEntry<BenchRow>| {
+            let r = &e.row;
+            (r.candidate.clone(), r.reference.clone(), r.mask.clone(), r.threads, r.l_bucket, e.gate.clone())
+        };
+        key(a).cmp(&key(b))
+    });
+    Ok(rows)
+}
+
+/// The circuit breaker's fallback counts, sorted by gate and kernel.
+fn fallbacks(audit: &AuditRun) -> anyhow::Result<Vec<TableEntry<FallbackRow>>> {
+    let mut rows = audit.table::<FallbackRow>(FALLBACK_TABLE)?;
+    rows.sort_by(|a, b| (&a.gate, &a.row.kernel).cmp(&(&b.gate, &b.row.kernel)));
+    Ok(rows)
+}
+
+fn gates_md(audit: &AuditRun, fallbacks: &[TableEntry<FallbackRow>]) -> String {
     let overall = audit.compute_overall();
     let gates: Vec<&GateRow> = audit.gates.iter().filter(|g| g.record.kind == RecordKind::Gate).collect();
     let scenarios: Vec<&GateRow> = audit.gates.iter().filter(|g| g.record.kind == RecordKind::Scenario).collect();
@@ -280,14 +304,14 @@ fn gates_md(audit: &AuditRun) -> String {
         }
     }
     s.push_str("\n## Circuit-breaker fallbacks\n\n");
-    if audit.fallbacks.is_empty() {
+    if fallbacks.is_empty() {
         s.push_str("No record reported fallback counts.\n");
     } else {
         let mut total: BTreeMap<&str, u64> = BTreeMap::new();
         s.push_str(&header(&["record", "kernel", "fallbacks"]));
-        for f in &audit.fallbacks {
-            *total.entry(f.kernel.as_str()).or_default() += f.count;
-            s.push_str(&row(&[format!("`{}`", f.gate), f.kernel.clone(), f.count.to_string()]));
+        for f in fallbacks {
+            *total.entry(f.row.kernel.as_str()).or_default() += f.row.count;
+            s.push_str(&row(&[format!("`{}`", f.gate), f.row.kernel.clone(), f.row.count.to_string()]));
         }
         let total: Vec<String> = total.iter().map(|(k, n)| format!("{k} {n}")).collect();
         s.push_str(&format!("\nTotal by kernel: {}.\n", total.join(", ")));
@@ -336,7 +360,7 @@ fn parity_md(audit: &AuditRun) -> String {
         return s;
     }
     let candidates: BTreeSet<&str> = audit.parity.iter().map(|p| p.row.candidate.as_str()).collect();
-    let sizes: BTreeSet<usize> = audit.parity.iter().map(|p| p.row.events).collect();
+    let sizes: BTreeSet<usize> = audit.parity.iter().map(|p| p.row.size).collect();
     let scenarios: BTreeSet<&str> = audit.parity.iter().map(|p| p.scenario.as_str()).collect();
     s.push_str(&format!(
         "{} rows from {} scenarios, {} candidates, session sizes L = {}..{} events. Error: max abs difference \
@@ -356,8 +380,8 @@ fn parity_md(audit: &AuditRun) -> String {
             cand.to_string(),
             num(worst.row.error),
             num(worst.row.tolerance),
-            worst.row.session_id.clone(),
-            worst.row.events.to_string(),
+            worst.row.case.clone(),
+            worst.row.size.to_string(),
             format!("`{}`", worst.scenario),
             format!("{over} of {}", rows.len()),
         ]));
@@ -367,8 +391,8 @@ fn parity_md(audit: &AuditRun) -> String {
     cols.extend(candidates.iter().copied());
     s.push_str(&header(&cols));
     for size in &sizes {
-        let at: Vec<_> = audit.parity.iter().filter(|p| p.row.events == *size).collect();
-        let sessions: BTreeSet<&str> = at.iter().map(|p| p.row.session_id.as_str()).collect();
+        let at: Vec<_> = audit.parity.iter().filter(|p| p.row.size == *size).collect();
+        let sessions: BTreeSet<&str> = at.iter().map(|p| p.row.case.as_str()).collect();
         let mut cells = vec![size.to_string(), sessions.len().to_string()];
         for cand in &candidates {
             let max = at
@@ -423,9 +447,9 @@ fn paths_md(audit: &AuditRun) -> String {
     s
 }
 
-fn bench_md(audit: &AuditRun) -> String {
+fn bench_md(kernels: &[TableEntry<BenchRow>]) -> String {
     let mut s = String::from("# Canary kernel bench\n\n");
-    if audit.kernel_table.is_empty() {
+    if kernels.is_empty() {
         s.push_str("No kernel timings were recorded in this run.\n");
         return s;
     }
@@ -433,10 +457,10 @@ fn bench_md(audit: &AuditRun) -> String {
         "Median of interleaved pairwise ratios reference time / candidate time (> 1 = candidate faster), \
          with the 95% bootstrap interval, per L bucket (upper end, events).\n\n",
     );
-    let buckets: BTreeSet<usize> = audit.kernel_table.iter().map(|c| c.row.l_bucket).collect();
+    let buckets: BTreeSet<usize> = kernels.iter().map(|c| c.row.l_bucket).collect();
     type Key<'a> = (&'a str, &'a str, &'a str, usize, &'a str);
-    let mut lines: BTreeMap<Key, BTreeMap<usize, &ironforge::gate::record::BenchRow>> = BTreeMap::new();
-    for c in &audit.kernel_table {
+    let mut lines: BTreeMap<Key, BTreeMap<usize, &BenchRow>> = BTreeMap::new();
+    for c in kernels {
         let r = &c.row;
         let key = (r.candidate.as_str(), r.reference.as_str(), r.mask.as_str(), r.threads, c.gate.as_str());
         lines.entry(key).or_default().insert(r.l_bucket, r);
@@ -447,8 +471,7 @@ fn bench_md(audit: &AuditRun) -> String {
     for (title, cell) in [
         (
             "## Speed-up",
-            (|r: &ironforge::gate::record::BenchRow| format!("{}x {}", num(r.ratio), interval(Some(r.interval))))
-                as fn(&_) -> String,
+            (|r: &BenchRow| format!("{}x {}", num(r.ratio), interval(Some(r.interval)))) as fn(&_) -> String,
         ),
         ("## Median times (candidate ms / reference ms)", |r| {
             format!("{} / {}", num(r.candidate_ms), num(r.reference_ms))

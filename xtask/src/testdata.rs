@@ -1,11 +1,14 @@
 //! Measurements built in code: the test input of the audit, render and baseline tests.
 
+use ironforge::attention::breaker::{FallbackRow, FALLBACK_TABLE};
+use ironforge::attention::kernels::bench::{BenchRow, KERNEL_TABLE};
 use ironforge::gate::audit::{AuditRun, GitState, Machine, RunConfig};
 use ironforge::gate::judge::bound_from;
 use ironforge::gate::record::{
-    BenchRow, Manifest, ManifestEntry, Measurements, ParityRow, Proof, Record, RecordKind, Tier, Verdict,
-    DETAIL_BENCH_ROWS, DETAIL_FALLBACKS, DETAIL_PARITY_ROWS, MEASUREMENTS_SCHEMA,
+    Manifest, ManifestEntry, Measurements, ParityRow, Proof, Record, RecordKind, Tier, Verdict, DETAIL_PARITY_ROWS,
+    MEASUREMENTS_SCHEMA,
 };
+use ironforge::gate::table::attach;
 use ironforge::gate::Comparator;
 use std::collections::BTreeMap;
 
@@ -70,17 +73,18 @@ pub fn measurements(prove: bool) -> Measurements {
             })
         })
         .collect();
-    speed.details.insert(DETAIL_BENCH_ROWS.into(), serde_json::to_value(bench).unwrap());
-    speed.details.insert(DETAIL_FALLBACKS.into(), serde_json::json!({"sparse": 0, "tiled": 3}));
+    attach(&mut speed.details, KERNEL_TABLE, bench).unwrap();
+    let fallbacks = [("sparse", 0), ("tiled", 3)].map(|(kernel, count)| FallbackRow { kernel: kernel.into(), count });
+    attach(&mut speed.details, FALLBACK_TABLE, fallbacks).unwrap();
     let mut parity = gate("attention_parity", "attention", "parity", "<=", 1e-4, "abs", 3.1e-7, None);
     parity.kind = RecordKind::Scenario;
     let rows: Vec<ParityRow> = [117usize, 203, 223, 225, 268]
         .iter()
         .enumerate()
-        .flat_map(|(i, &events)| {
+        .flat_map(|(i, &size)| {
             ["sparse", "tiled"].into_iter().map(move |candidate| ParityRow {
-                session_id: format!("golden-{i:02}"),
-                events,
+                case: format!("golden-{i:02}"),
+                size,
                 candidate: candidate.into(),
                 error: (i as f64 + 1.0) * if candidate == "sparse" { 1e-7 } else { 2e-8 },
                 tolerance: 1e-4,

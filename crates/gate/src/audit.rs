@@ -1,8 +1,9 @@
 //! The audit file `audit_run.json` (schema [`AUDIT_SCHEMA`]): everything one release check
 //! measured, and the single source every human-readable report is rendered from.
 //!
-//! [`AuditRun::from_measurements`] copies the harness's [`Measurements`] into typed tables
-//! (gate rows, the kernel × L-bucket table, parity rows, circuit-breaker fallbacks), compares
+//! [`AuditRun::from_measurements`] copies the harness's [`Measurements`] into the audit's
+//! tables (gate rows, parity rows, code-path rows, and the named tables gates attach through
+//! [`crate::table`], whatever their columns), compares
 //! the rows with the harness's manifest (a run is *partial* when a declaration of its tier did
 //! not run, or when there is no manifest to tell) and computes the overall verdict with
 //! [`AuditRun::compute_overall`]. [`AuditRun::validate`] re-judges every row and refuses an
@@ -24,10 +25,11 @@ use crate::comparison::Comparison;
 use crate::judge::bound_from;
 use crate::paired::PairedError;
 use crate::record::{
-    BenchRow, Manifest, Measurements, ParityRow, PathRow, Proof, Record, RecordKind, Tier, Verdict, DETAIL_BENCH_ROWS,
-    DETAIL_FALLBACKS, DETAIL_PARITY_ROWS, DETAIL_PATH_ROWS, MEASUREMENTS_SCHEMA,
+    Manifest, Measurements, ParityRow, PathRow, Proof, Record, RecordKind, Tier, Verdict, DETAIL_PARITY_ROWS,
+    DETAIL_PATH_ROWS, DETAIL_TABLES, MEASUREMENTS_SCHEMA,
 };
 use crate::spec::Comparator;
+use crate::table::{TableEntry, TableRow, Tables};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -36,7 +38,7 @@ use std::collections::BTreeMap;
 pub const PARTIAL_NAMES: usize = 8;
 
 /// Schema id written in [`AuditRun::schema`].
-pub const AUDIT_SCHEMA: &str = "ironforge.audit/2";
+pub const AUDIT_SCHEMA: &str = "ironforge.audit/3";
 
 /// What can be wrong with measurements or with an audit.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +70,16 @@ pub enum AuditError {
         /// Detail key.
         key: &'static str,
         /// Why it did not parse.
+        source: serde_json::Error,
+    },
+    /// A row of a named table does not have the shape its reader expects.
+    #[error("table `{table}`, row of `{gate}`: {source}")]
+    MalformedTable {
+        /// Table name.
+        table: String,
+        /// Record that attached the row.
+        gate: String,
+        /// Why it did not deserialise.
         source: serde_json::Error,
     },
     /// Two records share a name.
@@ -327,16 +339,6 @@ impl GateRow {
     }
 }
 
-/// One cell of the kernel × L-bucket table, with the gate that measured it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KernelCell {
-    /// Record the row came from.
-    pub gate: String,
-    /// The measured ratio.
-    #[serde(flatten)]
-    pub row: BenchRow,
-}
-
 /// One code path's coverage, with the gate that counted it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PathEntry {
@@ -355,17 +357,6 @@ pub struct ParityEntry {
     /// The measured error.
     #[serde(flatten)]
     pub row: ParityRow,
-}
-
-/// Fallbacks counted by a circuit breaker during one record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FallbackCount {
-    /// Record the count came from.
-    pub gate: String,
-    /// Kernel that fell back.
-    pub kernel: String,
-    /// How many times.
-    pub count: u64,
 }
 
 /// The overall verdict and, when it fails, why.
@@ -405,8 +396,9 @@ pub enum ChangeStatus {
 /// One metric compared with the baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricChange {
-    /// Metric id: `gate:<name>`, `kernel:<candidate>/<reference>@L<bucket>/<mask>/t<threads>` or
-    /// `parity:<scenario>/<candidate>` (worst error).
+    /// Metric id: `gate:<name>`, `parity:<scenario>/<candidate>` (worst error), or one the
+    /// comparing tool gives a table row (ironforge's xtask:
+    /// `kernel:<candidate>/<reference>@L<bucket>/<mask>/t<threads>`).
     pub metric: String,
     /// Unit of the values.
     pub unit: String,
@@ -467,15 +459,15 @@ pub struct AuditRun {
     pub missing: Vec<String>,
     /// Every gate and scenario, sorted by name.
     pub gates: Vec<GateRow>,
-    /// The kernel × L-bucket table, sorted by candidate, reference, mask, threads, bucket.
-    pub kernel_table: Vec<KernelCell>,
-    /// Every parity row, sorted by scenario, events, session, candidate.
+    /// Every parity row, sorted by scenario, case size, case, candidate.
     pub parity: Vec<ParityEntry>,
     /// Code-path coverage rows, sorted by gate, variant, path, instruction set.
     #[serde(default)]
     pub paths: Vec<PathEntry>,
-    /// Circuit-breaker fallbacks, sorted by gate and kernel.
-    pub fallbacks: Vec<FallbackCount>,
+    /// The named tables the gates attached ([`crate::table`]), by name; each table's rows by
+    /// record name, then in the order the record attached them. Read one with [`Self::table`].
+    #[serde(default)]
+    pub tables: BTreeMap<String, Vec<TableRow>>,
     /// Comparison with a baseline audit, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineComparison>,
@@ -512,28 +504,23 @@ impl AuditRun {
             return Err(AuditError::MeasurementsSchema { found: m.schema.clone(), expected: MEASUREMENTS_SCHEMA });
         }
         let mut gates = Vec::with_capacity(m.records.len());
-        let mut kernel_table = Vec::new();
         let mut parity = Vec::new();
         let mut paths = Vec::new();
-        let mut fallbacks = Vec::new();
+        let mut tables: BTreeMap<String, Vec<TableRow>> = BTreeMap::new();
         for source in &m.records {
             let mut record = source.clone();
             let name = record.name.clone();
-            if let Some(rows) = take_detail::<Vec<BenchRow>>(&mut record, DETAIL_BENCH_ROWS)? {
-                kernel_table.extend(rows.into_iter().map(|row| KernelCell { gate: name.clone(), row }));
-            }
             if let Some(rows) = take_detail::<Vec<ParityRow>>(&mut record, DETAIL_PARITY_ROWS)? {
                 parity.extend(rows.into_iter().map(|row| ParityEntry { scenario: name.clone(), row }));
             }
             if let Some(rows) = take_detail::<Vec<PathRow>>(&mut record, DETAIL_PATH_ROWS)? {
                 paths.extend(rows.into_iter().map(|row| PathEntry { gate: name.clone(), row }));
             }
-            if let Some(map) = take_detail::<BTreeMap<String, u64>>(&mut record, DETAIL_FALLBACKS)? {
-                fallbacks.extend(map.into_iter().map(|(kernel, count)| FallbackCount {
-                    gate: name.clone(),
-                    kernel,
-                    count,
-                }));
+            for (table, rows) in take_detail::<Tables>(&mut record, DETAIL_TABLES)?.unwrap_or_default() {
+                tables
+                    .entry(table)
+                    .or_default()
+                    .extend(rows.into_iter().map(|row| TableRow { gate: name.clone(), row }));
             }
             let proof_status = ProofStatus::of(config.prove, record.proof.as_ref());
             let mut row = GateRow { record, proof_status, release_verdict: Verdict::Fail };
@@ -544,17 +531,15 @@ impl AuditRun {
         if let Some(w) = gates.windows(2).find(|w| w[0].record.name == w[1].record.name) {
             return Err(AuditError::DuplicateRecord { name: w[0].record.name.clone() });
         }
-        kernel_table.sort_by(|a, b| {
-            let ka = (&a.row.candidate, &a.row.reference, &a.row.mask, a.row.threads, a.row.l_bucket, &a.gate);
-            let kb = (&b.row.candidate, &b.row.reference, &b.row.mask, b.row.threads, b.row.l_bucket, &b.gate);
-            ka.cmp(&kb)
-        });
         parity.sort_by(|a, b| {
-            let ka = (&a.scenario, a.row.events, &a.row.session_id, &a.row.candidate);
-            let kb = (&b.scenario, b.row.events, &b.row.session_id, &b.row.candidate);
+            let ka = (&a.scenario, a.row.size, &a.row.case, &a.row.candidate);
+            let kb = (&b.scenario, b.row.size, &b.row.case, &b.row.candidate);
             ka.cmp(&kb)
         });
-        fallbacks.sort_by(|a, b| (&a.gate, &a.kernel).cmp(&(&b.gate, &b.kernel)));
+        // Records in name order (a stable sort keeps each record's rows in attach order).
+        for rows in tables.values_mut() {
+            rows.sort_by(|a, b| a.gate.cmp(&b.gate));
+        }
         paths.sort_by(|a, b| {
             (&a.gate, &a.row.variant, &a.row.path, &a.row.isa).cmp(&(&b.gate, &b.row.variant, &b.row.path, &b.row.isa))
         });
@@ -567,10 +552,9 @@ impl AuditRun {
             partial: true,
             missing: Vec::new(),
             gates,
-            kernel_table,
             parity,
             paths,
-            fallbacks,
+            tables,
             baseline: None,
             comparison: None,
             overall: Overall { verdict: Verdict::Fail, reasons: vec![] },
@@ -578,6 +562,24 @@ impl AuditRun {
         (audit.partial, audit.missing) = audit.compute_partial();
         audit.overall = audit.compute_overall();
         Ok(audit)
+    }
+
+    /// The rows of table `name` ([`crate::table`]) as `T`, in the audit's order; empty when no
+    /// gate attached that table. A row that does not deserialise as `T` is an error naming the
+    /// table and the gate.
+    pub fn table<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Vec<TableEntry<T>>, AuditError> {
+        let rows = self.tables.get(name).map(Vec::as_slice).unwrap_or_default();
+        rows.iter()
+            .map(|r| {
+                T::deserialize(&serde_json::Value::Object(r.row.clone()))
+                    .map(|row| TableEntry { gate: r.gate.clone(), row })
+                    .map_err(|source| AuditError::MalformedTable {
+                        table: name.to_string(),
+                        gate: r.gate.clone(),
+                        source,
+                    })
+            })
+            .collect()
     }
 
     /// The run's tier (`config.tier`), `None` when it is neither `quick` nor `release`.
@@ -822,34 +824,46 @@ mod tests {
         let dup = audit(vec![record("a", Verdict::Pass, None), record("a", Verdict::Pass, None)], false);
         assert!(matches!(dup, Err(AuditError::DuplicateRecord { .. })));
         let mut bad = record("a", Verdict::Pass, None);
-        bad.details.insert(DETAIL_BENCH_ROWS.into(), serde_json::json!([{"candidate": 3}]));
+        bad.details.insert(DETAIL_PARITY_ROWS.into(), serde_json::json!([{"candidate": 3}]));
+        let err = audit(vec![bad.clone()], false).unwrap_err();
+        assert!(err.to_string().contains("parity_rows"), "{err}");
+        bad.details.clear();
+        bad.details.insert(DETAIL_TABLES.into(), serde_json::json!({"t": [3]}));
         let err = audit(vec![bad], false).unwrap_err();
-        assert!(err.to_string().contains("bench_rows"), "{err}");
+        assert!(err.to_string().contains("`tables`"), "{err}");
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Timing {
+        n: usize,
+        ms: f64,
     }
 
     #[test]
-    fn details_move_into_typed_tables() {
-        let mut r = record("k", Verdict::Pass, None);
-        let bench = BenchRow {
-            candidate: "sparse".into(),
-            reference: "dense".into(),
-            l_bucket: 512,
-            mask: "dag".into(),
-            threads: 1,
-            ratio: 3.0,
-            interval: [2.5, 3.5],
-            candidate_ms: 1.0,
-            reference_ms: 3.0,
-        };
-        r.details.insert(DETAIL_BENCH_ROWS.into(), serde_json::to_value(vec![bench.clone()]).unwrap());
-        r.details.insert(DETAIL_FALLBACKS.into(), serde_json::json!({"sparse": 2}));
-        let a = audit(vec![r], false).unwrap();
-        assert_eq!(a.kernel_table, vec![KernelCell { gate: "k".into(), row: bench }]);
-        assert_eq!(a.fallbacks, vec![FallbackCount { gate: "k".into(), kernel: "sparse".into(), count: 2 }]);
-        assert!(a.gates[0].record.details.is_empty());
+    fn attached_tables_move_into_the_audit_by_record_name_and_read_back_typed() {
+        let mut z = record("z", Verdict::Pass, None);
+        crate::table::attach(&mut z.details, "timings", [Timing { n: 1, ms: 0.1 + 0.2 }]).unwrap();
+        let mut k = record("k", Verdict::Pass, None);
+        crate::table::attach(&mut k.details, "timings", [Timing { n: 8, ms: 3.0 }, Timing { n: 2, ms: 1.0 }]).unwrap();
+        crate::table::attach(&mut k.details, "counts", [serde_json::json!({"kernel": "sparse", "count": 2})]).unwrap();
+        let a = audit(vec![z, k], false).unwrap();
+        assert!(a.gates.iter().all(|g| g.record.details.is_empty()));
+        let timings = a.table::<Timing>("timings").unwrap();
+        let got: Vec<(&str, usize)> = timings.iter().map(|e| (e.gate.as_str(), e.row.n)).collect();
+        // Records by name, each record's rows as attached; numbers exact.
+        assert_eq!(got, [("k", 8), ("k", 2), ("z", 1)]);
+        assert_eq!(timings[2].row.ms.to_bits(), (0.1f64 + 0.2).to_bits());
+        assert_eq!(a.tables["counts"][0].row["count"], 2);
+        // A reader whose type does not fit is told which table and which gate.
+        let err = a.table::<Timing>("counts").unwrap_err();
+        assert!(
+            matches!(&err, AuditError::MalformedTable { table, gate, .. } if table == "counts" && gate == "k"),
+            "{err}"
+        );
         let json = serde_json::to_string(&a).unwrap();
         let back: AuditRun = serde_json::from_str(&json).unwrap();
         assert_eq!(back, a);
+        a.validate().unwrap();
     }
 
     #[test]

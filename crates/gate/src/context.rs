@@ -138,6 +138,20 @@ impl GateContext {
         Ok(())
     }
 
+    /// Appends `rows` to the record's table `name` ([`crate::table`]): data behind the gate's
+    /// one number (a timing per input size, counts per kind) that the audit carries and
+    /// reports render. Every row must serialise to a JSON object.
+    pub fn table<R: serde::Serialize>(
+        &mut self,
+        name: &str,
+        rows: impl IntoIterator<Item = R>,
+    ) -> Result<(), GateError> {
+        crate::table::attach(&mut self.details, name, rows).map_err(|e| GateError::Detail {
+            key: format!("{}/{name}", crate::record::DETAIL_TABLES),
+            problem: e.to_string(),
+        })
+    }
+
     /// Details recorded so far.
     pub fn details(&self) -> &BTreeMap<String, serde_json::Value> {
         &self.details

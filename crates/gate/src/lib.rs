@@ -12,7 +12,9 @@
 //! - [`registry`], [`runner`], [`sink`], [`env`](mod@env), [`harness`]: the libtest-mimic harness that
 //!   checks every declaration's units before measuring anything, runs every declaration as a
 //!   trial and writes [`record::Measurements`] JSON (records and the manifest of declarations);
-//! - [`audit`]: the release audit built from the measurements, re-judged before any report.
+//! - [`audit`]: the release audit built from the measurements, re-judged before any report;
+//!   [`table`]: named tables of rows a gate attaches (timings per size, counts …), carried into
+//!   the audit for reports, whatever their columns.
 //! - [`drift`]: output drift between two revisions: each opted-in scenario's candidate outputs
 //!   on every case, dumped per harness process and compared dump against dump.
 //! - [`paired`]: statistics of a release comparison (base, candidate and A/A control builds in
@@ -61,6 +63,7 @@ pub mod sink;
 pub mod spec;
 pub mod speedup;
 pub mod stats;
+pub mod table;
 pub mod units;
 
 pub use context::GateContext;

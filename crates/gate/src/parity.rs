@@ -1,5 +1,5 @@
 //! Parity comparisons: max abs, the FlashAttention relative rule and exact equality, applied
-//! to every case (session) of a set, giving one [`ParityRow`] per case.
+//! to every case of a set (ironforge's cases are sessions), giving one [`ParityRow`] per case.
 
 use super::context::GateContext;
 use super::error::GateError;
@@ -7,12 +7,12 @@ use super::measurement::Measurement;
 use super::record::ParityRow;
 use super::spec::Unit;
 
-/// Something a parity scenario compares on: it has an id and a size (events). A type of user
+/// Something a parity scenario compares on: it has an id and a size. A type of user
 /// code implements it next to itself (ironforge's sessions do, in `src/session/parity.rs`).
 pub trait ParityCase {
-    /// Id written to [`ParityRow::session_id`].
+    /// Id written to [`ParityRow::case`].
     fn case_id(&self) -> String;
-    /// Size written to [`ParityRow::events`].
+    /// Size written to [`ParityRow::size`] (a session's events, say).
     fn case_size(&self) -> usize;
 }
 
@@ -176,13 +176,7 @@ impl ParityOutcome {
 }
 
 fn row(case: &impl ParityCase, candidate: &str, error: f64, tolerance: f64) -> ParityRow {
-    ParityRow {
-        session_id: case.case_id(),
-        events: case.case_size(),
-        candidate: candidate.to_string(),
-        error,
-        tolerance,
-    }
+    ParityRow { case: case.case_id(), size: case.case_size(), candidate: candidate.to_string(), error, tolerance }
 }
 
 fn diff(ctx: &GateContext, case: &impl ParityCase, reference: &[f64], candidate: &[f64]) -> Result<f64, GateError> {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Schema id written in [`Measurements::schema`].
-pub const MEASUREMENTS_SCHEMA: &str = "ironforge.measurements/1";
+pub const MEASUREMENTS_SCHEMA: &str = "ironforge.measurements/2";
 
 /// Every record one harness run produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,49 +176,24 @@ pub const DETAIL_REGRESS: &str = "regress";
 
 /// Key in [`Record::details`] holding a list of [`ParityRow`]s (parity scenarios).
 pub const DETAIL_PARITY_ROWS: &str = "parity_rows";
-/// Key in [`Record::details`] holding a list of [`BenchRow`]s (kernel × L-bucket timings).
-pub const DETAIL_BENCH_ROWS: &str = "bench_rows";
 /// Key in [`Record::details`] holding a list of [`PathRow`]s (code-path coverage).
 pub const DETAIL_PATH_ROWS: &str = "path_rows";
-/// Key in [`Record::details`] holding a map from kernel name to circuit-breaker fallbacks.
-pub const DETAIL_FALLBACKS: &str = "fallbacks";
+/// Key in [`Record::details`] holding the record's named tables ([`crate::table::Tables`]).
+pub const DETAIL_TABLES: &str = "tables";
 
-/// One session's error of one candidate against its reference, as a parity scenario saw it.
+/// One case's error of one candidate against its reference, as a parity scenario saw it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParityRow {
-    /// Session compared.
-    pub session_id: String,
-    /// Its number of events (the session size L).
-    pub events: usize,
+    /// The case compared ([`ParityCase::id`](crate::parity::ParityCase::id)).
+    pub case: String,
+    /// Its size ([`ParityCase::size`](crate::parity::ParityCase::size)).
+    pub size: usize,
     /// Candidate compared (a kernel or pipeline name).
     pub candidate: String,
     /// Error under the scenario's comparison (max abs, or 0/1 for exact comparisons).
     pub error: f64,
     /// The error allowed for this row.
     pub tolerance: f64,
-}
-
-/// One measured timing ratio of a candidate over a reference at one L bucket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BenchRow {
-    /// Candidate (a kernel name).
-    pub candidate: String,
-    /// Reference it is timed against (a kernel name).
-    pub reference: String,
-    /// Upper end of the L bucket (128, 256, 512, 1024, ...).
-    pub l_bucket: usize,
-    /// Mask shape: `dense` or `dag`.
-    pub mask: String,
-    /// Worker threads.
-    pub threads: usize,
-    /// Median of pairwise ratios reference time / candidate time (> 1 = candidate faster).
-    pub ratio: f64,
-    /// 95% bootstrap interval of `ratio`.
-    pub interval: [f64; 2],
-    /// Median candidate time in milliseconds.
-    pub candidate_ms: f64,
-    /// Median reference time in milliseconds.
-    pub reference_ms: f64,
 }
 
 /// One code path of a candidate: how many units of work (rows, items) it computed in the run

@@ -181,7 +181,7 @@ pub fn run_scenario(decl: &ScenarioDecl, env: &HarnessEnv) -> Result<Outcome, Ga
     let measure = |ctx: &mut GateContext| {
         let outcome = (decl.run)(ctx)?;
         ctx.detail(DETAIL_PARITY_ROWS, &outcome.rows)?;
-        ctx.detail("worst_case", &outcome.rows[outcome.worst].session_id)?;
+        ctx.detail("worst_case", &outcome.rows[outcome.worst].case)?;
         Ok((outcome.measurement, outcome.threshold))
     };
     let mut extra = std::collections::BTreeMap::new();

@@ -9,6 +9,34 @@ use std::time::Instant;
 
 use super::{attend_on, AttnError, AttnInputs, Kernel};
 
+/// Name of the kernel × L-bucket table ([`BenchRow`]s) the speed gates attach
+/// ([`crate::gate::table`]) and the release report renders.
+pub const KERNEL_TABLE: &str = "kernel_table";
+
+/// One measured timing ratio of a candidate kernel over a reference at one L bucket: a row of
+/// [`KERNEL_TABLE`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BenchRow {
+    /// Candidate (a kernel name).
+    pub candidate: String,
+    /// Reference it is timed against (a kernel name).
+    pub reference: String,
+    /// Upper end of the L bucket (128, 256, 512, 1024, ...).
+    pub l_bucket: usize,
+    /// Mask shape: `dense` or `dag`.
+    pub mask: String,
+    /// Worker threads.
+    pub threads: usize,
+    /// Median of pairwise ratios reference time / candidate time (> 1 = candidate faster).
+    pub ratio: f64,
+    /// 95% bootstrap interval of `ratio`.
+    pub interval: [f64; 2],
+    /// Median candidate time in milliseconds.
+    pub candidate_ms: f64,
+    /// Median reference time in milliseconds.
+    pub reference_ms: f64,
+}
+
 /// Per-pair wall times in seconds of two interleaved closures.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Samples {
