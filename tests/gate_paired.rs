@@ -1,4 +1,4 @@
-//! Property tests of the paired release comparison (`crates/gate/src/paired.rs`) on synthetic runs.
+//! Property tests of the paired release comparison (`crates/gate/src/paired/`) on synthetic runs.
 //!
 //! A simulated run has [`ROUNDS`] rounds of three arms (base, candidate, A/A control). Every
 //! sample is `true speed × machine factor × exp(σ·z)`: the machine factor drifts (a log-space
