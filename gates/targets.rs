@@ -1,5 +1,5 @@
 //! Speed targets of the timed attention rows: the speed-up over `math` (lower end of the 95%
-//! interval) each row must reach, set near 70% of the slowest value measured for it on a quiet
+//! interval) each row must reach (and, at the end, the census's rate per path), set near 70% of the slowest value measured for it on a quiet
 //! machine, so a halving of any path fails even with no base revision to compare with.
 //! `cargo xtask release-check` shows every row's lower bound over its target in the gate's
 //! details (`rows_vs_targets`).
@@ -52,6 +52,23 @@ const TARGETS: &[(&str, f64)] = &[
     ("torch/avx512/sdpa/dense/L1024", 2.22),
     ("torch/avx512/flash/dense/L1024", 2.5),
 ];
+
+/// `(census path, target in classified subgraphs per second)` of `census_throughput`: about 70%
+/// of the slowest quiet value measured for the path, on the canary census (`cargo bench --bench
+/// motif` with `MOTIF_BENCH_PATHS=1`, the `census` figure). The CPUs these machines have differ
+/// by more than a factor of two per core, and every path's rate with them, so one number in
+/// subgraphs/s cannot both pass on the slowest and fail a halving on the fastest: the AVX2 and
+/// scalar targets come from the AVX2-only EPYC (the slowest core measured), the VBMI2 target
+/// from the AVX-512 one, the only CPUs that have taken those paths.
+const CENSUS_TARGETS: &[(&str, f64)] = &[("avx512vbmi2", 1.0e8), ("avx2", 6.0e7), ("scalar", 5.0e7)];
+
+/// The census target of `path` ([`CensusIsa::name`](ironforge::motif::esu::CensusIsa::name));
+/// an error naming the path when none is set.
+pub fn census_target(path: &str) -> Result<f64, GateError> {
+    CENSUS_TARGETS.iter().find(|(p, _)| *p == path).map(|&(_, t)| t).ok_or_else(|| {
+        GateError::msg(format!("no census target for path `{path}` in gates/targets.rs: measure it and add one"))
+    })
+}
 
 /// The target of `row`; an error naming the row when none is set.
 pub fn kernel_target(row: &str) -> Result<f64, GateError> {
