@@ -48,7 +48,7 @@ pub fn affine_rows<const OUT: usize>(
             // SAFETY: the token proves the CPU has AVX2 and FMA, the features the entry enables.
             unsafe { affine_rows_avx2(t, x, inputs, w, b, emit) }
         }
-        _ => affine_rows_lanes(Portable, x, inputs, w, b, emit),
+        _ => affine_rows_lanes::<_, OUT, 4>(Portable, x, inputs, w, b, emit),
     }
 }
 
@@ -62,7 +62,7 @@ unsafe fn affine_rows_avx512<const OUT: usize>(
     b: &[f32; OUT],
     emit: impl FnMut(usize, &[f32; OUT]),
 ) {
-    affine_rows_lanes(t, x, inputs, w, b, emit)
+    affine_rows_lanes::<_, OUT, 4>(t, x, inputs, w, b, emit)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -75,7 +75,10 @@ unsafe fn affine_rows_avx2<const OUT: usize>(
     b: &[f32; OUT],
     emit: impl FnMut(usize, &[f32; OUT]),
 ) {
-    affine_rows_lanes(t, x, inputs, w, b, emit)
+    // Two rows: a 16-lane vector is two of AVX2's sixteen registers, so four rows of a 44-wide
+    // output (24 registers of sums) spilled to the stack on every multiply-add; two rows keep
+    // their 12 in registers beside the two broadcasts and the row of W.
+    affine_rows_lanes::<_, OUT, 2>(t, x, inputs, w, b, emit)
 }
 
 /// Widest output [`affine_rows_lanes`] keeps in registers (four vectors per row).
@@ -92,12 +95,13 @@ fn lanes_of<const OUT: usize>(t: usize) -> u16 {
     }
 }
 
-/// The vector kernel: four rows at a time, `OUT.div_ceil(16)` vectors per row kept in
-/// registers, one load per vector of each row of `W` shared by the four rows; fused
-/// multiply-adds in the order of [`affine_rows_body`], so every [`Lanes`] implementation
-/// gives the same bits. Wider outputs than 64 take [`affine_rows_body`].
+/// The vector kernel: `ROWS` rows at a time (as many as the instruction set's registers hold
+/// with their sums), `OUT.div_ceil(16)` vectors per row kept in registers, one load per vector
+/// of each row of `W` shared by the rows; fused multiply-adds in the order of
+/// [`affine_rows_body`], so every [`Lanes`] implementation and every `ROWS` gives the same
+/// bits. Wider outputs than 64 take [`affine_rows_body`].
 #[inline(always)]
-fn affine_rows_lanes<L: Lanes, const OUT: usize>(
+fn affine_rows_lanes<L: Lanes, const OUT: usize, const ROWS: usize>(
     l: L,
     x: &[f32],
     inputs: usize,
@@ -115,18 +119,19 @@ fn affine_rows_lanes<L: Lanes, const OUT: usize>(
     }
     // No closures below: they would not inherit the caller's target features.
     let mut out = [0.0f32; MAX_VECTORS * LANES];
-    let mut blocks = x.chunks_exact(4 * inputs);
+    let mut blocks = x.chunks_exact(ROWS * inputs);
     let mut i = 0;
     for block in &mut blocks {
-        let mut acc = [[l.splat(0.0); MAX_VECTORS]; 4];
-        // The four rows' inputs zipped with the rows of W: no bounds check per input (they
-        // were a fifth of this loop's instructions, which the front end, not the multiply-adds,
-        // limited).
-        let (x01, x23) = block.split_at(2 * inputs);
-        let ((x0, x1), (x2, x3)) = (x01.split_at(inputs), x23.split_at(inputs));
-        let columns = x0.iter().zip(x1).zip(x2).zip(x3);
-        for (row, (((&c0, &c1), &c2), &c3)) in w.chunks_exact(OUT).zip(columns) {
-            let xs = [l.splat(c0), l.splat(c1), l.splat(c2), l.splat(c3)];
+        let mut acc = [[l.splat(0.0); MAX_VECTORS]; ROWS];
+        // Each row's inputs as a slice of length `inputs`, read at `c < inputs`: the bounds
+        // checks fold away (they were a fifth of this loop's instructions, which the front end,
+        // not the multiply-adds, limited).
+        let rows: [&[f32]; ROWS] = std::array::from_fn(|r| &block[r * inputs..][..inputs]);
+        for (c, row) in w.chunks_exact(OUT).take(inputs).enumerate() {
+            let mut xs = [l.splat(0.0); ROWS];
+            for (xr, r) in xs.iter_mut().zip(rows) {
+                *xr = l.splat(r[c]);
+            }
             for t in 0..vectors {
                 let wv = l.load_masked(&row[t * LANES..], lanes_of::<OUT>(t));
                 for (a, &xr) in acc.iter_mut().zip(&xs) {
@@ -237,9 +242,15 @@ mod tests {
                 got,
                 "the obvious loop and the vector kernel agree bit for bit"
             );
-            let mut portable = Vec::new();
-            affine_rows_lanes(Portable, &x, inputs, &w, &b, |_, y| portable.push(*y));
-            assert_eq!(portable, got, "every instruction set gives the same bits");
+            for block in [2, 4] {
+                let mut portable = Vec::new();
+                let push = |_: usize, y: &[f32; 44]| portable.push(*y);
+                match block {
+                    2 => affine_rows_lanes::<_, 44, 2>(Portable, &x, inputs, &w, &b, push),
+                    _ => affine_rows_lanes::<_, 44, 4>(Portable, &x, inputs, &w, &b, push),
+                }
+                assert_eq!(portable, got, "every instruction set and row block ({block}) gives the same bits");
+            }
         }
     }
 
