@@ -14,6 +14,7 @@ mod interval;
 mod kernel_paths;
 mod motif;
 mod pipeline;
+mod projections;
 mod sessions;
 mod targets;
 #[cfg(feature = "torch")]

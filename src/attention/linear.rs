@@ -32,24 +32,78 @@ pub fn affine_rows<const OUT: usize>(
     b: &[f32; OUT],
     emit: impl FnMut(usize, &[f32; OUT]),
 ) {
+    let ran = affine_rows_on(Isa::detect(), x, rows, w, b, emit);
+    assert!(ran, "the detected instruction set is available");
+}
+
+/// [`affine_rows`] on instruction set `isa`, for the tests and gates that compare the paths
+/// on one machine (every one gives the same bits); false, and nothing emitted, when this CPU
+/// cannot run `isa` ([`Isa::is_available`]).
+///
+/// ```
+/// use ironforge::attention::kernels::simd::Isa;
+/// use ironforge::attention::linear::affine_rows_on;
+/// let w = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // [3, 2]
+/// for isa in Isa::available() {
+///     let mut out = Vec::new();
+///     assert!(affine_rows_on(isa, &[1.0, 0.0, 2.0], 1, &w, &[0.5, 0.0], |_, y| out.push(*y)));
+///     assert_eq!(out, [[11.5, 14.0]]);
+/// }
+/// ```
+///
+/// # Panics
+/// As [`affine_rows`].
+pub fn affine_rows_on<const OUT: usize>(
+    isa: Isa,
+    x: &[f32],
+    rows: usize,
+    w: &[f32],
+    b: &[f32; OUT],
+    emit: impl FnMut(usize, &[f32; OUT]),
+) -> bool {
+    let inputs = checked_inputs::<OUT>(x, rows, w);
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => match simd::Avx512::new() {
+            // SAFETY: the token proves the CPU has AVX-512 F, the only feature the entry enables.
+            Some(t) => unsafe { affine_rows_avx512(t, x, inputs, w, b, emit) },
+            None => return false,
+        },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => match simd::Avx2::new() {
+            // SAFETY: the token proves the CPU has AVX2 and FMA, the features the entry enables.
+            Some(t) => unsafe { affine_rows_avx2(t, x, inputs, w, b, emit) },
+            None => return false,
+        },
+        Isa::Portable => affine_rows_lanes::<_, OUT, 4>(Portable, x, inputs, w, b, emit),
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => return false,
+    }
+    true
+}
+
+/// The obvious loop, row by row ([`affine_rows`]'s twin: the same fused multiply-adds in the
+/// same order, so the same bits), for the gates that compare the paths with it.
+///
+/// # Panics
+/// As [`affine_rows`].
+pub fn affine_rows_reference<const OUT: usize>(
+    x: &[f32],
+    rows: usize,
+    w: &[f32],
+    b: &[f32; OUT],
+    emit: impl FnMut(usize, &[f32; OUT]),
+) {
+    let inputs = checked_inputs::<OUT>(x, rows, w);
+    affine_rows_body(x, inputs, w, b, emit)
+}
+
+/// Inputs per row of `x` (`x.len() / rows`), after checking the shapes [`affine_rows`] names.
+fn checked_inputs<const OUT: usize>(x: &[f32], rows: usize, w: &[f32]) -> usize {
     let inputs = x.len().checked_div(rows).unwrap_or(0);
     assert_eq!(inputs * rows, x.len(), "x must hold {rows} rows");
     assert_eq!(w.len(), inputs * OUT, "W must be [{inputs}, {OUT}]");
-    match Isa::detect() {
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => {
-            let t = simd::Avx512::new().expect("detected");
-            // SAFETY: the token proves the CPU has AVX-512 F, the only feature the entry enables.
-            unsafe { affine_rows_avx512(t, x, inputs, w, b, emit) }
-        }
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => {
-            let t = simd::Avx2::new().expect("detected");
-            // SAFETY: the token proves the CPU has AVX2 and FMA, the features the entry enables.
-            unsafe { affine_rows_avx2(t, x, inputs, w, b, emit) }
-        }
-        _ => affine_rows_lanes::<_, OUT, 4>(Portable, x, inputs, w, b, emit),
-    }
+    inputs
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -242,6 +296,11 @@ mod tests {
                 got,
                 "the obvious loop and the vector kernel agree bit for bit"
             );
+            for isa in Isa::available() {
+                let mut on = Vec::new();
+                assert!(affine_rows_on(isa, &x, rows, &w, &b, |_, y| on.push(*y)));
+                assert_eq!(on, got, "{isa:?}");
+            }
             for block in [2, 4] {
                 let mut portable = Vec::new();
                 let push = |_: usize, y: &[f32; 44]| portable.push(*y);
