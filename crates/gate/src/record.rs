@@ -184,9 +184,9 @@ pub const DETAIL_TABLES: &str = "tables";
 /// One case's error of one candidate against its reference, as a parity scenario saw it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParityRow {
-    /// The case compared ([`ParityCase::id`](crate::parity::ParityCase::id)).
+    /// The case compared ([`ParityCase::case_id`](crate::parity::ParityCase::case_id)).
     pub case: String,
-    /// Its size ([`ParityCase::size`](crate::parity::ParityCase::size)).
+    /// Its size ([`ParityCase::case_size`](crate::parity::ParityCase::case_size)).
     pub size: usize,
     /// Candidate compared (a kernel or pipeline name).
     pub candidate: String,
