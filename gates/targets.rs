@@ -65,14 +65,19 @@ const CENSUS_TARGETS: &[(&str, f64)] = &[("avx512vbmi2", 1.0e8), ("avx2", 6.0e7)
 /// The census target of `path` ([`CensusIsa::name`](ironforge::motif::esu::CensusIsa::name));
 /// an error naming the path when none is set.
 pub fn census_target(path: &str) -> Result<f64, GateError> {
-    CENSUS_TARGETS.iter().find(|(p, _)| *p == path).map(|&(_, t)| t).ok_or_else(|| {
-        GateError::msg(format!("no census target for path `{path}` in gates/targets.rs: measure it and add one"))
-    })
+    target_in(CENSUS_TARGETS, path, "census target for path")
 }
 
 /// The target of `row`; an error naming the row when none is set.
 pub fn kernel_target(row: &str) -> Result<f64, GateError> {
-    TARGETS.iter().find(|(r, _)| *r == row).map(|&(_, t)| t).ok_or_else(|| {
-        GateError::msg(format!("no speed target for `{row}` in gates/targets.rs: measure it and add one"))
-    })
+    target_in(TARGETS, row, "speed target for")
+}
+
+/// The value of `key` in `table`; an error saying what is missing (`no {what} `key``).
+fn target_in(table: &[(&str, f64)], key: &str, what: &str) -> Result<f64, GateError> {
+    table
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|&(_, t)| t)
+        .ok_or_else(|| GateError::msg(format!("no {what} `{key}` in gates/targets.rs: measure it and add one")))
 }

@@ -243,13 +243,11 @@ fn gate_table(rows: &[&GateRow]) -> String {
 /// The kernel × L-bucket table, sorted by candidate, reference, mask, threads, bucket, gate.
 fn kernel_table(audit: &AuditRun) -> anyhow::Result<Vec<TableEntry<BenchRow>>> {
     let mut rows = audit.table::<BenchRow>(KERNEL_TABLE)?;
-    rows.sort_by(|a, b| {
-        let key = |e: &TableEntry<BenchRow>| {
-            let r = &e.row;
-            (r.candidate.clone(), r.reference.clone(), r.mask.clone(), r.threads, r.l_bucket, e.gate.clone())
-        };
-        key(a).cmp(&key(b))
-    });
+    fn key(e: &TableEntry<BenchRow>) -> (&str, &str, &str, usize, usize, &str) {
+        let r = &e.row;
+        (&r.candidate, &r.reference, &r.mask, r.threads, r.l_bucket, &e.gate)
+    }
+    rows.sort_by(|a, b| key(a).cmp(&key(b)));
     Ok(rows)
 }
 
