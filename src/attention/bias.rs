@@ -76,14 +76,46 @@ pub const BUCKETS: [(f64, f64, f64); 4] = [(0.0, 5.0, 0.2), (5.0, 15.0, 0.1), (1
 /// The RBF bandwidth of the original (`0.1`), plus its `1e-6` guard.
 pub const RBF_SCALE: f64 = 0.1 + 1e-6;
 
-/// Row `u` of `data` (L × L, row-major) gets `bias(|t_v − t_u| in minutes)` for every `v`.
+/// Row `u` of `data` (L × L, row-major) gets `bias(|t_v − t_u| in milliseconds)` for every `v`.
 #[inline(always)]
-fn fill_rows(data: &mut [f32], times_ms: &[i64], bias: impl Fn(f64) -> f64) {
+fn fill_rows(data: &mut [f32], times_ms: &[i64], bias: impl Fn(u64) -> f32) {
     for (row, &tu) in data.chunks_exact_mut(times_ms.len().max(1)).zip(times_ms) {
         for (x, &tv) in row.iter_mut().zip(times_ms) {
-            *x = bias(tv.abs_diff(tu) as f64 / 60_000.0) as f32;
+            *x = bias(tv.abs_diff(tu));
         }
     }
+}
+
+/// The edges of [`BUCKETS`] in milliseconds, ascending and distinct (a test derives them from
+/// the table).
+const BUCKET_EDGES_MS: [u64; 5] = [0, 300_000, 900_000, 3_600_000, 14_400_000];
+
+/// Which stretch of the line a gap of `gap_ms` falls in: the number of [`BUCKET_EDGES_MS`] at or
+/// below it plus the number strictly below it — `2i + 1` on edge `i`, `2i + 2` strictly between
+/// edge `i` and the next (or past the last).
+#[inline(always)]
+fn bucket_stretch(gap_ms: u64) -> usize {
+    BUCKET_EDGES_MS.iter().map(|&e| usize::from(gap_ms >= e) + usize::from(gap_ms > e)).sum()
+}
+
+/// The bucket bias of every stretch ([`bucket_stretch`]), each [`TimeBias::value`] of one gap
+/// in that stretch rounded to f32.
+///
+/// Every gap of one stretch lies in the same buckets, because an edge compares the same way in
+/// milliseconds as in minutes: the edges are whole minutes, a gap `d` of up to 2⁵³ ms converts
+/// exactly, and the correctly rounded `d / 60000` is `≤ k` exactly when `d ≤ 60000·k` (the
+/// quotient of `60000·k + 1` is `k + 1.7e−5`, far above the spacing of doubles near `k`);
+/// longer gaps are past every edge either way. So the table gives [`TimeBias::entry`]'s bits.
+fn bucket_values() -> [f32; 2 * BUCKET_EDGES_MS.len() + 1] {
+    let mut values = [0.0f32; 2 * BUCKET_EDGES_MS.len() + 1];
+    for (i, &edge) in BUCKET_EDGES_MS.iter().enumerate() {
+        // Stretch 2i + 1 is the edge itself; 2i + 2 is strictly after it (before the next).
+        values[2 * i + 1] = TimeBias::Bucket.value(edge as f64 / 60_000.0) as f32;
+        values[2 * i + 2] = TimeBias::Bucket.value((edge + 1) as f64 / 60_000.0) as f32;
+    }
+    // Stretch 0 (below the first edge, 0 ms) holds no gap.
+    values[0] = values[1];
+    values
 }
 
 /// Which time bias to add to the attention scores.
@@ -150,8 +182,12 @@ impl TimeBias {
         let mut data = vec![0.0f32; l * l];
         match self {
             TimeBias::None => return None,
-            TimeBias::Bucket => fill_rows(&mut data, times_ms, |dt| TimeBias::Bucket.value(dt)),
-            TimeBias::Rbf => fill_rows(&mut data, times_ms, |dt| TimeBias::Rbf.value(dt)),
+            TimeBias::Bucket => {
+                // Integer compares and a table instead of four f64 range tests per entry.
+                let values = bucket_values();
+                fill_rows(&mut data, times_ms, |gap| values[bucket_stretch(gap)]);
+            }
+            TimeBias::Rbf => fill_rows(&mut data, times_ms, |gap| TimeBias::Rbf.value(gap as f64 / 60_000.0) as f32),
         }
         Some(Array2::from_shape_vec((l, l), data).expect("l × l entries"))
     }
@@ -241,6 +277,34 @@ mod tests {
             }
         }
         assert_eq!(TimeBias::Bucket.matrix(&[]).unwrap().dim(), (0, 0));
+    }
+
+    #[test]
+    fn the_bucket_edges_are_the_tables_in_milliseconds() {
+        let mut edges: Vec<u64> = BUCKETS.iter().flat_map(|b| [b.0, b.1]).map(|m| (m * 60_000.0) as u64).collect();
+        edges.sort_unstable();
+        edges.dedup();
+        assert_eq!(edges, BUCKET_EDGES_MS);
+        assert!(BUCKETS.iter().all(|b| b.0.fract() == 0.0 && b.1.fract() == 0.0), "edges are whole minutes");
+    }
+
+    #[test]
+    fn the_bucket_table_gives_every_gaps_value_bit_for_bit() {
+        let values = bucket_values();
+        let near_edges = BUCKET_EDGES_MS.iter().flat_map(|&e| e.saturating_sub(2)..=e + 2);
+        let far = [1 << 53, (1 << 53) + 1, u64::MAX / 2, u64::MAX, 123_456_789];
+        for gap in near_edges.chain(far) {
+            let want = TimeBias::Bucket.value(gap as f64 / 60_000.0) as f32;
+            assert_eq!(values[bucket_stretch(gap)].to_bits(), want.to_bits(), "gap {gap} ms");
+        }
+        // Times whose gaps land on every edge and one millisecond either side.
+        let times = [0, 1, 299_999, 300_000, 300_001, 900_000, 900_001, 3_600_000, 14_400_000, 14_400_001, -1];
+        let m = TimeBias::Bucket.matrix(&times).unwrap();
+        for u in 0..times.len() {
+            for v in 0..times.len() {
+                assert_eq!(m[[u, v]].to_bits(), TimeBias::Bucket.entry(&times, u, v).to_bits(), "({u}, {v})");
+            }
+        }
     }
 
     #[test]
