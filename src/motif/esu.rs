@@ -28,7 +28,7 @@
 //!   extensions read by `tzcnt`/`blsr` in a fixed sequence;
 //! - [`CensusIsa::Scalar`]: one instance at a time (any CPU).
 //!
-//! Every path gives the same instances, so the same counts (`tests/motif_esu_bitset.rs`).
+//! Every path gives the same instances, so the same counts (`tests/integration/motif_esu_bitset.rs`).
 //! The census per path is measured by `MOTIF_BENCH_PATHS=1 cargo bench --bench motif` (the
 //! `census` figure in docs/figures).
 
@@ -62,10 +62,10 @@ pub const BITSET_MAX_NODES: usize = 512;
 /// assert_eq!(seen, 3); // {0,1,2}, {1,2,3}, {0,1,2,3}
 /// # Ok::<(), ironforge::motif::MotifError>(())
 /// ```
-pub fn for_each_subgraph<F: FnMut(usize, u32, &[u32])>(graph: &MotifGraph, max_k: usize, visit: F) {
+pub fn for_each_subgraph<F: FnMut(usize, u32, &[u32])>(graph: &MotifGraph, max_k: usize, mut visit: F) {
     assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
     if graph.len() <= BITSET_MAX_NODES {
-        bitset_dispatch(graph, max_k, Nodes(visit), CensusIsa::Scalar);
+        bitset_nodes(graph, max_k, &mut visit);
     } else {
         for_each_subgraph_walk(graph, max_k, visit);
     }
@@ -88,13 +88,13 @@ pub fn for_each_subgraph<F: FnMut(usize, u32, &[u32])>(graph: &MotifGraph, max_k
 pub fn for_each_subgraph_bitset<F: FnMut(usize, u32, &[u32])>(
     graph: &MotifGraph,
     max_k: usize,
-    visit: F,
+    mut visit: F,
 ) -> Result<(), MotifError> {
     assert!((MIN_K..=MAX_K).contains(&max_k), "max_k {max_k} outside {MIN_K}..={MAX_K}");
     if graph.len() > BITSET_MAX_NODES {
         return Err(MotifError::TooLargeForBitset { nodes: graph.len(), max: BITSET_MAX_NODES });
     }
-    bitset_dispatch(graph, max_k, Nodes(visit), CensusIsa::Scalar);
+    bitset_nodes(graph, max_k, &mut visit);
     Ok(())
 }
 
@@ -326,10 +326,12 @@ trait Visitor {
     fn many_indexed(&mut self, size: usize, indices: &[u32]);
 }
 
-/// A closure that wants every instance with its nodes.
-struct Nodes<F>(F);
+/// A closure that wants every instance with its nodes. One type for every closure (called
+/// through a pointer): each visitor type is a whole copy of the walk for every word count, and
+/// a closure's work per instance (its nodes at hand) dwarfs an indirect call.
+struct Nodes<'f>(&'f mut dyn FnMut(usize, u32, &[u32]));
 
-impl<F: FnMut(usize, u32, &[u32])> Visitor for Nodes<F> {
+impl Visitor for Nodes<'_> {
     const PATTERNS_ONLY: bool = false;
     #[inline(always)]
     fn visit(&mut self, size: usize, pattern: u32, nodes: &[u32]) {
@@ -356,13 +358,25 @@ impl<S: PatternSink> Visitor for Patterns<'_, S> {
 }
 
 /// Runs the bitset walk with the smallest word count that holds the graph (≤ 512 nodes), on
-/// the path `isa` (available on this CPU) when the visitor wants only patterns, else scalar.
-fn bitset_dispatch<V: Visitor>(graph: &MotifGraph, max_k: usize, visit: V, isa: CensusIsa) {
+/// the path `isa` (available on this CPU).
+fn bitset_dispatch<S: PatternSink>(graph: &MotifGraph, max_k: usize, visit: Patterns<'_, S>, isa: CensusIsa) {
     match graph.len().div_ceil(64) {
-        0 | 1 => BitsetWalk::<1, V>::run(graph, max_k, visit, isa),
-        2 => BitsetWalk::<2, V>::run(graph, max_k, visit, isa),
-        3 | 4 => BitsetWalk::<4, V>::run(graph, max_k, visit, isa),
-        _ => BitsetWalk::<8, V>::run(graph, max_k, visit, isa),
+        0 | 1 => BitsetWalk::<1, _>::run(graph, max_k, visit, isa),
+        2 => BitsetWalk::<2, _>::run(graph, max_k, visit, isa),
+        3 | 4 => BitsetWalk::<4, _>::run(graph, max_k, visit, isa),
+        _ => BitsetWalk::<8, _>::run(graph, max_k, visit, isa),
+    }
+}
+
+/// [`bitset_dispatch`] for a walk that hands out nodes: always the scalar path (the bulk last
+/// level gives patterns only), and only the scalar path is compiled for it.
+fn bitset_nodes(graph: &MotifGraph, max_k: usize, visit: &mut dyn FnMut(usize, u32, &[u32])) {
+    let visit = Nodes(visit);
+    match graph.len().div_ceil(64) {
+        0 | 1 => BitsetWalk::<1, _>::run_scalar(graph, max_k, visit),
+        2 => BitsetWalk::<2, _>::run_scalar(graph, max_k, visit),
+        3 | 4 => BitsetWalk::<4, _>::run_scalar(graph, max_k, visit),
+        _ => BitsetWalk::<8, _>::run_scalar(graph, max_k, visit),
     }
 }
 

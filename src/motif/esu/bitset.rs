@@ -143,13 +143,35 @@ pub(super) struct BitsetWalk<'g, const W: usize, V> {
 }
 
 impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
-    /// The walk on the path `isa` (available on this CPU) when `V` wants only patterns, else
-    /// on the scalar path.
+    /// The walk on the path `isa` (available on this CPU), which must be
+    /// [`CensusIsa::Scalar`] unless `V` wants only patterns.
     pub(super) fn run(graph: &'g MotifGraph, max_k: usize, visit: V, isa: CensusIsa) {
+        let (mut walk, kept) = Self::new(graph, max_k, visit, isa);
+        match walk.bulk.isa {
+            // SAFETY: `bulk.isa` is a path this CPU has (the caller's contract, checked by
+            // `CensusIsa::is_available`), whose features `avx512::roots` enables.
+            #[cfg(target_arch = "x86_64")]
+            CensusIsa::Avx512Vbmi2 => unsafe { avx512::roots(&mut walk) },
+            // SAFETY: as above, for the features `avx2::roots` enables.
+            #[cfg(target_arch = "x86_64")]
+            CensusIsa::Avx2 => unsafe { avx2::roots(&mut walk) },
+            _ => walk.roots_of_size::<SCALAR>(),
+        }
+        walk.finish(max_k, kept);
+    }
+
+    /// The walk on the scalar path alone (the vector paths are not compiled for `V`).
+    pub(super) fn run_scalar(graph: &'g MotifGraph, max_k: usize, visit: V) {
+        let (mut walk, kept) = Self::new(graph, max_k, visit, CensusIsa::Scalar);
+        walk.roots_of_size::<SCALAR>();
+        walk.finish(max_k, kept);
+    }
+
+    /// A walk of `graph` in the thread's kept buffers, filled with its neighbourhoods, and the
+    /// emptied box that carries the buffers back ([`Self::finish`]) without an allocation.
+    fn new(graph: &'g MotifGraph, max_k: usize, visit: V, isa: CensusIsa) -> (Self, Box<WalkBuffers<W>>) {
         let n = graph.len();
         debug_assert!(n <= W * 64);
-        // The buffers move into the walk; their box stays, to carry them back without an
-        // allocation.
         let mut kept = WalkBuffers::take();
         let WalkBuffers { mut adj, mut out, mut inn, mut links, mut edges, patterns } = std::mem::take(&mut *kept);
         for masks in [&mut adj, &mut out, &mut inn] {
@@ -182,22 +204,17 @@ impl<'g, const W: usize, V: Visitor> BitsetWalk<'g, W, V> {
                 }
             }
         }
-        let mut walk =
+        let walk =
             Self { graph, adj, out, inn, links, edges, max_k, above_root: Bits::EMPTY, nodes: [0; MAX_K], visit, bulk };
-        match walk.bulk.isa {
-            // SAFETY: `bulk.isa` is a path this CPU has (the caller's contract, checked by
-            // `CensusIsa::is_available`), whose features `avx512::roots` enables.
-            #[cfg(target_arch = "x86_64")]
-            CensusIsa::Avx512Vbmi2 => unsafe { avx512::roots(&mut walk) },
-            // SAFETY: as above, for the features `avx2::roots` enables.
-            #[cfg(target_arch = "x86_64")]
-            CensusIsa::Avx2 => unsafe { avx2::roots(&mut walk) },
-            _ => walk.roots_of_size::<SCALAR>(),
+        (walk, kept)
+    }
+
+    /// Hands over what the bulk buffer still holds and gives the buffers back to the thread.
+    fn finish(mut self, max_k: usize, mut kept: Box<WalkBuffers<W>>) {
+        if self.bulk.len > 0 {
+            self.hand_over(max_k);
         }
-        if walk.bulk.len > 0 {
-            walk.hand_over(max_k);
-        }
-        let Self { adj, out, inn, links, edges, bulk, .. } = walk;
+        let Self { adj, out, inn, links, edges, bulk, .. } = self;
         *kept = WalkBuffers { adj, out, inn, links, edges, patterns: bulk.patterns };
         kept.keep();
     }
