@@ -15,7 +15,7 @@
 //!   scratch rows of one block (at most 16 × L floats per thread), never L × L.
 //!
 //! The slow, obvious twin of a row is the matrix's row (`TimeBias::matrix(..).row(i)`);
-//! `tests/attention_bounded.rs` compares them, and every kernel's output on both sources.
+//! `tests/integration/attention_bounded.rs` compares them, and every kernel's output on both sources.
 
 use ndarray::ArrayView2;
 

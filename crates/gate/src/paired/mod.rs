@@ -66,7 +66,7 @@
 //! lands less than `Z_POWER * se_log` above that, and the interval's upper end lies about
 //! `Z_CONFIDENCE * se_log` above the median, so below `1 - tol`. This takes the A/B noise to
 //! equal the A/A noise and the bootstrap standard error to be honest; simulated 20-round runs
-//! (`tests/gate_paired.rs`) catch a slowdown of exactly `tol + mde` in about 97% of runs.
+//! (`tests/integration/gate_paired.rs`) catch a slowdown of exactly `tol + mde` in about 97% of runs.
 //! Unchanged code is flagged only when the whole A/B interval lies below `1 - tol`, that is when
 //! chance alone moved the median down by more than `tol` plus about 1.96 standard errors.
 //!
