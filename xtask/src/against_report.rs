@@ -10,7 +10,8 @@ use plotters::prelude::*;
 /// The plot of the candidate's ratios to the base.
 pub const AGAINST_SVG: &str = "against_base.svg";
 
-fn verdict(v: RegressionVerdict, allowed: bool) -> &'static str {
+/// A regression row's verdict in words (`allowed`: underpowered rows may pass).
+pub fn verdict(v: RegressionVerdict, allowed: bool) -> &'static str {
     match v {
         RegressionVerdict::Pass => "PASS",
         RegressionVerdict::Faster => "PASS (faster)",

@@ -7,6 +7,7 @@ mod against_report;
 mod atomic;
 mod baseline;
 mod changepoint;
+mod ci_formats;
 mod figures;
 mod fixtures;
 mod format;

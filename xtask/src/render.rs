@@ -3,7 +3,7 @@
 
 use crate::atomic::{sha256_hex, write_atomic};
 use crate::format::{header, interval, num, row};
-use crate::{against_report, plots, stability};
+use crate::{against_report, ci_formats, plots, stability};
 use anyhow::Context;
 use ironforge::attention::breaker::{FallbackRow, FALLBACK_TABLE};
 use ironforge::attention::kernels::bench::{BenchRow, KERNEL_TABLE};
@@ -137,6 +137,9 @@ pub fn render_audit(audit: &AuditRun, source: &str, sha: &str) -> anyhow::Result
     if let Some(c) = &audit.comparison {
         files.push(svg(against_report::AGAINST_SVG, against_report::svg(c)?));
     }
+    // For CI: JSON carries no comment, so the BMF file is the data alone.
+    files.push(RenderedFile { name: ci_formats::BMF_JSON.into(), bytes: ci_formats::bmf(audit)?.into_bytes() });
+    files.push(md(ci_formats::SUMMARY_MD, ci_formats::summary_md(audit)));
     Ok(files)
 }
 
@@ -507,9 +510,9 @@ mod tests {
         let a = testdata::audit(true);
         let first = render(&a);
         assert_eq!(first, render(&a));
-        assert_eq!(first.len(), 5);
+        assert_eq!(first.len(), 7);
         let sha = sha256_hex(&serde_json::to_vec_pretty(&a).unwrap());
-        for f in &first {
+        for f in first.iter().filter(|f| f.name != ci_formats::BMF_JSON) {
             let t = String::from_utf8(f.bytes.clone()).unwrap();
             assert!(t.starts_with("<!-- generated from audit_run.json (sha256 "), "{}", f.name);
             assert!(t.contains(&sha), "{}", f.name);
