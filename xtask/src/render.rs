@@ -24,6 +24,20 @@ pub const SPEEDUP_SVG: &str = "speedup_by_l.svg";
 /// Parity plot.
 pub const PARITY_SVG: &str = "parity_vs_size.svg";
 
+/// Every report an audit can render to. Writing an audit's reports removes those it does not
+/// render (an `against_base.svg` left by an earlier `--against` run), and `--check` refuses
+/// them, so a folder holds the reports of one audit only.
+pub const AUDIT_REPORTS: [&str; 8] = [
+    GATES_MD,
+    PARITY_MD,
+    BENCH_MD,
+    SPEEDUP_SVG,
+    PARITY_SVG,
+    against_report::AGAINST_SVG,
+    ci_formats::BMF_JSON,
+    ci_formats::SUMMARY_MD,
+];
+
 /// Arguments of `cargo xtask render`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -64,17 +78,37 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-/// Writes every file atomically into `out`.
+/// Writes every file atomically into `out`; for an audit's reports, removes the
+/// [`AUDIT_REPORTS`] it did not render.
 pub fn write_all(out: &Path, files: &[RenderedFile]) -> anyhow::Result<()> {
     for f in files {
         write_atomic(&out.join(&f.name), &f.bytes)?;
     }
+    for name in not_rendered(files) {
+        let path = out.join(name);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("remove the stale report {}", path.display()));
+            }
+            _ => {}
+        }
+    }
     Ok(())
 }
 
-/// Fails naming every file in `out` that is missing or differs from its rendering.
+/// The [`AUDIT_REPORTS`] missing from `files` when they are an audit's reports (none for a
+/// repeat summary's).
+fn not_rendered(files: &[RenderedFile]) -> Vec<&'static str> {
+    if !files.iter().any(|f| f.name == GATES_MD) {
+        return Vec::new();
+    }
+    AUDIT_REPORTS.into_iter().filter(|name| !files.iter().any(|f| f.name == *name)).collect()
+}
+
+/// Fails naming every file in `out` that is missing or differs from its rendering, and every
+/// audit report there that the audit does not render.
 pub fn check(out: &Path, files: &[RenderedFile]) -> anyhow::Result<()> {
-    let stale: Vec<String> = files
+    let mut stale: Vec<String> = files
         .iter()
         .filter_map(|f| match std::fs::read(out.join(&f.name)) {
             Ok(disk) if disk == f.bytes => None,
@@ -82,6 +116,12 @@ pub fn check(out: &Path, files: &[RenderedFile]) -> anyhow::Result<()> {
             Err(_) => Some(format!("{} is missing", f.name)),
         })
         .collect();
+    stale.extend(
+        not_rendered(files)
+            .into_iter()
+            .filter(|name| out.join(name).exists())
+            .map(|name| format!("{name} is not rendered from this audit")),
+    );
     anyhow::ensure!(stale.is_empty(), "reports in {} disagree with the JSON: {}", out.display(), stale.join(", "));
     Ok(())
 }
@@ -519,6 +559,20 @@ mod tests {
         }
         assert!(text(&first, SPEEDUP_SVG).contains("<svg"));
         assert!(text(&first, PARITY_SVG).contains("<svg"));
+    }
+
+    #[test]
+    fn an_audits_reports_replace_the_reports_it_does_not_render() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = render(&testdata::audit(false));
+        assert!(files.iter().all(|f| AUDIT_REPORTS.contains(&f.name.as_str())), "AUDIT_REPORTS lists every report");
+        let stale = dir.path().join(against_report::AGAINST_SVG);
+        std::fs::write(&stale, "<svg/>").unwrap();
+        let err = check(dir.path(), &files).unwrap_err().to_string();
+        assert!(err.contains("against_base.svg is not rendered from this audit"), "{err}");
+        write_all(dir.path(), &files).unwrap();
+        assert!(!stale.exists(), "the earlier run's plot is gone");
+        check(dir.path(), &files).unwrap();
     }
 
     #[test]
