@@ -38,16 +38,7 @@ use ndarray::Array3;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// An error with its sources, `: `-separated (as the command line prints it).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut next = e.source();
-    while let Some(s) = next {
-        text += &format!(": {s}");
-        next = s.source();
-    }
-    text
-}
+use crate::common::chain;
 
 fn bits<'a>(xs: impl IntoIterator<Item = &'a f32>) -> Vec<u32> {
     xs.into_iter().map(|x| x.to_bits()).collect()

@@ -23,6 +23,8 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 
+use crate::common::chain;
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -82,17 +84,6 @@ fn embed_golden_with(weights: &Path, out: &Path) -> Output {
 fn succeeded(out: &Output) -> String {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-/// An error and its causes, as the binary prints them.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text = format!("{text}: {c}");
-        cause = c.source();
-    }
-    text
 }
 
 fn read_batch(path: &Path) -> RecordBatch {

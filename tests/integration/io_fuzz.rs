@@ -25,6 +25,8 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::RngSeed;
 
+use crate::common::chain;
+
 fn config() -> ProptestConfig {
     let env =
         |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default);
@@ -82,18 +84,9 @@ fn bases() -> &'static [(Reader, Vec<u8>)] {
     })
 }
 
-/// Reads `bytes` as `reader` would; `Err` holds the error and its causes.
+/// Reads `bytes` as `reader` would; `Err` holds the error and its causes ([`chain`]).
 fn decode(reader: Reader, bytes: &[u8]) -> Result<(), String> {
     let tmp = tempfile::tempdir().unwrap();
-    let chain = |e: &dyn std::error::Error| {
-        let mut text = e.to_string();
-        let mut cause = e.source();
-        while let Some(c) = cause {
-            text = format!("{text}: {c}");
-            cause = c.source();
-        }
-        text
-    };
     match reader {
         Reader::Multi => {
             let path = tmp.path().join("m.parquet");

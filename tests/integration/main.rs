@@ -5,6 +5,8 @@
 //! Two test files stay binaries of their own: `tests/gate_memory.rs` installs a global
 //! allocator, and `tests/torch_parity.rs` needs the `torch` feature.
 
+mod common;
+
 mod attention_bounded;
 mod attention_kernels;
 mod attention_model;
