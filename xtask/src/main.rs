@@ -12,6 +12,7 @@ mod figures;
 mod fixtures;
 mod format;
 mod history;
+mod html_report;
 mod machine;
 mod plots;
 mod release_check;

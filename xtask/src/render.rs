@@ -3,7 +3,7 @@
 
 use crate::atomic::{sha256_hex, write_atomic};
 use crate::format::{header, interval, num, row};
-use crate::{against_report, ci_formats, plots, stability};
+use crate::{against_report, ci_formats, html_report, plots, stability};
 use anyhow::Context;
 use ironforge::attention::breaker::{FallbackRow, FALLBACK_TABLE};
 use ironforge::attention::kernels::bench::{BenchRow, KERNEL_TABLE};
@@ -27,13 +27,14 @@ pub const PARITY_SVG: &str = "parity_vs_size.svg";
 /// Every report an audit can render to. Writing an audit's reports removes those it does not
 /// render (an `against_base.svg` left by an earlier `--against` run), and `--check` refuses
 /// them, so a folder holds the reports of one audit only.
-pub const AUDIT_REPORTS: [&str; 8] = [
+pub const AUDIT_REPORTS: [&str; 9] = [
     GATES_MD,
     PARITY_MD,
     BENCH_MD,
     SPEEDUP_SVG,
     PARITY_SVG,
     against_report::AGAINST_SVG,
+    html_report::HTML,
     ci_formats::BMF_JSON,
     ci_formats::SUMMARY_MD,
 ];
@@ -167,16 +168,22 @@ pub fn render_audit(audit: &AuditRun, source: &str, sha: &str) -> anyhow::Result
         |name: &str, body: String| RenderedFile { name: name.into(), bytes: format!("{svg_head}{body}").into_bytes() };
     let banner = partial_banner(audit);
     let kernels = kernel_table(audit)?;
+    let mut plot_bodies =
+        vec![(SPEEDUP_SVG, plots::speedup_by_l(&kernels)?), (PARITY_SVG, plots::parity_vs_size(&audit.parity)?)];
+    if let Some(c) = &audit.comparison {
+        plot_bodies.push((against_report::AGAINST_SVG, against_report::svg(c)?));
+    }
     let mut files = vec![
         md(GATES_MD, gates_md(audit, &fallbacks(audit)?)),
         md(PARITY_MD, format!("{banner}{}", parity_md(audit))),
         md(BENCH_MD, format!("{banner}{}", bench_md(&kernels))),
-        svg(SPEEDUP_SVG, plots::speedup_by_l(&kernels)?),
-        svg(PARITY_SVG, plots::parity_vs_size(&audit.parity)?),
     ];
-    if let Some(c) = &audit.comparison {
-        files.push(svg(against_report::AGAINST_SVG, against_report::svg(c)?));
-    }
+    files.extend(plot_bodies.iter().map(|(name, body)| svg(name, body.clone())));
+    let inline: Vec<(&str, &str)> = plot_bodies.iter().map(|(name, body)| (*name, body.as_str())).collect();
+    files.push(RenderedFile {
+        name: html_report::HTML.into(),
+        bytes: html_report::page(audit, &svg_head, &inline).into_bytes(),
+    });
     // For CI: JSON carries no comment, so the BMF file is the data alone.
     files.push(RenderedFile { name: ci_formats::BMF_JSON.into(), bytes: ci_formats::bmf(audit)?.into_bytes() });
     files.push(md(ci_formats::SUMMARY_MD, ci_formats::summary_md(audit)));
@@ -205,7 +212,8 @@ fn partial_banner(audit: &AuditRun) -> String {
     }
 }
 
-fn proof_cell(s: ProofStatus) -> &'static str {
+/// A proof status in words.
+pub fn proof_cell(s: ProofStatus) -> &'static str {
     match s {
         ProofStatus::NotRequested => "—",
         ProofStatus::Holds => "fails under fault ✓",
@@ -550,7 +558,7 @@ mod tests {
         let a = testdata::audit(true);
         let first = render(&a);
         assert_eq!(first, render(&a));
-        assert_eq!(first.len(), 7);
+        assert_eq!(first.len(), 8);
         let sha = sha256_hex(&serde_json::to_vec_pretty(&a).unwrap());
         for f in first.iter().filter(|f| f.name != ci_formats::BMF_JSON) {
             let t = String::from_utf8(f.bytes.clone()).unwrap();

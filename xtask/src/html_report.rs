@@ -1,0 +1,201 @@
+//! One self-contained HTML page per audit: the verdict and its reasons, the machine, the gate
+//! and scenario tables, the comparison with a base revision when there is one, and the plots
+//! inline — rendered from the audit like the Markdown reports, with no script and no external
+//! resource.
+
+use crate::against_report;
+use crate::format::{interval, num};
+use ironforge::gate::audit::{AuditRun, GateRow};
+use ironforge::gate::record::{RecordKind, Verdict};
+
+/// The page.
+pub const HTML: &str = "release_check.html";
+
+/// `text` with the characters HTML gives a meaning escaped.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A table: escaped header and cells; a cell's class, when given, marks a verdict.
+fn table(head: &[&str], rows: &[Vec<(String, Option<&str>)>]) -> String {
+    let mut s = String::from("<table>\n<thead><tr>");
+    for h in head {
+        s.push_str(&format!("<th>{}</th>", escape(h)));
+    }
+    s.push_str("</tr></thead>\n<tbody>\n");
+    for r in rows {
+        s.push_str("<tr>");
+        for (cell, class) in r {
+            match class {
+                Some(c) => s.push_str(&format!("<td class=\"{c}\">{}</td>", escape(cell))),
+                None => s.push_str(&format!("<td>{}</td>", escape(cell))),
+            }
+        }
+        s.push_str("</tr>\n");
+    }
+    s.push_str("</tbody>\n</table>\n");
+    s
+}
+
+fn plain(text: String) -> (String, Option<&'static str>) {
+    (text, None)
+}
+
+fn verdict_cell(v: Verdict) -> (String, Option<&'static str>) {
+    match v {
+        Verdict::Pass => ("PASS".into(), Some("pass")),
+        Verdict::Fail => ("FAIL".into(), Some("fail")),
+    }
+}
+
+fn gate_rows(rows: &[&GateRow]) -> String {
+    let body: Vec<Vec<(String, Option<&str>)>> = rows
+        .iter()
+        .map(|g| {
+            let r = &g.record;
+            vec![
+                plain(r.name.clone()),
+                plain(r.metric.clone()),
+                plain(format!("{} {} {}", r.comparator, num(r.threshold), r.unit)),
+                plain(format!("{} {}", num(r.value), r.unit)),
+                plain(interval(r.interval)),
+                plain(num(r.margin)),
+                plain(crate::render::proof_cell(g.proof_status).to_string()),
+                verdict_cell(g.release_verdict),
+            ]
+        })
+        .collect();
+    table(&["name", "metric", "target", "actual", "95% interval", "margin", "proof", "verdict"], &body)
+}
+
+/// The page. `plots` are the rendered SVG documents (name, markup), placed inline in order.
+pub fn page(audit: &AuditRun, generated_from: &str, plots: &[(&str, &str)]) -> String {
+    let overall = audit.compute_overall();
+    let word = if overall.passed() { "PASS" } else { "FAIL" };
+    let class = if overall.passed() { "pass" } else { "fail" };
+    let m = &audit.machine;
+    let flags: Vec<String> =
+        m.cpu_flags.iter().map(|(f, on)| format!("{f} {}", if *on { "yes" } else { "no" })).collect();
+    let mut s = format!(
+        "{generated_from}<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>Release check: {word}</title>\n<style>\n\
+         body {{ font-family: sans-serif; margin: 2em; }}\n\
+         table {{ border-collapse: collapse; margin-bottom: 1.5em; }}\n\
+         th, td {{ border: 1px solid #bbb; padding: 0.2em 0.6em; text-align: left; }}\n\
+         .pass {{ color: #14632b; font-weight: bold; }}\n.fail {{ color: #a4161a; font-weight: bold; }}\n\
+         </style>\n</head>\n<body>\n<h1>Release check: <span class=\"{class}\">{word}</span>{}</h1>\n",
+        if audit.partial { " (partial)" } else { "" }
+    );
+    if !overall.reasons.is_empty() {
+        s.push_str("<ul>\n");
+        for reason in &overall.reasons {
+            s.push_str(&format!("<li>{}</li>\n", escape(reason)));
+        }
+        s.push_str("</ul>\n");
+    }
+    s.push_str(&format!(
+        "<p>Commit <code>{}</code>, tier <code>{}</code>. Machine: {}, {} logical cores, {}; {}.</p>\n",
+        escape(audit.git.commit.as_deref().unwrap_or("unknown")),
+        escape(&audit.config.tier.to_string()),
+        escape(&m.cpu_model),
+        m.logical_cores,
+        escape(&flags.join(", ")),
+        escape(&m.os)
+    ));
+    for (title, kind) in [("Gates", RecordKind::Gate), ("Scenarios", RecordKind::Scenario)] {
+        let rows: Vec<&GateRow> = audit.gates.iter().filter(|g| g.record.kind == kind).collect();
+        if !rows.is_empty() {
+            s.push_str(&format!("<h2>{title}</h2>\n"));
+            s.push_str(&gate_rows(&rows));
+        }
+    }
+    if let Some(c) = &audit.comparison {
+        s.push_str(&format!(
+            "<h2>Against <code>{}</code> (<code>{}</code>)</h2>\n",
+            escape(&c.against),
+            escape(&c.base_commit[..c.base_commit.len().min(12)])
+        ));
+        let body: Vec<Vec<(String, Option<&str>)>> = c
+            .rows
+            .iter()
+            .map(|r| {
+                let word = against_report::verdict(r.verdict, c.allow_underpowered);
+                let fails = r.verdict.fails(c.allow_underpowered);
+                vec![
+                    plain(format!("{}/{}", r.gate, r.metric)),
+                    plain(format!("{} {}", num(r.ratio), interval(Some(r.interval)))),
+                    plain(format!("{}%", num(r.mde * 100.0))),
+                    plain(format!("{}%", num(r.tolerance * 100.0))),
+                    (word.to_string(), Some(if fails { "fail" } else { "pass" })),
+                ]
+            })
+            .collect();
+        s.push_str(&table(&["subject", "A/B speed ratio [95% interval]", "MDE", "tolerance", "verdict"], &body));
+    }
+    for (name, svg) in plots {
+        s.push_str(&format!("<h2>{}</h2>\n<figure>\n{svg}\n</figure>\n", escape(name)));
+    }
+    s.push_str("</body>\n</html>\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata;
+
+    #[test]
+    fn escaping_covers_what_html_reads() {
+        assert_eq!(escape(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    }
+
+    #[test]
+    fn the_page_holds_every_row_the_verdict_and_the_plots() {
+        let a = testdata::audit(true);
+        let html = page(
+            &a,
+            "<!-- head -->\n",
+            &[("one.svg", "<svg id=\"one\"></svg>"), ("two.svg", "<svg id=\"two\"></svg>")],
+        );
+        assert!(html.starts_with("<!-- head -->\n<!DOCTYPE html>"), "{html}");
+        assert!(html.contains("<title>Release check: PASS</title>"));
+        for g in &a.gates {
+            assert!(html.contains(&format!("<td>{}</td>", g.record.name)), "{}", g.record.name);
+        }
+        assert!(html.contains("<svg id=\"one\"></svg>") && html.contains("<svg id=\"two\"></svg>"));
+        assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("href="), "self-contained");
+        assert!(html.ends_with("</html>\n"));
+    }
+
+    #[test]
+    fn a_failing_run_and_a_comparison_show() {
+        let mut failing = testdata::measurements(false);
+        let r = failing.records.iter_mut().find(|r| r.name == "peak_memory").unwrap();
+        (r.value, r.bound, r.margin, r.verdict) = (90.0, 90.0, -20.0, Verdict::Fail);
+        let base = testdata::audit(false);
+        let mut a = AuditRun::from_measurements(&failing, testdata::machine(), base.git, base.config).unwrap();
+        let root = crate::release_check::workspace_root();
+        a.comparison =
+            Some(serde_json::from_slice(&std::fs::read(root.join("docs/examples/against-run.json")).unwrap()).unwrap());
+        let html = page(&a, "", &[]);
+        assert!(html.contains("<title>Release check: FAIL</title>"));
+        assert!(html.contains("<td class=\"fail\">FAIL</td>"), "the failing row is marked");
+        for reason in a.compute_overall().reasons {
+            assert!(html.contains(&format!("<li>{}</li>", escape(&reason))), "{reason}");
+        }
+        for r in &a.comparison.as_ref().unwrap().rows {
+            assert!(html.contains(&format!("<td>{}/{}</td>", r.gate, r.metric)));
+        }
+    }
+}
