@@ -118,6 +118,7 @@ pub fn summary_md(audit: &AuditRun) -> String {
             ));
         }
     }
+    s.push_str(&crate::render::merged_line(audit).replacen("- merged", "Merged", 1));
     let m = &audit.machine;
     let flags: Vec<&str> = m.cpu_flags.iter().filter(|(_, on)| **on).map(|(f, _)| f.as_str()).collect();
     s.push_str(&format!(

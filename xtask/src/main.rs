@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 mod against;
 mod against_report;
 mod atomic;
+mod audit_merge;
 mod baseline;
 mod changepoint;
 mod ci_formats;
@@ -41,6 +42,8 @@ enum Task {
     ReleaseCheck(release_check::Args),
     /// Re-render the human reports from an `audit_run.json`.
     Render(render::Args),
+    /// Merge the audits of shards (disjoint parts of one run) into one audit and its reports.
+    AuditMerge(audit_merge::Args),
     /// Measure the attention kernels' crossover table on this machine.
     Tune(tune::Args),
     /// Create (or reuse) a venv with PyTorch and write the environment file for `--features torch`.
@@ -56,6 +59,7 @@ fn main() -> std::process::ExitCode {
         Task::Fixtures(a) => fixtures::run(a),
         Task::ReleaseCheck(a) => release_check::run(a),
         Task::Render(a) => render::run(a),
+        Task::AuditMerge(a) => audit_merge::run(a),
         Task::Tune(a) => tune::run(a),
         Task::SetupTorch(a) => setup_torch::run(a),
         Task::History(a) => history::run(a),

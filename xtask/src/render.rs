@@ -255,7 +255,19 @@ fn context_lines(audit: &AuditRun) -> String {
         c.repeat_index,
         c.harness.join(" "),
         if env.is_empty() { "none".to_string() } else { env.join(" ") },
-    )
+    ) + &merged_line(audit)
+}
+
+/// For a merged audit, the shards and whether their machines differ (empty otherwise).
+pub fn merged_line(audit: &AuditRun) -> String {
+    let Some(m) = &audit.merged else { return String::new() };
+    let shards: Vec<String> = m.shards.iter().map(|s| format!("`{}` ({} trials)", s.file, s.trials.len())).collect();
+    let machines = if m.mixed_machines {
+        "**MIXED MACHINES**: the shards' timed values were not measured on one machine"
+    } else {
+        "one machine fingerprint"
+    };
+    format!("- merged from {} shards: {}; {machines}\n", m.shards.len(), shards.join(", "))
 }
 
 fn gate_table(rows: &[&GateRow]) -> String {

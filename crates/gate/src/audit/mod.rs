@@ -29,6 +29,7 @@
 mod baseline;
 mod context;
 mod error;
+pub mod merge;
 mod row;
 
 pub use baseline::{BaselineComparison, ChangeStatus, MetricChange};
@@ -126,6 +127,9 @@ pub struct AuditRun {
     /// The candidate run against a base revision (`--against REV`), when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
+    /// What a merged audit was made of ([`merge::merge`]); `None` for the audit of one run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<merge::MergeInfo>,
     /// The overall verdict, computed from the rows.
     pub overall: Overall,
 }
@@ -179,22 +183,11 @@ impl AuditRun {
             row.release_verdict = row.compute_release_verdict();
             gates.push(row);
         }
-        gates.sort_by(|a, b| a.record.name.cmp(&b.record.name));
-        if let Some(w) = gates.windows(2).find(|w| w[0].record.name == w[1].record.name) {
-            return Err(AuditError::DuplicateRecord { name: w[0].record.name.clone() });
+        let mut names: Vec<&str> = gates.iter().map(|g| g.record.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(AuditError::DuplicateRecord { name: w[0].to_string() });
         }
-        parity.sort_by(|a, b| {
-            let ka = (&a.scenario, a.row.size, &a.row.case, &a.row.candidate);
-            let kb = (&b.scenario, b.row.size, &b.row.case, &b.row.candidate);
-            ka.cmp(&kb)
-        });
-        // Records in name order (a stable sort keeps each record's rows in attach order).
-        for rows in tables.values_mut() {
-            rows.sort_by(|a, b| a.gate.cmp(&b.gate));
-        }
-        paths.sort_by(|a, b| {
-            (&a.gate, &a.row.variant, &a.row.path, &a.row.isa).cmp(&(&b.gate, &b.row.variant, &b.row.path, &b.row.isa))
-        });
         let mut audit = AuditRun {
             schema: AUDIT_SCHEMA.to_string(),
             machine,
@@ -209,11 +202,31 @@ impl AuditRun {
             tables,
             baseline: None,
             comparison: None,
+            merged: None,
             overall: Overall { verdict: Verdict::Fail, reasons: vec![] },
         };
+        audit.sort_rows();
         (audit.partial, audit.missing) = audit.compute_partial();
         audit.overall = audit.compute_overall();
         Ok(audit)
+    }
+
+    /// Puts the rows in the audit's order: gates by name; parity rows by scenario, case size,
+    /// case, candidate; path rows by gate, variant, path, instruction set; each table's rows by
+    /// record name (a stable sort keeps each record's rows in attach order).
+    fn sort_rows(&mut self) {
+        self.gates.sort_by(|a, b| a.record.name.cmp(&b.record.name));
+        self.parity.sort_by(|a, b| {
+            let ka = (&a.scenario, a.row.size, &a.row.case, &a.row.candidate);
+            let kb = (&b.scenario, b.row.size, &b.row.case, &b.row.candidate);
+            ka.cmp(&kb)
+        });
+        for rows in self.tables.values_mut() {
+            rows.sort_by(|a, b| a.gate.cmp(&b.gate));
+        }
+        self.paths.sort_by(|a, b| {
+            (&a.gate, &a.row.variant, &a.row.path, &a.row.isa).cmp(&(&b.gate, &b.row.variant, &b.row.path, &b.row.isa))
+        });
     }
 
     /// The rows of table `name` ([`crate::table`]) as `T`, in the audit's order; empty when no

@@ -281,3 +281,80 @@ fn a_partial_flag_or_missing_list_that_contradicts_the_manifest_is_refused() {
     no_manifest.partial = false;
     assert!(matches!(no_manifest.validate(), Err(AuditError::ContradictoryPartial { .. })));
 }
+
+/// Shard `file` of a run of `all` declarations that ran `ran`, at `commit`.
+fn shard(file: &str, all: &[&str], ran: &[&str], commit: &str) -> merge::Shard {
+    let m = Measurements {
+        schema: MEASUREMENTS_SCHEMA.into(),
+        manifest: Some(manifest(all)),
+        records: ran.iter().map(|n| record(n, Verdict::Pass, None)).collect(),
+    };
+    let git = GitState { commit: Some(commit.into()), ..GitState::default() };
+    let config =
+        RunConfig { harness_exit_code: Some(0), harness_duration_s: 1.0, allow_partial: true, ..config(false) };
+    let audit = AuditRun::from_measurements(&m, Machine::default(), git, config).unwrap();
+    merge::Shard { file: file.into(), audit }
+}
+
+#[test]
+fn shards_merge_into_the_audit_of_one_whole_run() {
+    let all = ["a", "b", "c"];
+    let merged =
+        merge::merge(vec![shard("s1.json", &all, &["c", "a"], "abc"), shard("s2.json", &all, &["b"], "abc")]).unwrap();
+    let whole = AuditRun::from_measurements(
+        &measurements(all.iter().map(|n| record(n, Verdict::Pass, None)).collect()),
+        Machine::default(),
+        GitState { commit: Some("abc".into()), ..GitState::default() },
+        RunConfig { harness_exit_code: Some(0), ..config(false) },
+    )
+    .unwrap();
+    assert_eq!(merged.gates, whole.gates);
+    assert!(!merged.partial && merged.missing.is_empty());
+    assert!(merged.overall.passed(), "{:?}", merged.overall);
+    assert_eq!(merged.config.harness_duration_s, 2.0);
+    let info = merged.merged.as_ref().unwrap();
+    assert_eq!(info.shards.iter().map(|s| s.trials.clone()).collect::<Vec<_>>(), [vec!["a", "c"], vec!["b"]]);
+    assert!(!info.mixed_machines);
+    merged.validate().unwrap();
+    let back: AuditRun = serde_json::from_str(&serde_json::to_string(&merged).unwrap()).unwrap();
+    assert_eq!(back, merged);
+}
+
+#[test]
+fn a_merge_refuses_a_missing_a_duplicated_and_a_foreign_shard() {
+    let all = ["a", "b", "c"];
+    let err = merge::merge(vec![shard("s1.json", &all, &["a"], "abc"), shard("s2.json", &all, &["b"], "abc")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no shard ran `c`"), "{err}");
+    let err =
+        merge::merge(vec![shard("s1.json", &all, &["a", "b"], "abc"), shard("s2.json", &all, &["b", "c"], "abc")])
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("`b` ran in two shards: s1.json and s2.json"), "{err}");
+    let err = merge::merge(vec![shard("s1.json", &all, &["a", "b"], "abc"), shard("s2.json", &all, &["c"], "def")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("shard s2.json: the commit is def, but s1.json has abc"), "{err}");
+    let err = merge::merge(vec![
+        shard("s1.json", &all, &["a", "b"], "abc"),
+        shard("s2.json", &["a", "b", "c", "d"], &["c", "d"], "abc"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("shard s2.json: the manifest"), "{err}");
+    assert!(merge::merge(Vec::new()).unwrap_err().to_string().contains("no shard"));
+}
+
+#[test]
+fn a_merge_marks_mixed_machines_and_refuses_a_tampered_shard() {
+    let all = ["a", "b"];
+    let mut other = shard("s2.json", &all, &["b"], "abc");
+    other.audit.machine.cpu_model = "another CPU".into();
+    let merged = merge::merge(vec![shard("s1.json", &all, &["a"], "abc"), other]).unwrap();
+    assert!(merged.merged.unwrap().mixed_machines);
+    let mut tampered = shard("s2.json", &all, &["b"], "abc");
+    tampered.audit.gates[0].record.bound = 0.5;
+    let err = merge::merge(vec![shard("s1.json", &all, &["a"], "abc"), tampered]).unwrap_err().to_string();
+    assert!(err.starts_with("shard s2.json: "), "{err}");
+}
