@@ -3,9 +3,7 @@
 //! run of the whole would have written them — or an error naming the shard and the trial, with
 //! nothing written.
 
-use crate::atomic::{sha256_hex, write_atomic};
-use crate::release_check::AUDIT_JSON;
-use crate::render;
+use crate::release_check::write_audit;
 use anyhow::Context;
 use ironforge::gate::audit::merge::{merge, Shard};
 use ironforge::gate::audit::{AuditRun, AUDIT_SCHEMA};
@@ -47,11 +45,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let shards = args.shards.iter().map(read_shard).collect::<anyhow::Result<Vec<_>>>()?;
     let n = shards.len();
     let audit = merge(shards)?;
-    let bytes = serde_json::to_vec_pretty(&audit)?;
-    let files = render::render_audit(&audit, AUDIT_JSON, &sha256_hex(&bytes))?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("create {}", args.out.display()))?;
-    write_atomic(&args.out.join(AUDIT_JSON), &bytes)?;
-    render::write_all(&args.out, &files)?;
+    write_audit(&args.out, &audit)?;
     let mixed = audit.merged.as_ref().is_some_and(|m| m.mixed_machines);
     println!(
         "merged {n} shards, {} rows{}: overall {}",
@@ -67,7 +62,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testdata;
+    use crate::release_check::AUDIT_JSON;
+    use crate::{render, testdata};
 
     /// Two shards of the test run, written to files.
     fn shards(dir: &std::path::Path) -> Vec<PathBuf> {

@@ -304,12 +304,19 @@ fn one_run(
         audit.comparison = Some(c);
         audit.overall = audit.compute_overall();
     }
-    let mut bytes = serde_json::to_vec_pretty(&audit)?;
+    let bytes = write_audit(dir, &audit)?;
+    Ok((audit, bytes))
+}
+
+/// Writes `audit` as `dir/audit_run.json` and renders its reports beside it; returns the JSON
+/// written.
+pub fn write_audit(dir: &Path, audit: &AuditRun) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(audit)?;
     bytes.push(b'\n');
     write_atomic(&dir.join(AUDIT_JSON), &bytes)?;
-    let files = render::render_audit(&audit, AUDIT_JSON, &sha256_hex(&bytes))?;
+    let files = render::render_audit(audit, AUDIT_JSON, &sha256_hex(&bytes))?;
     render::write_all(dir, &files)?;
-    Ok((audit, bytes))
+    Ok(bytes)
 }
 
 /// Appends the run's summary to the history: the git notes of the audited commit, or

@@ -2,8 +2,7 @@
 //! into the audit one run of the whole would have given, or an error naming the shard and the
 //! trial that makes the union wrong.
 
-use super::{AuditError, AuditRun, Overall};
-use crate::record::Verdict;
+use super::{AuditError, AuditRun};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -223,7 +222,6 @@ pub fn merge(shards: Vec<Shard>) -> Result<AuditRun, MergeError> {
     merged.sort_rows();
     merged.merged = Some(info);
     (merged.partial, merged.missing) = merged.compute_partial();
-    merged.overall = Overall { verdict: Verdict::Fail, reasons: Vec::new() };
     merged.overall = merged.compute_overall();
     Ok(merged)
 }
