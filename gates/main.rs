@@ -17,6 +17,7 @@ mod pipeline;
 mod projections;
 mod sessions;
 mod targets;
+mod time_bias;
 #[cfg(feature = "torch")]
 mod torch;
 
