@@ -7,7 +7,7 @@
 //!
 //! The quick tier (`cargo test`) uses [`QUICK_GOLDEN`] of the golden set whatever the sets asked.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use ironforge::gate::record::Tier;
@@ -18,12 +18,19 @@ use ironforge::synth;
 /// Golden sessions the quick tier runs on: small, mid-sized and one of the parity matrix sizes.
 pub const QUICK_GOLDEN: [&str; 4] = ["golden_05_16", "golden_07_30", "golden_13_68", "golden_00_117"];
 
+/// The package folder: `CARGO_MANIFEST_DIR` as the runner sets it when the harness runs (cargo
+/// and nextest do; nextest remaps it when the harness runs from an archive on another machine),
+/// else where the harness was built.
+fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/golden")
+    package_dir().join("fixtures/golden")
 }
 
 fn real_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/nq-m5")
+    package_dir().join("../shared/data/nq-m5")
 }
 
 fn load(name: &str) -> Result<Vec<Session>, GateError> {

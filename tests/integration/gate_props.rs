@@ -208,7 +208,7 @@ const fn decl(name: &'static str, fault: Option<&'static Fault>) -> GateDecl {
 }
 
 fn env(prove: bool) -> HarnessEnv {
-    HarnessEnv { tier: Tier::Quick, seed: 3, sessions: vec![], prove, measurements: None }
+    HarnessEnv { tier: Tier::Quick, seed: 3, sessions: vec![], prove, measurements: None, trial_dir: None }
 }
 
 #[test]

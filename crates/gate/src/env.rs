@@ -15,6 +15,9 @@ pub const ENV_SESSIONS: &str = "IRONFORGE_SESSIONS";
 pub const ENV_PROVE: &str = "IRONFORGE_PROVE";
 /// `IRONFORGE_MEASUREMENTS`: path of the JSON measurements file to merge records into.
 pub const ENV_MEASUREMENTS: &str = "IRONFORGE_MEASUREMENTS";
+/// `IRONFORGE_TRIAL_DIR`: folder where every trial writes its own measurements file,
+/// `<name>.json` (the per-process model of nextest: no trial depends on another process's file).
+pub const ENV_TRIAL_DIR: &str = "IRONFORGE_TRIAL_DIR";
 
 /// What the harness was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +32,8 @@ pub struct HarnessEnv {
     pub prove: bool,
     /// Where to write measurements, if anywhere.
     pub measurements: Option<PathBuf>,
+    /// Where each trial writes its own measurements file, if anywhere.
+    pub trial_dir: Option<PathBuf>,
 }
 
 impl HarnessEnv {
@@ -77,7 +82,8 @@ impl HarnessEnv {
                 return Err(GateError::Env { var: ENV_PROVE, value: other.to_string(), expected: "`0` or `1`" })
             }
         };
-        let measurements = lookup(ENV_MEASUREMENTS).filter(|s| !s.trim().is_empty()).map(PathBuf::from);
-        Ok(HarnessEnv { tier, seed, sessions, prove, measurements })
+        let path = |var| lookup(var).filter(|s| !s.trim().is_empty()).map(PathBuf::from);
+        let (measurements, trial_dir) = (path(ENV_MEASUREMENTS), path(ENV_TRIAL_DIR));
+        Ok(HarnessEnv { tier, seed, sessions, prove, measurements, trial_dir })
     }
 }

@@ -4,7 +4,9 @@
 //! Before any trial measures, the harness checks every gate's units ([`preflight`]) and exits
 //! non-zero naming each refused declaration; `--list` still lists. Every harness process that
 //! writes measurements also writes the manifest ([`manifest_of`]): every registered
-//! declaration, so the audit can tell a partial run from a complete one.
+//! declaration, so the audit can tell a partial run from a complete one. With
+//! `IRONFORGE_TRIAL_DIR` each trial also writes its own file ([`write_trial_file`]) and prints
+//! its [`Record::summary_line`](super::record::Record::summary_line) on stdout.
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -17,7 +19,7 @@ use super::modes::{dump_outputs, run_probes, write_probe_file, Mode};
 use super::record::Manifest;
 use super::registry::{gates, manifest_of, scenarios, GateDecl, ScenarioDecl};
 use super::runner::{run_gate, run_scenario, Outcome};
-use super::sink::merge;
+use super::sink::{merge, write_trial_file};
 
 /// Measurements run one at a time in a process: timings and heap counters are process-wide.
 static MEASURING: Mutex<()> = Mutex::new(());
@@ -103,6 +105,10 @@ fn finish(outcome: Result<Outcome, GateError>, env: &HarnessEnv, manifest: &Mani
     let outcome = outcome.map_err(|e| Failed::from(e.to_string()))?;
     if let Some(path) = &env.measurements {
         merge(path, Some(manifest), Some(outcome.record.clone())).map_err(|e| Failed::from(e.to_string()))?;
+    }
+    if let Some(dir) = &env.trial_dir {
+        write_trial_file(dir, manifest, &outcome.record).map_err(|e| Failed::from(e.to_string()))?;
+        println!("{}", outcome.record.summary_line());
     }
     outcome.trial.map_err(Failed::from)
 }
@@ -219,7 +225,7 @@ mod tests {
     }
 
     fn env() -> HarnessEnv {
-        HarnessEnv { tier: Tier::Quick, seed: 0, sessions: vec![], prove: false, measurements: None }
+        HarnessEnv { tier: Tier::Quick, seed: 0, sessions: vec![], prove: false, measurements: None, trial_dir: None }
     }
 
     fn problems(err: GateError) -> Vec<GateError> {

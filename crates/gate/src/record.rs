@@ -76,6 +76,16 @@ pub enum RecordKind {
     Scenario,
 }
 
+impl RecordKind {
+    /// `gate` or `scenario`, as in the JSON.
+    pub const fn name(self) -> &'static str {
+        match self {
+            RecordKind::Gate => "gate",
+            RecordKind::Scenario => "scenario",
+        }
+    }
+}
+
 /// The tier a gate belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -169,6 +179,44 @@ pub struct Record {
     /// Metric-specific detail (per-session errors, per-L tables, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, serde_json::Value>,
+}
+
+impl Record {
+    /// One line saying what was measured and how it was judged (what the harness prints for a
+    /// trial when it writes per-trial files, so a runner's captured output — nextest's JUnit
+    /// `system-out` — carries the value, interval, bound and threshold).
+    ///
+    /// ```
+    /// use ironforge_gate::record::*;
+    /// let r = Record { name: "g".into(), kind: RecordKind::Gate, family: "demo".into(), tier: Tier::Quick,
+    ///     metric: "speedup".into(), comparator: ">=".into(), threshold: 1.4, unit: "x".into(), value: 2.0,
+    ///     interval: Some([1.8, 2.2]), bound: 1.8, margin: 0.4, verdict: Verdict::Pass, samples: vec![],
+    ///     duration_s: 0.1, doc: "d".into(), proof: None, details: Default::default() };
+    /// assert_eq!(r.summary_line(), "gate g: speedup = 2 x, interval [1.8, 2.2]; bound 1.8 >= 1.4 x: pass");
+    /// ```
+    pub fn summary_line(&self) -> String {
+        let interval = self.interval.map(|[lo, hi]| format!(", interval [{lo}, {hi}]")).unwrap_or_default();
+        let verdict = match self.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "FAIL",
+        };
+        let proof = self.proof.as_ref().map_or(String::new(), |p| {
+            let holds = if p.verdict == Verdict::Fail { "holds" } else { "DOES NOT HOLD" };
+            format!("; proof ({}): {} → {holds}", p.fault, p.value)
+        });
+        format!(
+            "{} {}: {} = {} {}{interval}; bound {} {} {} {}: {verdict}{proof}",
+            self.kind.name(),
+            self.name,
+            self.metric,
+            self.value,
+            self.unit,
+            self.bound,
+            self.comparator,
+            self.threshold,
+            self.unit
+        )
+    }
 }
 
 /// Detail key of a gate that declares `regress <= N% on probe`: `{tolerance_pct, probe}`.

@@ -1,5 +1,6 @@
 //! Writing records to the measurements file: merged, atomic ([`crate::atomic`]), safe for
-//! trials running concurrently in threads (a mutex) or processes (a lock file, as under nextest).
+//! trials running concurrently in threads (a mutex) or processes (a lock file); or one file per
+//! trial in a folder ([`write_trial_file`]), gathered afterwards ([`collect_trials`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -70,6 +71,75 @@ pub fn merge(path: &Path, manifest: Option<&Manifest>, record: Option<Record>) -
     Ok(())
 }
 
+/// Writes `record` (with the `manifest`) as its own measurements file, `<dir>/<name>.json`,
+/// creating `dir`: the file of one trial, which no other trial or process touches.
+pub fn write_trial_file(dir: &Path, manifest: &Manifest, record: &Record) -> Result<PathBuf, GateError> {
+    let path = dir.join(format!("{}.json", record.name));
+    fs::create_dir_all(dir)
+        .map_err(|e| GateError::Sink { path: path.clone(), problem: format!("cannot create its folder: {e}") })?;
+    merge(&path, Some(manifest), Some(record.clone()))?;
+    Ok(path)
+}
+
+/// Gathers the trial files of `dir` ([`write_trial_file`]) into one [`Measurements`]: every
+/// `*.json` must be a measurements file holding exactly the record its name says, and every
+/// file must carry the same manifest. Names the file at fault; other files (locks, temporary
+/// files of an atomic write) are skipped.
+///
+/// ```
+/// # use ironforge_gate::{sink::{collect_trials, write_trial_file}, record::*};
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let record = |name: &str| Record { name: name.into(), kind: RecordKind::Gate, family: "demo".into(),
+/// #     tier: Tier::Quick, metric: "m".into(), comparator: "<=".into(), threshold: 1.0, unit: "abs".into(),
+/// #     value: 0.5, interval: None, bound: 0.5, margin: 0.5, verdict: Verdict::Pass, samples: vec![],
+/// #     duration_s: 0.0, doc: "d".into(), proof: None, details: Default::default() };
+/// let manifest = Manifest::default();
+/// write_trial_file(dir.path(), &manifest, &record("b")).unwrap();
+/// write_trial_file(dir.path(), &manifest, &record("a")).unwrap();
+/// let m = collect_trials(dir.path()).unwrap();
+/// assert_eq!(m.records.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+/// std::fs::write(dir.path().join("c.json"), "{").unwrap();
+/// assert!(collect_trials(dir.path()).unwrap_err().to_string().contains("c.json"));
+/// ```
+pub fn collect_trials(dir: &Path) -> Result<Measurements, GateError> {
+    let err = |path: &Path, problem: String| GateError::Sink { path: path.to_path_buf(), problem };
+    let entries = fs::read_dir(dir).map_err(|e| err(dir, format!("cannot read the trial folder: {e}")))?;
+    let mut files: Vec<PathBuf> = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| err(dir, format!("cannot read the trial folder: {e}")))?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if name.ends_with(".json") && !name.starts_with('.') {
+            files.push(path);
+        }
+    }
+    files.sort();
+    let mut all = Measurements::empty();
+    let mut manifest_from: Option<PathBuf> = None;
+    for path in files {
+        let m = read_measurements(&path)?.ok_or_else(|| err(&path, "vanished while being read".into()))?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        match m.records.as_slice() {
+            [r] if r.name == stem => {}
+            records => {
+                let names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
+                return Err(err(&path, format!("a trial file holds its own trial `{stem}` only, not {names:?}")));
+            }
+        }
+        match (&all.manifest, &manifest_from) {
+            (None, _) => (all.manifest, manifest_from) = (m.manifest.clone(), Some(path.clone())),
+            (Some(first), Some(from)) if m.manifest.as_ref() != Some(first) => {
+                return Err(err(&path, format!("its manifest differs from that of {}", from.display())))
+            }
+            _ => {}
+        }
+        all.records.extend(m.records);
+    }
+    if all.records.is_empty() {
+        return Err(err(dir, "no trial wrote a file here".into()));
+    }
+    Ok(all)
+}
+
 /// Reads a measurements file; `Ok(None)` when it does not exist.
 pub fn read_measurements(path: &Path) -> Result<Option<Measurements>, GateError> {
     let err = |problem: String| GateError::Sink { path: path.to_path_buf(), problem };
@@ -138,5 +208,83 @@ impl LockFile {
 impl Drop for LockFile {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{ManifestEntry, RecordKind, Tier, Verdict};
+
+    fn record(name: &str) -> Record {
+        Record {
+            name: name.into(),
+            kind: RecordKind::Gate,
+            family: "demo".into(),
+            tier: Tier::Quick,
+            metric: "m".into(),
+            comparator: "<=".into(),
+            threshold: 1.0,
+            unit: "abs".into(),
+            value: 0.5,
+            interval: None,
+            bound: 0.5,
+            margin: 0.5,
+            verdict: Verdict::Pass,
+            samples: vec![],
+            duration_s: 0.0,
+            doc: "d".into(),
+            proof: None,
+            details: Default::default(),
+        }
+    }
+
+    fn manifest(names: &[&str]) -> Manifest {
+        let entry = |n: &&str| ManifestEntry {
+            name: n.to_string(),
+            kind: RecordKind::Gate,
+            family: "demo".into(),
+            tiers: vec![Tier::Quick],
+        };
+        Manifest { declarations: names.iter().map(entry).collect() }
+    }
+
+    fn problem(dir: &Path) -> String {
+        collect_trials(dir).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn trial_files_gather_into_one_measurements_with_their_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = manifest(&["a", "b"]);
+        for name in ["b", "a"] {
+            write_trial_file(dir.path(), &m, &record(name)).unwrap();
+        }
+        fs::write(dir.path().join(".a.json.tmp-1-2"), "partial").unwrap();
+        let all = collect_trials(dir.path()).unwrap();
+        assert_eq!(all.manifest, Some(m));
+        assert_eq!(all.records, vec![record("a"), record("b")]);
+    }
+
+    #[test]
+    fn an_empty_or_missing_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(problem(dir.path()).contains("no trial wrote a file"));
+        assert!(problem(&dir.path().join("absent")).contains("cannot read the trial folder"));
+    }
+
+    #[test]
+    fn a_file_holding_another_trial_or_a_different_manifest_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_trial_file(dir.path(), &manifest(&["a"]), &record("a")).unwrap();
+        fs::rename(&path, dir.path().join("b.json")).unwrap();
+        let p = problem(dir.path());
+        assert!(p.contains("b.json") && p.contains("`b` only"), "{p}");
+
+        let dir = tempfile::tempdir().unwrap();
+        write_trial_file(dir.path(), &manifest(&["a", "b"]), &record("a")).unwrap();
+        write_trial_file(dir.path(), &manifest(&["a", "b", "c"]), &record("b")).unwrap();
+        let p = problem(dir.path());
+        assert!(p.contains("b.json") && p.contains("manifest differs") && p.contains("a.json"), "{p}");
     }
 }

@@ -4,6 +4,7 @@
 //! metric regressed against `--baseline`).
 
 mod harness;
+mod nextest;
 
 use harness::{
     build_harness, harness_command, harness_env, read_measurements, run_harness, spinner, tail, torch_env, ExtraEnv,
@@ -13,7 +14,7 @@ use crate::atomic::{sha256_hex, write_atomic};
 use crate::format::num;
 use crate::{against, baseline, history, machine, render, stability};
 use anyhow::Context;
-use ironforge::gate::audit::{AuditRun, RunConfig};
+use ironforge::gate::audit::{AuditRun, Partition, RunConfig};
 use ironforge::gate::record::Verdict;
 use std::path::{Path, PathBuf};
 
@@ -118,9 +119,34 @@ pub struct Args {
     /// Record nothing in the history.
     #[arg(long, conflicts_with = "history_file")]
     pub no_history: bool,
+    /// Run the gate harness through cargo-nextest (profile `release-check` of
+    /// `.config/nextest.toml`): one process per trial, each writing its own measurements file;
+    /// nextest's JUnit XML beside the audit.
+    #[arg(long, conflicts_with_all = ["against", "from_measurements"])]
+    pub nextest: bool,
+    /// Run one shard, `hash:I/N` or `slice:I/N`, through nextest: the audit records the
+    /// partition and the trials it selects (`cargo xtask audit-merge` checks them); implies
+    /// `--partial`.
+    #[arg(long, value_name = "hash:I/N|slice:I/N", conflicts_with_all = ["against", "from_measurements"])]
+    pub partition: Option<Partition>,
+    /// Build the gate harness and write a nextest archive of it with its data to FILE; runs
+    /// no gate (run it with `--from-archive` elsewhere).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["against", "from_measurements", "from_archive", "partition", "baseline"])]
+    pub archive: Option<PathBuf>,
+    /// Run the gates from an archive written by `--archive`, through nextest, without
+    /// building; the audit names the archive's commit.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["against", "from_measurements", "torch"])]
+    pub from_archive: Option<PathBuf>,
     /// Trial-name filters handed to the harness (after `--`).
     #[arg(last = true)]
     pub filters: Vec<String>,
+}
+
+impl Args {
+    /// Whether the harness runs through nextest.
+    pub fn uses_nextest(&self) -> bool {
+        self.nextest || self.partition.is_some() || self.archive.is_some() || self.from_archive.is_some()
+    }
 }
 
 /// The workspace root (the folder above `xtask/`).
@@ -247,13 +273,29 @@ fn one_run(
         harness_exit_code: None,
         harness_duration_s: 0.0,
         repeat_index: index,
-        allow_partial: args.partial,
+        allow_partial: args.partial || args.partition.is_some(),
+        shard: None,
     };
+    let mut archive_git = None;
     let measurements = match &args.from_measurements {
         Some(path) => {
             config.env.remove("IRONFORGE_MEASUREMENTS");
             config.harness = vec!["not run: measurements read from".into(), path.display().to_string()];
             read_measurements(path)?
+        }
+        None if args.uses_nextest() => {
+            let run = nextest::run_gates(root, args, &env, extra, dir, &measurements_path)?;
+            config.env.remove("IRONFORGE_MEASUREMENTS");
+            config.env.insert(
+                ironforge::gate::env::ENV_TRIAL_DIR.into(),
+                dir.join(nextest::TRIALS_DIR).display().to_string(),
+            );
+            config.harness = run.command;
+            config.harness_exit_code = run.run.exit_code;
+            config.harness_duration_s = run.run.duration_s;
+            config.shard = run.shard;
+            archive_git = run.archive_git;
+            read_measurements(&measurements_path)?
         }
         None => {
             // Never audit a file left by an earlier run.
@@ -278,7 +320,7 @@ fn one_run(
     let mut audit = AuditRun::from_measurements(
         &measurements,
         machine::probe_machine(root, "release"),
-        machine::probe_git(root),
+        archive_git.unwrap_or_else(|| machine::probe_git(root)),
         config,
     )?;
     if let Some(path) = &args.baseline {
@@ -378,7 +420,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let out = std::fs::canonicalize(&out).with_context(|| format!("resolve {}", out.display()))?;
     let _lock = lock_out(&out)?;
     let extra = torch_env(&args)?;
-    if args.from_measurements.is_none() {
+    if let Some(file) = &args.archive {
+        return nextest::write_archive(&root, &args, file, &extra);
+    }
+    if args.from_measurements.is_none() && args.from_archive.is_none() {
         build_harness(&root, &out, &args, &extra)?;
     }
     let job = prepare_against(&root, &out, &args, &extra)?;
@@ -425,7 +470,7 @@ mod tests {
     use crate::testdata;
     use ironforge::gate::record::{Measurements, Proof};
 
-    fn args(measurements: &Path, out: &Path) -> Args {
+    pub(super) fn args(measurements: &Path, out: &Path) -> Args {
         Args {
             quick: false,
             sessions: SessionSet::All,
@@ -446,6 +491,10 @@ mod tests {
             cross_machine: false,
             history_file: None,
             no_history: false,
+            nextest: false,
+            partition: None,
+            archive: None,
+            from_archive: None,
             filters: vec![],
         }
     }

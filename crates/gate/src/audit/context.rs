@@ -81,4 +81,8 @@ pub struct RunConfig {
     /// Whether a partial run may pass (`--partial`); it is reported as partial either way.
     #[serde(default)]
     pub allow_partial: bool,
+    /// The shard's partition and the trials it selects, when the run was one shard of a
+    /// partitioned release check (`--partition`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::ShardRun>,
 }

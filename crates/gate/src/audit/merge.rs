@@ -2,7 +2,7 @@
 //! into the audit one run of the whole would have given, or an error naming the shard and the
 //! trial that makes the union wrong.
 
-use super::{AuditError, AuditRun};
+use super::{AuditError, AuditRun, Partition};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -34,6 +34,9 @@ pub struct ShardInfo {
     pub machine: String,
     /// The trials (gates and scenarios) it ran, sorted.
     pub trials: Vec<String>,
+    /// Its partition, when the run was partitioned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<Partition>,
 }
 
 /// Why shards do not merge.
@@ -93,6 +96,34 @@ pub enum MergeError {
         /// The tier.
         tier: String,
     },
+    /// Two shards of the same partition.
+    #[error("shards {first} and {second} are both partition {partition}")]
+    DuplicatePartition {
+        /// The partition.
+        partition: Partition,
+        /// The first shard.
+        first: String,
+        /// The second.
+        second: String,
+    },
+    /// Partitions of the scheme and count no shard ran.
+    #[error("no shard of partition {} was given", missing.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    MissingPartition {
+        /// The partitions, in order.
+        missing: Vec<Partition>,
+    },
+    /// A shard ran other trials than its partition selects.
+    #[error("shard {file}: its trials disagree with its partition {partition}: ran but not selected {not_selected:?}, selected but not run {not_run:?}")]
+    DisagreesWithPartition {
+        /// The shard.
+        file: String,
+        /// Its partition.
+        partition: Partition,
+        /// Trials it ran that the partition does not select.
+        not_selected: Vec<String>,
+        /// Trials the partition selects that it did not run.
+        not_run: Vec<String>,
+    },
     /// Declarations of the tier no shard ran.
     #[error("no shard ran {}: a shard is missing or ran another partition", missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "))]
     Incomplete {
@@ -113,7 +144,9 @@ pub fn fingerprint(audit: &AuditRun) -> String {
 }
 
 /// Merges `shards` into one audit: every shard valid and of a plain run, all of one commit,
-/// tier, seed, sessions and manifest; every declaration of the tier run by exactly one shard.
+/// tier, seed, sessions and manifest; when partitioned, every partition `1..=N` of one scheme
+/// once and each shard's trials exactly those its partition selects
+/// ([`ShardRun`](super::ShardRun)); every declaration of the tier run by exactly one shard.
 /// The merged audit has the rows of all shards in the order a single run gives, the first
 /// shard's machine and configuration (the harness exit code the worst, the durations summed)
 /// and [`MergeInfo`] under `merged`.
@@ -166,6 +199,7 @@ pub fn merge(shards: Vec<Shard>) -> Result<AuditRun, MergeError> {
             })
         }
     };
+    check_partitions(&shards)?;
     let mut ran_in: BTreeMap<String, String> = BTreeMap::new();
     for s in &shards {
         for g in &s.audit.gates {
@@ -194,6 +228,7 @@ pub fn merge(shards: Vec<Shard>) -> Result<AuditRun, MergeError> {
                 file: s.file.clone(),
                 machine: fingerprint(&s.audit),
                 trials: s.audit.gates.iter().map(|g| g.record.name.clone()).collect(),
+                partition: s.audit.config.shard.as_ref().map(|r| r.partition),
             })
             .collect(),
         mixed_machines: shards.iter().any(|s| fingerprint(&s.audit) != fingerprint(&first.audit)),
@@ -224,4 +259,67 @@ pub fn merge(shards: Vec<Shard>) -> Result<AuditRun, MergeError> {
     (merged.partial, merged.missing) = merged.compute_partial();
     merged.overall = merged.compute_overall();
     Ok(merged)
+}
+
+/// The partition checks of [`merge`]: every shard partitioned or none, one scheme and count,
+/// each partition once and none missing, each shard's trials those its partition selects.
+fn check_partitions(shards: &[Shard]) -> Result<(), MergeError> {
+    let first = &shards[0];
+    let describe = |s: &Shard| s.audit.config.shard.as_ref().map_or("none".to_string(), |r| r.partition.to_string());
+    let Some(lead) = first.audit.config.shard.as_ref().map(|r| r.partition) else {
+        return match shards.iter().find(|s| s.audit.config.shard.is_some()) {
+            None => Ok(()),
+            Some(s) => Err(MergeError::Mismatch {
+                file: s.file.clone(),
+                what: "the partition",
+                first: first.file.clone(),
+                expected: "none".into(),
+                found: describe(s),
+            }),
+        };
+    };
+    let mut seen: BTreeMap<u32, &str> = BTreeMap::new();
+    for s in shards {
+        let Some(run) = &s.audit.config.shard else {
+            return Err(MergeError::Mismatch {
+                file: s.file.clone(),
+                what: "the partition",
+                first: first.file.clone(),
+                expected: lead.to_string(),
+                found: "none".into(),
+            });
+        };
+        let p = run.partition;
+        if (p.scheme, p.count) != (lead.scheme, lead.count) {
+            return Err(MergeError::Mismatch {
+                file: s.file.clone(),
+                what: "the partition scheme and count",
+                first: first.file.clone(),
+                expected: lead.to_string(),
+                found: p.to_string(),
+            });
+        }
+        if let Some(earlier) = seen.insert(p.index, &s.file) {
+            return Err(MergeError::DuplicatePartition { partition: p, first: earlier.into(), second: s.file.clone() });
+        }
+        let ran: Vec<&str> = s.audit.gates.iter().map(|g| g.record.name.as_str()).collect();
+        let not_selected: Vec<String> =
+            ran.iter().filter(|t| !run.selected.iter().any(|x| x == *t)).map(|t| t.to_string()).collect();
+        let not_run: Vec<String> = run.selected.iter().filter(|x| !ran.contains(&x.as_str())).cloned().collect();
+        if !not_selected.is_empty() || !not_run.is_empty() {
+            return Err(MergeError::DisagreesWithPartition {
+                file: s.file.clone(),
+                partition: p,
+                not_selected,
+                not_run,
+            });
+        }
+    }
+    let missing: Vec<Partition> =
+        (1..=lead.count).filter(|i| !seen.contains_key(i)).map(|index| Partition { index, ..lead }).collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(MergeError::MissingPartition { missing })
+    }
 }

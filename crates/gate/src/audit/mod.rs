@@ -30,11 +30,13 @@ mod baseline;
 mod context;
 mod error;
 pub mod merge;
+mod partition;
 mod row;
 
 pub use baseline::{BaselineComparison, ChangeStatus, MetricChange};
 pub use context::{GitState, Machine, RunConfig};
 pub use error::AuditError;
+pub use partition::{Partition, Scheme, ShardRun};
 pub use row::{GateRow, ProofStatus};
 
 use crate::comparison::Comparison;

@@ -358,3 +358,66 @@ fn a_merge_marks_mixed_machines_and_refuses_a_tampered_shard() {
     let err = merge::merge(vec![shard("s1.json", &all, &["a"], "abc"), tampered]).unwrap_err().to_string();
     assert!(err.starts_with("shard s2.json: "), "{err}");
 }
+
+/// `shard` with its partition and the trials the partition selects.
+fn partitioned(file: &str, all: &[&str], ran: &[&str], partition: &str, selected: &[&str]) -> merge::Shard {
+    let mut s = shard(file, all, ran, "abc");
+    let selected = selected.iter().map(|x| x.to_string()).collect();
+    s.audit.config.shard = Some(crate::audit::ShardRun { partition: partition.parse().unwrap(), selected });
+    s
+}
+
+#[test]
+fn partitioned_shards_merge_when_each_partition_ran_its_own_trials_once() {
+    let all = ["a", "b", "c"];
+    let merged = merge::merge(vec![
+        partitioned("s2.json", &all, &["b"], "hash:2/2", &["b"]),
+        partitioned("s1.json", &all, &["a", "c"], "hash:1/2", &["a", "c"]),
+    ])
+    .unwrap();
+    let parts: Vec<String> = merged.merged.unwrap().shards.iter().map(|s| s.partition.unwrap().to_string()).collect();
+    assert_eq!(parts, ["hash:2/2", "hash:1/2"]);
+}
+
+#[test]
+fn a_merge_refuses_partitions_missing_twice_mixed_or_not_followed() {
+    let all = ["a", "b", "c"];
+    let err = |shards: Vec<merge::Shard>| merge::merge(shards).unwrap_err().to_string();
+    let e = err(vec![
+        partitioned("s1.json", &all, &["a", "c"], "slice:1/3", &["a", "c"]),
+        partitioned("s3.json", &all, &["b"], "slice:3/3", &["b"]),
+    ]);
+    assert!(e.contains("no shard of partition slice:2/3"), "{e}");
+    let e = err(vec![
+        partitioned("s1.json", &all, &["a"], "hash:1/2", &["a"]),
+        partitioned("s1-again.json", &all, &["b", "c"], "hash:1/2", &["b", "c"]),
+    ]);
+    assert!(e.contains("s1.json and s1-again.json are both partition hash:1/2"), "{e}");
+    let e = err(vec![
+        partitioned("s1.json", &all, &["a"], "hash:1/2", &["a"]),
+        partitioned("s2.json", &all, &["b", "c"], "slice:2/2", &["b", "c"]),
+    ]);
+    assert!(e.contains("s2.json") && e.contains("scheme and count"), "{e}");
+    let e = err(vec![
+        partitioned("s1.json", &all, &["a"], "hash:1/2", &["a"]),
+        shard("plain.json", &all, &["b", "c"], "abc"),
+    ]);
+    assert!(e.contains("plain.json: the partition is none"), "{e}");
+    let e = err(vec![
+        partitioned("s1.json", &all, &["a", "b"], "hash:1/2", &["a"]),
+        partitioned("s2.json", &all, &["c"], "hash:2/2", &["b", "c"]),
+    ]);
+    assert!(e.contains("s1.json: its trials disagree with its partition hash:1/2") && e.contains("[\"b\"]"), "{e}");
+}
+
+#[test]
+fn a_partition_round_trips_through_json_and_refuses_nonsense() {
+    let run = crate::audit::ShardRun { partition: "slice:3/4".parse().unwrap(), selected: vec!["a".into()] };
+    let json = serde_json::to_string(&run).unwrap();
+    assert!(json.contains("\"slice:3/4\""), "{json}");
+    assert_eq!(serde_json::from_str::<crate::audit::ShardRun>(&json).unwrap(), run);
+    for bad in ["hash:0/2", "hash:1/0", "hash:1", "slice:a/2", "hash1/2"] {
+        assert!(bad.parse::<crate::audit::Partition>().is_err(), "{bad}");
+    }
+    assert!(serde_json::from_str::<crate::audit::ShardRun>(r#"{"partition":"hash:3/2","selected":[]}"#).is_err());
+}
