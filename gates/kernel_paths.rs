@@ -18,7 +18,6 @@
 //! judges it against its target in `gates/targets.rs`.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, OnceLock};
 
 use ndarray::{Array3, Axis};
 
@@ -303,19 +302,12 @@ fn check_counts(
     Ok(())
 }
 
-/// The sweep for this context, run once per (tier, seed, session sets, fault) and shared by the
-/// coverage and parity gates (one run costs tens of seconds in the release tier).
-fn sweep(ctx: &GateContext) -> Result<Arc<Sweep>, GateError> {
-    type Key = (String, u64, Vec<String>, Option<&'static str>);
-    static SWEEPS: OnceLock<Mutex<BTreeMap<Key, Arc<Sweep>>>> = OnceLock::new();
-    let key = (format!("{:?}", ctx.tier()), ctx.seed(), ctx.session_sets().to_vec(), ctx.fault().map(|f| f.name));
-    let cache = SWEEPS.get_or_init(Default::default);
-    if let Some(s) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-        return Ok(Arc::clone(s));
-    }
-    let s = Arc::new(run_sweep(ctx)?);
-    cache.lock().unwrap_or_else(|p| p.into_inner()).insert(key, Arc::clone(&s));
-    Ok(s)
+/// The sweep for this gate. Not shared between the coverage and parity gates: its random
+/// inputs come from the gate's own streams ([`GateContext::stream`] mixes in the gate's name),
+/// so a sweep cached by whichever gate ran first would make the other's value depend on the
+/// order of the trials in a process — and under nextest each trial has a process of its own.
+fn sweep(ctx: &GateContext) -> Result<Sweep, GateError> {
+    run_sweep(ctx)
 }
 
 /// Every `(variant, path, isa)` this CPU must show rows for: each f32 kernel on each
@@ -413,7 +405,8 @@ fn path_parity(ctx: &mut GateContext) -> Result<Measured<Ratio>, GateError> {
         .collect();
     worst.sort_by(|a, b| b.0.total_cmp(&a.0));
     let value = worst.first().map_or(0.0, |w| w.0);
-    // The whole table is in `kernel_path_coverage`'s rows (one sweep serves both gates).
+    // The full path table is `kernel_path_coverage`'s rows (its own sweep on its own inputs);
+    // this gate keeps its five worst paths.
     ctx.detail(
         "worst_paths",
         worst.iter().take(5).map(|(r, p, c)| serde_json::json!({"path": p, "ratio": r, "case": c})).collect::<Vec<_>>(),
