@@ -178,6 +178,75 @@ mod tests {
         assert!(html.ends_with("</html>\n"));
     }
 
+    /// A headless Chromium, when one is installed (`.ci/run` installs Debian's where it can).
+    fn chromium() -> Option<&'static str> {
+        let found = ["chromium", "chromium-browser", "google-chrome"]
+            .into_iter()
+            .find(|b| std::process::Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()));
+        if found.is_none() {
+            eprintln!("skipped: no headless Chromium (chromium, chromium-browser or google-chrome) on PATH");
+        }
+        found
+    }
+
+    /// Runs `browser` headless on `file` with `args` and returns its stdout.
+    fn headless(browser: &str, file: &std::path::Path, args: &[&str]) -> String {
+        let out = std::process::Command::new(browser)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"])
+            .args(args)
+            .arg(format!("file://{}", file.display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{browser}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// What a browser shows of a failing run's page: every gate's name as visible text, the
+    /// failing cell in the failure colour, each plot laid out with a size, the verdict in the
+    /// title; a screenshot in `target/html-report/` to look at. A probe script is appended to a
+    /// copy (the page itself has none) and writes what it measured into the DOM Chromium dumps.
+    #[test]
+    fn a_headless_browser_shows_the_rows_the_failure_and_the_plots() {
+        let Some(browser) = chromium() else { return };
+        let mut failing = testdata::measurements(false);
+        let r = failing.records.iter_mut().find(|r| r.name == "peak_memory").unwrap();
+        (r.value, r.bound, r.margin, r.verdict) = (90.0, 90.0, -20.0, Verdict::Fail);
+        let base = testdata::audit(false);
+        let a = AuditRun::from_measurements(&failing, testdata::machine(), base.git, base.config).unwrap();
+        let plot = r##"<svg xmlns="http://www.w3.org/2000/svg" width="320" height="120"><rect width="300" height="100" fill="#36c"/></svg>"##;
+        let html = page(&a, "", &[("one.svg", plot), ("two.svg", plot)]);
+        let out = crate::release_check::workspace_root().join("target/html-report");
+        std::fs::create_dir_all(&out).unwrap();
+        let shown = out.join("release_check.html");
+        std::fs::write(&shown, &html).unwrap();
+        let shot = out.join("release_check.png");
+        let _ = std::fs::remove_file(&shot);
+        headless(browser, &shown, &[&format!("--screenshot={}", shot.display()), "--window-size=1280,1600"]);
+        let png = std::fs::read(&shot).unwrap();
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a screenshot of the page, {} bytes", png.len());
+
+        let probe = "<script>const q = s => [...document.querySelectorAll(s)];\n\
+            document.body.setAttribute('data-probe', JSON.stringify({ title: document.title, \
+            text: document.body.innerText, \
+            fail: q('td.fail').map(td => getComputedStyle(td).color), \
+            plots: q('figure svg').map(e => e.getBoundingClientRect().width * e.getBoundingClientRect().height) }));\n</script>";
+        let probed = out.join("release_check.probe.html");
+        std::fs::write(&probed, html.replace("</body>", &format!("{probe}</body>"))).unwrap();
+        let dom = headless(browser, &probed, &["--dump-dom"]);
+        let attr = dom.split("data-probe=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("the probe ran");
+        let json = attr.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+        let seen: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(seen["title"], "Release check: FAIL");
+        let text = seen["text"].as_str().unwrap();
+        for g in &a.gates {
+            assert!(text.contains(&g.record.name), "{} is not shown", g.record.name);
+        }
+        let fail: Vec<&str> = seen["fail"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        assert!(!fail.is_empty() && fail.iter().all(|c| *c == "rgb(164, 22, 26)"), "{fail:?}");
+        let plots: Vec<f64> = seen["plots"].as_array().unwrap().iter().map(|a| a.as_f64().unwrap()).collect();
+        assert_eq!(plots, [320.0 * 120.0, 320.0 * 120.0], "both plots laid out at their size");
+    }
+
     #[test]
     fn a_failing_run_and_a_comparison_show() {
         let mut failing = testdata::measurements(false);

@@ -149,9 +149,15 @@ impl Args {
     }
 }
 
-/// The workspace root (the folder above `xtask/`).
+/// The workspace root: the folder above `xtask/` where the xtask was built, or the current
+/// folder when that is gone (an xtask binary copied to another machine, as a CI shard job
+/// running `--from-archive` does).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives inside the workspace").to_path_buf()
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives inside the workspace");
+    if built.join("Cargo.toml").is_file() {
+        return built.to_path_buf();
+    }
+    std::env::current_dir().unwrap_or_else(|_| built.to_path_buf())
 }
 
 /// What `--against` needs before the gates run: the base revision resolved, both harnesses
