@@ -536,6 +536,7 @@ mod tests {
     /// revisions get errors naming them.
     #[test]
     fn the_worktree_flow_catches_a_slower_revision_and_a_changed_output() {
+        let _alone = tiny::exclusive();
         let ws = crate::release_check::workspace_root();
         let target = ws.join("target").join("tiny-fixture");
         let dir = tempfile::tempdir().unwrap();

@@ -208,6 +208,7 @@ mod tests {
     #[test]
     fn a_headless_browser_shows_the_rows_the_failure_and_the_plots() {
         let Some(browser) = chromium() else { return };
+        let _alone = crate::tiny_fixture::exclusive();
         let mut failing = testdata::measurements(false);
         let r = failing.records.iter_mut().find(|r| r.name == "peak_memory").unwrap();
         (r.value, r.bound, r.margin, r.verdict) = (90.0, 90.0, -20.0, Verdict::Fail);

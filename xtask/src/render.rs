@@ -261,7 +261,14 @@ fn context_lines(audit: &AuditRun) -> String {
 /// For a merged audit, the shards and whether their machines differ (empty otherwise).
 pub fn merged_line(audit: &AuditRun) -> String {
     let Some(m) = &audit.merged else { return String::new() };
-    let shards: Vec<String> = m.shards.iter().map(|s| format!("`{}` ({} trials)", s.file, s.trials.len())).collect();
+    let shards: Vec<String> = m
+        .shards
+        .iter()
+        .map(|s| {
+            let partition = s.partition.map(|p| format!("partition {p}, ")).unwrap_or_default();
+            format!("`{}` ({partition}{} trials)", s.file, s.trials.len())
+        })
+        .collect();
     let machines = if m.mixed_machines {
         "**MIXED MACHINES**: the shards' timed values were not measured on one machine"
     } else {

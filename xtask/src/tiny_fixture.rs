@@ -8,6 +8,16 @@
 use std::path::Path;
 use std::process::Command;
 
+/// Held by the tests that build the tiny crate, time processes or start a browser: the
+/// `--against` flow's timing test must not share the CPU with another test's build, and the
+/// test harness runs tests two at a time.
+pub static EXCLUSIVE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes [`EXCLUSIVE`] (a test that panicked while holding it does not poison the rest).
+pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    EXCLUSIVE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Work per probed call of the fast revision (iterations of a multiply-xor loop).
 pub const FAST_WORK: u64 = 200_000;
 

@@ -401,6 +401,7 @@ mod tests {
         if !nextest_here() {
             return;
         }
+        let _alone = tiny::exclusive();
         let ws = crate::release_check::workspace_root();
         let dir = tempfile::tempdir().unwrap();
         let repo = dir.path().join("repo");
