@@ -214,39 +214,11 @@ impl Drop for LockFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{ManifestEntry, RecordKind, Tier, Verdict};
+    use crate::audit::tests::manifest;
+    use crate::record::Verdict;
 
     fn record(name: &str) -> Record {
-        Record {
-            name: name.into(),
-            kind: RecordKind::Gate,
-            family: "demo".into(),
-            tier: Tier::Quick,
-            metric: "m".into(),
-            comparator: "<=".into(),
-            threshold: 1.0,
-            unit: "abs".into(),
-            value: 0.5,
-            interval: None,
-            bound: 0.5,
-            margin: 0.5,
-            verdict: Verdict::Pass,
-            samples: vec![],
-            duration_s: 0.0,
-            doc: "d".into(),
-            proof: None,
-            details: Default::default(),
-        }
-    }
-
-    fn manifest(names: &[&str]) -> Manifest {
-        let entry = |n: &&str| ManifestEntry {
-            name: n.to_string(),
-            kind: RecordKind::Gate,
-            family: "demo".into(),
-            tiers: vec![Tier::Quick],
-        };
-        Manifest { declarations: names.iter().map(entry).collect() }
+        crate::audit::tests::record(name, Verdict::Pass, None)
     }
 
     fn problem(dir: &Path) -> String {

@@ -392,4 +392,4 @@ impl AuditRun {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

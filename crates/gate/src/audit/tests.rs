@@ -3,7 +3,7 @@ use crate::record::Proof;
 use crate::spec::Comparator;
 
 /// A speed-up row judged as the runner judges: threshold 1.4 to pass, 2.0 to fail.
-fn record(name: &str, verdict: Verdict, proof: Option<Verdict>) -> Record {
+pub(crate) fn record(name: &str, verdict: Verdict, proof: Option<Verdict>) -> Record {
     let threshold = if verdict == Verdict::Pass { 1.4 } else { 2.0 };
     Record {
         name: name.into(),
@@ -28,7 +28,7 @@ fn record(name: &str, verdict: Verdict, proof: Option<Verdict>) -> Record {
 }
 
 /// A manifest of `names`, each in both tiers.
-fn manifest(names: &[&str]) -> Manifest {
+pub(crate) fn manifest(names: &[&str]) -> Manifest {
     Manifest {
         declarations: names
             .iter()
