@@ -177,17 +177,15 @@ fn selected(
         out.status.success(),
         "`cargo {}` failed:\n{}",
         cmd.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-            .lines()
-            .rev()
-            .take(20)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect::<Vec<_>>()
-            .join("\n")
+        last_lines(&String::from_utf8_lossy(&out.stderr), 20)
     );
     parse_selected(&out.stdout)
+}
+
+/// The last `n` lines of `text`.
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// What a nextest run gives the audit besides the measurements.
@@ -235,6 +233,18 @@ pub fn run_gates(
         Source::Build => None,
         Source::Archive { file, extract_to } => Some(read_meta(file, extract_to)?.git),
     };
+    // The store is `target/nextest` of the workspace (`[store]` in `.config/nextest.toml`), the
+    // remapped one for an archive; a report left by an earlier run is never copied.
+    let junit_from = match &source {
+        Source::Build => root.to_path_buf(),
+        Source::Archive { extract_to, .. } => remapped_workspace(extract_to),
+    }
+    .join("target/nextest")
+    .join(PROFILE)
+    .join(JUNIT_XML);
+    if junit_from.exists() {
+        std::fs::remove_file(&junit_from).with_context(|| format!("remove {}", junit_from.display()))?;
+    }
     let command = nextest_command("run", args, &source, &["--no-fail-fast"]);
     let pb = spinner(&format!("running {} gates through nextest", selection.len()));
     let log = |name: &str| -> anyhow::Result<std::fs::File> {
@@ -262,15 +272,6 @@ pub fn run_gates(
     let mut bytes = serde_json::to_vec_pretty(&gathered)?;
     bytes.push(b'\n');
     crate::atomic::write_atomic(measurements, &bytes)?;
-    // The store is `target/nextest` of the workspace (`[store]` in `.config/nextest.toml`), the
-    // remapped one for an archive.
-    let junit_from = match &source {
-        Source::Build => root.to_path_buf(),
-        Source::Archive { extract_to, .. } => remapped_workspace(extract_to),
-    }
-    .join("target/nextest")
-    .join(PROFILE)
-    .join(JUNIT_XML);
     std::fs::copy(&junit_from, dir.join(JUNIT_XML)).with_context(|| format!("copy {}", junit_from.display()))?;
     let shard = args.partition.map(|partition| ShardRun { partition, selected: selection });
     Ok(NextestRun { run, command: std::iter::once("cargo".to_string()).chain(command).collect(), shard, archive_git })
@@ -448,11 +449,24 @@ mod tests {
         let archive = dir.path().join("gates.tar.zst");
         write_archive(&repo, &Args { from_measurements: None, ..base.clone() }, &archive, &extra).unwrap();
         let elsewhere = dir.path().join("elsewhere");
-        let from = Args { from_archive: Some(archive), ..args("hash:1/1") };
+        let from = Args { from_archive: Some(archive.clone()), ..args("hash:1/1") };
         let (run, audit) = shard(&repo, &from, &extra, &elsewhere);
         assert_eq!(run.archive_git.unwrap().commit.as_deref(), Some(commit.as_str()));
         assert_eq!(audit.gates.len(), 2);
         assert!(run.command.iter().any(|a| a == "--archive-file"), "{:?}", run.command);
+
+        // A truncated archive: an error naming it, no audit input written.
+        let bad = dir.path().join("truncated.tar.zst");
+        let bytes = std::fs::read(from.from_archive.as_ref().unwrap()).unwrap();
+        std::fs::write(&bad, &bytes[..bytes.len() / 3]).unwrap();
+        let out = dir.path().join("bad");
+        std::fs::create_dir_all(&out).unwrap();
+        let measurements = out.join("measurements.json");
+        let env = super::super::harness::harness_env(&from, &measurements);
+        let bad_args = Args { from_archive: Some(bad.clone()), ..from.clone() };
+        let err = format!("{:#}", run_gates(&repo, &bad_args, &env, &extra, &out, &measurements).err().unwrap());
+        assert!(err.contains("truncated.tar.zst"), "{err}");
+        assert!(!measurements.exists());
     }
 
     #[test]
