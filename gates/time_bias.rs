@@ -63,19 +63,6 @@ pub fn bias_cases(ctx: &GateContext) -> Result<Vec<Case<i64>>, GateError> {
     Ok(cases)
 }
 
-/// Every entry's bits, row by row, for each kind: `value(|t_v − t_u| / 60000)` rounded once.
-fn per_entry_formula(_: &GateContext, c: &Case<i64>) -> Result<Vec<u32>, GateError> {
-    let mut out = Vec::with_capacity(KINDS.len() * c.data.len().pow(2));
-    for kind in KINDS {
-        for &tu in &c.data {
-            for &tv in &c.data {
-                out.push((kind.value(tv.abs_diff(tu) as f64 / 60_000.0) as f32).to_bits());
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// For each kind: the matrix's bits, then the cache's matrix on a miss and on the hit after it.
 fn matrix_and_cache(ctx: &GateContext, c: &Case<i64>) -> Result<Vec<u32>, GateError> {
     let nudge = ctx.injected(&NUDGED_BUCKET);
@@ -99,11 +86,23 @@ fn matrix_and_cache(ctx: &GateContext, c: &Case<i64>) -> Result<Vec<u32>, GateEr
     Ok(out)
 }
 
-/// The per-entry formula once per source (matrix, cache miss, cache hit), kind by kind.
-fn per_entry_formula_per_source(ctx: &GateContext, c: &Case<i64>) -> Result<Vec<u32>, GateError> {
-    let once = per_entry_formula(ctx, c)?;
-    let per_kind = c.data.len().pow(2);
-    Ok(once.chunks(per_kind.max(1)).flat_map(|kind| kind.repeat(3)).collect())
+/// For each kind, every entry's bits row by row — `value(|t_v − t_u| / 60000)` rounded once —
+/// three times over: once per source of the candidate (matrix, cache miss, cache hit).
+fn per_entry_formula_per_source(_: &GateContext, c: &Case<i64>) -> Result<Vec<u32>, GateError> {
+    let mut out = Vec::with_capacity(3 * KINDS.len() * c.data.len().pow(2));
+    for kind in KINDS {
+        let once: Vec<u32> = c
+            .data
+            .iter()
+            .flat_map(|&tu| {
+                c.data.iter().map(move |&tv| (kind.value(tv.abs_diff(tu) as f64 / 60_000.0) as f32).to_bits())
+            })
+            .collect();
+        for _ in 0..3 {
+            out.extend_from_slice(&once);
+        }
+    }
+    Ok(out)
 }
 
 ironforge::scenario!(time_bias_matrix_vs_formula: sessions = bias_cases, reference = per_entry_formula_per_source,

@@ -25,9 +25,13 @@ pub(super) fn spinner(msg: &str) -> ProgressBar {
 }
 
 pub(super) fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    last_lines(&std::fs::read_to_string(path).unwrap_or_default(), lines)
+}
+
+/// The last `n` lines of `text`.
+pub(super) fn last_lines(text: &str, n: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+    all[all.len().saturating_sub(n)..].join("\n")
 }
 
 /// Extra variables of every cargo command: the PyTorch environment under `--torch`.

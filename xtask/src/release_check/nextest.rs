@@ -11,7 +11,7 @@
 //! built from; `--from-archive FILE` extracts it, points nextest's workspace at the staged data
 //! and runs without building anything.
 
-use super::harness::{cargo, cargo_command, spinner, tail, ExtraEnv, HarnessRun};
+use super::harness::{cargo, cargo_command, last_lines, spinner, tail, ExtraEnv, HarnessRun};
 use super::Args;
 use crate::machine::probe_git;
 use anyhow::Context;
@@ -180,12 +180,6 @@ fn selected(
         last_lines(&String::from_utf8_lossy(&out.stderr), 20)
     );
     parse_selected(&out.stdout)
-}
-
-/// The last `n` lines of `text`.
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// What a nextest run gives the audit besides the measurements.
