@@ -163,7 +163,8 @@ impl GateContext {
     }
 }
 
-fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+/// FNV-1a over `bytes`, continuing from `h`.
+pub(crate) fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
     for &b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);

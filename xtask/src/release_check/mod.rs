@@ -124,11 +124,16 @@ pub struct Args {
     /// nextest's JUnit XML beside the audit.
     #[arg(long, conflicts_with_all = ["against", "from_measurements"])]
     pub nextest: bool,
-    /// Run one shard, `hash:I/N` or `slice:I/N`, through nextest: the audit records the
-    /// partition and the trials it selects (`cargo xtask audit-merge` checks them); implies
-    /// `--partial`.
-    #[arg(long, value_name = "hash:I/N|slice:I/N", conflicts_with_all = ["against", "from_measurements"])]
+    /// Run one shard, `hash:I/N`, `slice:I/N` or `duration:I/N`, through nextest: the audit
+    /// records the partition and the trials it selects (`cargo xtask audit-merge` checks them);
+    /// implies `--partial`. `duration` deals the trials by the durations of `--durations`.
+    #[arg(long, value_name = "hash:I/N|slice:I/N|duration:I/N", conflicts_with_all = ["against", "from_measurements"])]
     pub partition: Option<Partition>,
+    /// For `--partition duration:I/N`: an earlier run's `measurements.json`, whose trial
+    /// durations deal the trials so the shards take about equally long (every shard of a run
+    /// must be given the same file; the merge checks it).
+    #[arg(long, value_name = "FILE", requires = "partition")]
+    pub durations: Option<PathBuf>,
     /// Build the gate harness and write a nextest archive of it with its data to FILE; runs
     /// no gate (run it with `--from-archive` elsewhere).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["against", "from_measurements", "from_archive", "partition", "baseline"])]
@@ -499,6 +504,7 @@ mod tests {
             no_history: false,
             nextest: false,
             partition: None,
+            durations: None,
             archive: None,
             from_archive: None,
             filters: vec![],

@@ -5,7 +5,11 @@
 //!
 //! A shard (`--partition hash:I/N | slice:I/N`) asks nextest which trials its partition selects
 //! before it runs them and records both in the audit ([`ShardRun`]), so `audit-merge` can tell a
-//! shard that ran another set from one that ran its own. An archive (`--archive FILE`) is
+//! shard that ran another set from one that ran its own. A `duration:I/N` shard deals every
+//! trial nextest lists by the durations of an earlier run (`--durations`, its
+//! `measurements.json`; [`DurationPlan`]) and hands nextest its own as a filterset
+//! (`-E 'test(=…) | …'`); it records the plan's digest too, so shards dealt from different
+//! durations do not merge. An archive (`--archive FILE`) is
 //! nextest's, with the harness's data staged under `target/ironforge-archive/` (the profile's
 //! `archive.include`): the workspace's fixtures, nextest settings and root manifest, and the commit it was
 //! built from; `--from-archive FILE` extracts it, points nextest's workspace at the staged data
@@ -15,7 +19,7 @@ use super::harness::{cargo, cargo_command, last_lines, spinner, tail, ExtraEnv, 
 use super::Args;
 use crate::machine::probe_git;
 use anyhow::Context;
-use ironforge::gate::audit::{GitState, ShardRun};
+use ironforge::gate::audit::{DurationPlan, GitState, Scheme, ShardRun};
 use ironforge::gate::env::ENV_TRIAL_DIR;
 use ironforge::gate::sink::collect_trials;
 use serde::{Deserialize, Serialize};
@@ -107,13 +111,14 @@ fn source_args(args: &Args, source: &Source) -> Vec<String> {
         ],
     };
     out.extend(["--profile", PROFILE].map(String::from));
-    if let Some(p) = &args.partition {
+    // nextest deals `hash` and `slice` itself; a `duration` shard passes its filterset instead.
+    if let Some(p) = args.partition.filter(|p| p.scheme != Scheme::Duration) {
         out.extend(["--partition".to_string(), p.to_string()]);
     }
     out
 }
 
-/// `nextest <sub> <source args> [-- filters]`.
+/// `nextest <sub> <source args> <extra args> [-- filters]`.
 fn nextest_command(sub: &str, args: &Args, source: &Source, extra_args: &[&str]) -> Vec<String> {
     let mut cmd = vec!["nextest".to_string(), sub.to_string()];
     cmd.extend(source_args(args, source));
@@ -133,6 +138,13 @@ fn trial_name(test: &str) -> &str {
 /// The trials nextest would run (`list --message-format json`), sorted: those whose filter
 /// match is `matches` (not ignored, not outside the filters or the partition).
 fn parse_selected(json: &[u8]) -> anyhow::Result<Vec<String>> {
+    let mut names: Vec<String> = parse_listed(json)?.iter().map(|t| trial_name(t).to_string()).collect();
+    names.sort();
+    Ok(names)
+}
+
+/// nextest's names (`[family] name`) of the tests [`parse_selected`] keeps.
+fn parse_listed(json: &[u8]) -> anyhow::Result<Vec<String>> {
     #[derive(Deserialize)]
     struct List {
         #[serde(rename = "rust-suites")]
@@ -152,26 +164,28 @@ fn parse_selected(json: &[u8]) -> anyhow::Result<Vec<String>> {
         status: String,
     }
     let list: List = serde_json::from_slice(json).context("parse `cargo nextest list --message-format json`")?;
-    let mut names: Vec<String> = list
+    Ok(list
         .suites
         .values()
         .flat_map(|s| s.testcases.iter())
         .filter(|(_, c)| c.filter_match.status == "matches")
-        .map(|(name, _)| trial_name(name).to_string())
-        .collect();
-    names.sort();
-    Ok(names)
+        .map(|(name, _)| name.clone())
+        .collect())
 }
 
-/// Asks nextest which trials this run selects (this also extracts an archive).
-fn selected(
+/// `cargo nextest list --message-format json` of this run (`extra_args` before the format
+/// flag); its standard output. This also extracts an archive.
+fn list_json(
     root: &Path,
     args: &Args,
     source: &Source,
     env: &BTreeMap<String, String>,
     extra: &ExtraEnv,
-) -> anyhow::Result<Vec<String>> {
-    let cmd = nextest_command("list", args, source, &["--message-format", "json"]);
+    extra_args: &[&str],
+) -> anyhow::Result<Vec<u8>> {
+    let mut flags = extra_args.to_vec();
+    flags.extend(["--message-format", "json"]);
+    let cmd = nextest_command("list", args, source, &flags);
     let out = cargo_command(root, cmd.clone(), extra).envs(env).output().context("spawn cargo nextest list")?;
     anyhow::ensure!(
         out.status.success(),
@@ -179,7 +193,53 @@ fn selected(
         cmd.join(" "),
         last_lines(&String::from_utf8_lossy(&out.stderr), 20)
     );
-    parse_selected(&out.stdout)
+    Ok(out.stdout)
+}
+
+/// The nextest filterset that selects exactly `tests` (nextest's names): `test(=…)` of each,
+/// joined by `|`, with the characters the filterset language reserves escaped.
+fn exact_filterset(tests: &[String]) -> String {
+    let escape = |t: &str| {
+        t.chars().fold(String::new(), |mut s, c| {
+            if matches!(c, '\\' | '(' | ')' | ',') {
+                s.push('\\');
+            }
+            s.push(c);
+            s
+        })
+    };
+    tests.iter().map(|t| format!("test(={})", escape(t))).collect::<Vec<_>>().join(" | ")
+}
+
+/// A `duration:I/N` shard's plan and filterset: every trial the run lists (without a
+/// partition), dealt by the durations recorded in `durations` (a `measurements.json`).
+fn duration_shard(
+    root: &Path,
+    args: &Args,
+    source: &Source,
+    env: &BTreeMap<String, String>,
+    extra: &ExtraEnv,
+) -> anyhow::Result<(DurationPlan, String)> {
+    let partition = args.partition.expect("a duration shard has a partition");
+    let file = args.durations.as_ref().with_context(|| {
+        format!("--partition {partition} deals the trials by their durations: give an earlier run's measurements.json with --durations FILE")
+    })?;
+    let recorded =
+        super::harness::read_measurements(file).with_context(|| format!("--durations {}", file.display()))?;
+    let durations: BTreeMap<String, f64> = recorded.records.iter().map(|r| (r.name.clone(), r.duration_s)).collect();
+    let whole = Args { partition: None, ..args.clone() };
+    let listed = parse_listed(&list_json(root, &whole, source, env, extra, &[])?)?;
+    let trials: Vec<String> = listed.iter().map(|t| trial_name(t).to_string()).collect();
+    let plan = DurationPlan::new(&trials, &durations, partition.count);
+    let mine: Vec<String> =
+        listed.into_iter().filter(|t| plan.shard(partition.index).iter().any(|x| x == trial_name(t))).collect();
+    anyhow::ensure!(
+        !mine.is_empty(),
+        "--partition {partition}: the plan deals this shard no trial ({} trials for {} shards)",
+        trials.len(),
+        partition.count
+    );
+    Ok((plan, exact_filterset(&mine)))
 }
 
 /// What a nextest run gives the audit besides the measurements.
@@ -222,7 +282,21 @@ pub fn run_gates(
     env.remove("IRONFORGE_MEASUREMENTS");
     env.insert(ENV_TRIAL_DIR.into(), trials.display().to_string());
 
-    let selection = selected(root, args, &source, &env, extra)?;
+    // A duration shard's plan and the filterset that runs its trials (nextest deals the others).
+    let dealt = match args.partition {
+        Some(p) if p.scheme == Scheme::Duration => Some(duration_shard(root, args, &source, &env, extra)?),
+        _ => None,
+    };
+    let filter: Vec<&str> = dealt.as_ref().map_or(Vec::new(), |(_, expr)| vec!["-E", expr.as_str()]);
+    let selection = parse_selected(&list_json(root, args, &source, &env, extra, &filter)?)?;
+    if let Some((plan, _)) = &dealt {
+        let p = args.partition.expect("a duration shard has a partition");
+        anyhow::ensure!(
+            selection == plan.shard(p.index),
+            "--partition {p}: nextest selects {selection:?}, the plan deals {:?}",
+            plan.shard(p.index)
+        );
+    }
     let archive_git = match &source {
         Source::Build => None,
         Source::Archive { file, extract_to } => Some(read_meta(file, extract_to)?.git),
@@ -239,7 +313,9 @@ pub fn run_gates(
     if junit_from.exists() {
         std::fs::remove_file(&junit_from).with_context(|| format!("remove {}", junit_from.display()))?;
     }
-    let command = nextest_command("run", args, &source, &["--no-fail-fast"]);
+    let mut run_flags = filter.clone();
+    run_flags.push("--no-fail-fast");
+    let command = nextest_command("run", args, &source, &run_flags);
     let pb = spinner(&format!("running {} gates through nextest", selection.len()));
     let log = |name: &str| -> anyhow::Result<std::fs::File> {
         let path = dir.join(name);
@@ -267,7 +343,8 @@ pub fn run_gates(
     bytes.push(b'\n');
     crate::atomic::write_atomic(measurements, &bytes)?;
     std::fs::copy(&junit_from, dir.join(JUNIT_XML)).with_context(|| format!("copy {}", junit_from.display()))?;
-    let shard = args.partition.map(|partition| ShardRun { partition, selected: selection });
+    let plan = dealt.as_ref().map(|(plan, _)| plan.digest().to_string());
+    let shard = args.partition.map(|partition| ShardRun { partition, selected: selection, plan });
     Ok(NextestRun { run, command: std::iter::once("cargo".to_string()).chain(command).collect(), shard, archive_git })
 }
 
@@ -440,6 +517,44 @@ mod tests {
         let err = merge::merge(vec![shards[0].clone()]).unwrap_err().to_string();
         assert!(err.contains("no shard of partition slice:2/2"), "{err}");
 
+        // Dealt by duration: the two slice shards' records as the earlier run, one trial made
+        // the longer; each duration shard runs the trial the plan deals it, and they merge.
+        let mut earlier = super::super::harness::read_measurements(&dir.path().join("s0/measurements.json")).unwrap();
+        earlier.records.extend(
+            super::super::harness::read_measurements(&dir.path().join("s1/measurements.json")).unwrap().records,
+        );
+        for r in &mut earlier.records {
+            r.duration_s = if r.name == "spin_speed" { 5.0 } else { 1.0 };
+        }
+        let durations = dir.path().join("earlier.json");
+        std::fs::write(&durations, serde_json::to_vec(&earlier).unwrap()).unwrap();
+        let mut dealt = Vec::new();
+        for i in 1..=2 {
+            let by_duration = Args { durations: Some(durations.clone()), ..args(&format!("duration:{i}/2")) };
+            let (run, audit) = shard(&repo, &by_duration, &extra, &dir.path().join(format!("d{i}")));
+            let shard_run = run.shard.unwrap();
+            assert_eq!(shard_run.selected, [if i == 1 { "spin_speed" } else { "doubled_outputs" }]);
+            assert!(run.command.iter().any(|a| a.starts_with("test(=")), "{:?}", run.command);
+            assert!(!run.command.iter().any(|a| a == "--partition"), "{:?}", run.command);
+            assert!(shard_run.plan.is_some());
+            dealt.push(merge::Shard { file: format!("d{i}"), audit });
+        }
+        assert_eq!(merge::merge(dealt).unwrap().gates.len(), 2);
+        let no_file = format!(
+            "{:#}",
+            run_gates(
+                &repo,
+                &args("duration:1/2"),
+                &Default::default(),
+                &extra,
+                dir.path(),
+                &dir.path().join("m.json")
+            )
+            .err()
+            .unwrap()
+        );
+        assert!(no_file.contains("--durations FILE"), "{no_file}");
+
         let archive = dir.path().join("gates.tar.zst");
         write_archive(&repo, &Args { from_measurements: None, ..base.clone() }, &archive, &extra).unwrap();
         let elsewhere = dir.path().join("elsewhere");
@@ -461,6 +576,12 @@ mod tests {
         let err = format!("{:#}", run_gates(&repo, &bad_args, &env, &extra, &out, &measurements).err().unwrap());
         assert!(err.contains("truncated.tar.zst"), "{err}");
         assert!(!measurements.exists());
+    }
+
+    #[test]
+    fn a_filterset_names_each_test_exactly_with_reserved_characters_escaped() {
+        let tests = ["[gate] a_gate".to_string(), "[odd] f(x, y)\\z".to_string()];
+        assert_eq!(exact_filterset(&tests), "test(=[gate] a_gate) | test(=[odd] f\\(x\\, y\\)\\\\z)");
     }
 
     #[test]
@@ -487,7 +608,7 @@ mod tests {
         assert!(cmd.contains("--profile release-check --partition slice:2/3 --no-fail-fast"), "{cmd}");
         let built = nextest_command(
             "list",
-            &Args { filters: vec!["--skip".into(), "demo".into()], ..args },
+            &Args { filters: vec!["--skip".into(), "demo".into()], ..args.clone() },
             &Source::Build,
             &[],
         );
@@ -495,5 +616,9 @@ mod tests {
             built.join(" "),
             "nextest list --release --test gates --profile release-check --partition slice:2/3 -- --skip demo"
         );
+        // nextest deals hash and slice; a duration shard passes a filterset instead.
+        let by_duration = Args { partition: Some("duration:2/3".parse().unwrap()), ..args };
+        let cmd = nextest_command("run", &by_duration, &Source::Build, &["-E", "test(=x)"]).join(" ");
+        assert_eq!(cmd, "nextest run --release --test gates --profile release-check -E test(=x)");
     }
 }

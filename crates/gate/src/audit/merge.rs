@@ -261,8 +261,9 @@ pub fn merge(shards: Vec<Shard>) -> Result<AuditRun, MergeError> {
     Ok(merged)
 }
 
-/// The partition checks of [`merge`]: every shard partitioned or none, one scheme and count,
-/// each partition once and none missing, each shard's trials those its partition selects.
+/// The partition checks of [`merge`]: every shard partitioned or none, one scheme and count
+/// (and for `duration`, one plan), each partition once and none missing, each shard's trials
+/// those its partition selects.
 fn check_partitions(shards: &[Shard]) -> Result<(), MergeError> {
     let first = &shards[0];
     let describe = |s: &Shard| s.audit.config.shard.as_ref().map_or("none".to_string(), |r| r.partition.to_string());
@@ -297,6 +298,17 @@ fn check_partitions(shards: &[Shard]) -> Result<(), MergeError> {
                 first: first.file.clone(),
                 expected: lead.to_string(),
                 found: p.to_string(),
+            });
+        }
+        let lead_plan = first.audit.config.shard.as_ref().and_then(|r| r.plan.clone());
+        if run.plan != lead_plan {
+            let show = |plan: &Option<String>| plan.clone().unwrap_or_else(|| "none".into());
+            return Err(MergeError::Mismatch {
+                file: s.file.clone(),
+                what: "the duration plan (shards dealt from different durations)",
+                first: first.file.clone(),
+                expected: show(&lead_plan),
+                found: show(&run.plan),
             });
         }
         if let Some(earlier) = seen.insert(p.index, &s.file) {

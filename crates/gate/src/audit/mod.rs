@@ -36,7 +36,7 @@ mod row;
 pub use baseline::{BaselineComparison, ChangeStatus, MetricChange};
 pub use context::{GitState, Machine, RunConfig};
 pub use error::AuditError;
-pub use partition::{Partition, Scheme, ShardRun};
+pub use partition::{DurationPlan, Partition, Scheme, ShardRun};
 pub use row::{GateRow, ProofStatus};
 
 use crate::comparison::Comparison;

@@ -363,7 +363,7 @@ fn a_merge_marks_mixed_machines_and_refuses_a_tampered_shard() {
 fn partitioned(file: &str, all: &[&str], ran: &[&str], partition: &str, selected: &[&str]) -> merge::Shard {
     let mut s = shard(file, all, ran, "abc");
     let selected = selected.iter().map(|x| x.to_string()).collect();
-    s.audit.config.shard = Some(crate::audit::ShardRun { partition: partition.parse().unwrap(), selected });
+    s.audit.config.shard = Some(crate::audit::ShardRun { partition: partition.parse().unwrap(), selected, plan: None });
     s
 }
 
@@ -412,7 +412,8 @@ fn a_merge_refuses_partitions_missing_twice_mixed_or_not_followed() {
 
 #[test]
 fn a_partition_round_trips_through_json_and_refuses_nonsense() {
-    let run = crate::audit::ShardRun { partition: "slice:3/4".parse().unwrap(), selected: vec!["a".into()] };
+    let run =
+        crate::audit::ShardRun { partition: "slice:3/4".parse().unwrap(), selected: vec!["a".into()], plan: None };
     let json = serde_json::to_string(&run).unwrap();
     assert!(json.contains("\"slice:3/4\""), "{json}");
     assert_eq!(serde_json::from_str::<crate::audit::ShardRun>(&json).unwrap(), run);
@@ -420,4 +421,64 @@ fn a_partition_round_trips_through_json_and_refuses_nonsense() {
         assert!(bad.parse::<crate::audit::Partition>().is_err(), "{bad}");
     }
     assert!(serde_json::from_str::<crate::audit::ShardRun>(r#"{"partition":"hash:3/2","selected":[]}"#).is_err());
+}
+
+#[test]
+fn a_duration_plan_deals_every_trial_once_and_balances_the_shards() {
+    use crate::audit::DurationPlan;
+    use std::collections::BTreeMap;
+    // One long trial and many short ones, as the release tier has (motif_stability ≈ a third).
+    let trials: Vec<String> = (0..24).map(|i| format!("t{i:02}")).collect();
+    let mut durations: BTreeMap<String, f64> = trials.iter().map(|t| (t.clone(), 2.0)).collect();
+    durations.insert("t07".into(), 40.0);
+    durations.insert("t13".into(), 22.0);
+    durations.insert("gone".into(), 99.0); // a trial the run no longer has: ignored
+    durations.remove("t20"); // a new trial: counts as the median (2 s)
+    for count in 1..=5u32 {
+        let plan = DurationPlan::new(&trials, &durations, count);
+        let mut dealt: Vec<&String> = (1..=count).flat_map(|i| plan.shard(i)).collect();
+        dealt.sort();
+        assert_eq!(dealt, trials.iter().collect::<Vec<_>>(), "every trial once ({count} shards)");
+        let total: f64 = plan.seconds().iter().sum();
+        assert_eq!(total, 40.0 + 22.0 + 22.0 * 2.0, "{count} shards");
+        let longest = plan.seconds().iter().copied().fold(0.0, f64::max);
+        // The longest-processing-time rule: no shard past 4/3 of the best possible.
+        let best = (total / f64::from(count)).max(40.0);
+        assert!(longest <= best * 4.0 / 3.0, "{count} shards: {:?}", plan.seconds());
+        assert!(plan.shard(count + 1).is_empty() && plan.shard(0).is_empty());
+    }
+    let three = DurationPlan::new(&trials, &durations, 3);
+    assert_eq!(three.seconds(), [40.0, 34.0, 32.0]);
+    assert!(three.shard(1).contains(&"t07".to_string()) && three.shard(1).len() == 1, "the long trial alone");
+    // Same inputs, same plan and digest; other durations or another count, another digest.
+    assert_eq!(three, DurationPlan::new(&trials, &durations, 3));
+    let mut slower = durations.clone();
+    slower.insert("t01".into(), 2.5);
+    assert_ne!(three.digest(), DurationPlan::new(&trials, &slower, 3).digest());
+    assert_ne!(three.digest(), DurationPlan::new(&trials, &durations, 4).digest());
+    // Nothing timed: every trial counts 1 s, dealt by name.
+    let plan = DurationPlan::new(&trials, &BTreeMap::new(), 2);
+    assert_eq!(plan.seconds(), [12.0, 12.0]);
+}
+
+#[test]
+fn a_merge_refuses_duration_shards_dealt_from_different_plans() {
+    let all = ["a", "b", "c"];
+    let with_plan = |file, ran: &[&str], partition, plan: &str| {
+        let mut s = partitioned(file, &all, ran, partition, ran);
+        s.audit.config.shard.as_mut().unwrap().plan = Some(plan.into());
+        s
+    };
+    let merged = merge::merge(vec![
+        with_plan("s1.json", &["a"], "duration:1/2", "00ab"),
+        with_plan("s2.json", &["b", "c"], "duration:2/2", "00ab"),
+    ]);
+    assert!(merged.is_ok(), "{merged:?}");
+    let e = merge::merge(vec![
+        with_plan("s1.json", &["a"], "duration:1/2", "00ab"),
+        with_plan("s2.json", &["b", "c"], "duration:2/2", "99ff"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("s2.json: the duration plan") && e.contains("00ab") && e.contains("99ff"), "{e}");
 }
