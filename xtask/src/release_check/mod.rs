@@ -129,9 +129,10 @@ pub struct Args {
     /// implies `--partial`. `duration` deals the trials by the durations of `--durations`.
     #[arg(long, value_name = "hash:I/N|slice:I/N|duration:I/N", conflicts_with_all = ["against", "from_measurements"])]
     pub partition: Option<Partition>,
-    /// For `--partition duration:I/N`: an earlier run's `measurements.json`, whose trial
-    /// durations deal the trials so the shards take about equally long (every shard of a run
-    /// must be given the same file; the merge checks it).
+    /// For `--partition duration:I/N`: an earlier run's `measurements.json` or
+    /// `audit_run.json` (a merged one too), whose trial durations deal the trials so the
+    /// shards take about equally long (every shard of a run must be given the same file; the
+    /// merge checks it).
     #[arg(long, value_name = "FILE", requires = "partition")]
     pub durations: Option<PathBuf>,
     /// Build the gate harness and write a nextest archive of it with its data to FILE; runs

@@ -7,7 +7,7 @@
 //! before it runs them and records both in the audit ([`ShardRun`]), so `audit-merge` can tell a
 //! shard that ran another set from one that ran its own. A `duration:I/N` shard deals every
 //! trial nextest lists by the durations of an earlier run (`--durations`, its
-//! `measurements.json`; [`DurationPlan`]) and hands nextest its own as a filterset
+//! `measurements.json` or `audit_run.json`; [`DurationPlan`]) and hands nextest its own as a filterset
 //! (`-E 'test(=…) | …'`); it records the plan's digest too, so shards dealt from different
 //! durations do not merge. An archive (`--archive FILE`) is
 //! nextest's, with the harness's data staged under `target/ironforge-archive/` (the profile's
@@ -211,8 +211,21 @@ fn exact_filterset(tests: &[String]) -> String {
     tests.iter().map(|t| format!("test(={})", escape(t))).collect::<Vec<_>>().join(" | ")
 }
 
+/// Each trial's duration as an earlier run recorded it in `file`: its `measurements.json`, or an
+/// `audit_run.json` (a whole run's or a merge of shards, whose rows keep each record).
+fn recorded_durations(file: &Path) -> anyhow::Result<BTreeMap<String, f64>> {
+    let bytes = std::fs::read(file).with_context(|| format!("--durations {}", file.display()))?;
+    if let Ok(audit) = serde_json::from_slice::<ironforge::gate::audit::AuditRun>(&bytes) {
+        return Ok(audit.gates.iter().map(|g| (g.record.name.clone(), g.record.duration_s)).collect());
+    }
+    let recorded = super::harness::read_measurements(file).with_context(|| {
+        format!("--durations {}: neither an audit_run.json nor a measurements.json", file.display())
+    })?;
+    Ok(recorded.records.iter().map(|r| (r.name.clone(), r.duration_s)).collect())
+}
+
 /// A `duration:I/N` shard's plan and filterset: every trial the run lists (without a
-/// partition), dealt by the durations recorded in `durations` (a `measurements.json`).
+/// partition), dealt by the durations `--durations` recorded.
 fn duration_shard(
     root: &Path,
     args: &Args,
@@ -224,9 +237,7 @@ fn duration_shard(
     let file = args.durations.as_ref().with_context(|| {
         format!("--partition {partition} deals the trials by their durations: give an earlier run's measurements.json with --durations FILE")
     })?;
-    let recorded =
-        super::harness::read_measurements(file).with_context(|| format!("--durations {}", file.display()))?;
-    let durations: BTreeMap<String, f64> = recorded.records.iter().map(|r| (r.name.clone(), r.duration_s)).collect();
+    let durations = recorded_durations(file)?;
     let whole = Args { partition: None, ..args.clone() };
     let listed = parse_listed(&list_json(root, &whole, source, env, extra, &[])?)?;
     let trials: Vec<String> = listed.iter().map(|t| trial_name(t).to_string()).collect();
@@ -264,6 +275,13 @@ pub fn run_gates(
     dir: &Path,
     measurements: &Path,
 ) -> anyhow::Result<NextestRun> {
+    if let (Some(file), Some(p)) = (&args.durations, args.partition) {
+        anyhow::ensure!(
+            p.scheme == Scheme::Duration,
+            "--durations {} deals a duration:I/N partition; --partition {p} is dealt by nextest and would ignore it",
+            file.display()
+        );
+    }
     ensure_nextest(root)?;
     let source = match &args.from_archive {
         None => Source::Build,
@@ -518,7 +536,8 @@ mod tests {
         assert!(err.contains("no shard of partition slice:2/2"), "{err}");
 
         // Dealt by duration: the two slice shards' records as the earlier run, one trial made
-        // the longer; each duration shard runs the trial the plan deals it, and they merge.
+        // the longer, given to one shard as a measurements file and to the other as the merged
+        // audit (same durations, same plan); each runs the trial the plan deals it, they merge.
         let mut earlier = super::super::harness::read_measurements(&dir.path().join("s0/measurements.json")).unwrap();
         earlier.records.extend(
             super::super::harness::read_measurements(&dir.path().join("s1/measurements.json")).unwrap().records,
@@ -528,9 +547,15 @@ mod tests {
         }
         let durations = dir.path().join("earlier.json");
         std::fs::write(&durations, serde_json::to_vec(&earlier).unwrap()).unwrap();
+        let mut merged_audit = merged.clone();
+        for g in &mut merged_audit.gates {
+            g.record.duration_s = if g.record.name == "spin_speed" { 5.0 } else { 1.0 };
+        }
+        let audit_file = dir.path().join("merged_audit_run.json");
+        std::fs::write(&audit_file, serde_json::to_vec(&merged_audit).unwrap()).unwrap();
         let mut dealt = Vec::new();
-        for i in 1..=2 {
-            let by_duration = Args { durations: Some(durations.clone()), ..args(&format!("duration:{i}/2")) };
+        for (i, file) in [(1, &durations), (2, &audit_file)] {
+            let by_duration = Args { durations: Some(file.clone()), ..args(&format!("duration:{i}/2")) };
             let (run, audit) = shard(&repo, &by_duration, &extra, &dir.path().join(format!("d{i}")));
             let shard_run = run.shard.unwrap();
             assert_eq!(shard_run.selected, [if i == 1 { "spin_speed" } else { "doubled_outputs" }]);
@@ -576,6 +601,37 @@ mod tests {
         let err = format!("{:#}", run_gates(&repo, &bad_args, &env, &extra, &out, &measurements).err().unwrap());
         assert!(err.contains("truncated.tar.zst"), "{err}");
         assert!(!measurements.exists());
+    }
+
+    #[test]
+    fn durations_with_a_partition_nextest_deals_are_refused_not_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = Args {
+            partition: Some("hash:1/2".parse().unwrap()),
+            durations: Some("earlier.json".into()),
+            ..super::super::tests::args(Path::new("m"), dir.path())
+        };
+        let m = dir.path().join("m.json");
+        let err = format!(
+            "{:#}",
+            run_gates(dir.path(), &args, &Default::default(), &Default::default(), dir.path(), &m).err().unwrap()
+        );
+        assert!(err.contains("--durations earlier.json") && err.contains("hash:1/2"), "{err}");
+        assert!(!m.exists());
+    }
+
+    #[test]
+    fn durations_from_a_file_of_neither_kind_are_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.json");
+        std::fs::write(&junk, b"{}").unwrap();
+        let err = format!("{:#}", recorded_durations(&junk).unwrap_err());
+        assert!(
+            err.contains("junk.json") && err.contains("neither an audit_run.json nor a measurements.json"),
+            "{err}"
+        );
+        let err = format!("{:#}", recorded_durations(&dir.path().join("absent.json")).unwrap_err());
+        assert!(err.contains("absent.json"), "{err}");
     }
 
     #[test]
