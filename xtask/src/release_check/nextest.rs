@@ -7,13 +7,15 @@
 //! before it runs them and records both in the audit ([`ShardRun`]), so `audit-merge` can tell a
 //! shard that ran another set from one that ran its own. A `duration:I/N` shard deals every
 //! trial nextest lists by the durations of an earlier run (`--durations`, its
-//! `measurements.json` or `audit_run.json`; [`DurationPlan`]) and hands nextest its own as a filterset
-//! (`-E 'test(=…) | …'`); it records the plan's digest too, so shards dealt from different
-//! durations do not merge. An archive (`--archive FILE`) is
-//! nextest's, with the harness's data staged under `target/ironforge-archive/` (the profile's
-//! `archive.include`): the workspace's fixtures, nextest settings and root manifest, and the commit it was
-//! built from; `--from-archive FILE` extracts it, points nextest's workspace at the staged data
-//! and runs without building anything.
+//! `measurements.json` or `audit_run.json`; [`DurationPlan`]) and hands nextest its own as a
+//! filterset (`-E 'test(=…) | …'`); it records the plan's digest too, so shards dealt from
+//! different durations do not merge.
+//!
+//! An archive (`--archive FILE`) is nextest's, with the harness's data staged under
+//! `target/ironforge-archive/` (the profile's `archive.include`): the workspace's fixtures,
+//! nextest settings and root manifest, and the commit it was built from; `--from-archive FILE`
+//! extracts it, points nextest's workspace at the staged data and runs without building
+//! anything.
 
 use super::harness::{cargo, cargo_command, last_lines, spinner, tail, ExtraEnv, HarnessRun};
 use super::Args;
@@ -235,7 +237,7 @@ fn duration_shard(
 ) -> anyhow::Result<(DurationPlan, String)> {
     let partition = args.partition.expect("a duration shard has a partition");
     let file = args.durations.as_ref().with_context(|| {
-        format!("--partition {partition} deals the trials by their durations: give an earlier run's measurements.json with --durations FILE")
+        format!("--partition {partition} deals the trials by their durations: give an earlier run's audit_run.json or measurements.json with --durations FILE")
     })?;
     let durations = recorded_durations(file)?;
     let whole = Args { partition: None, ..args.clone() };

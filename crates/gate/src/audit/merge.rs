@@ -279,6 +279,7 @@ fn check_partitions(shards: &[Shard]) -> Result<(), MergeError> {
             }),
         };
     };
+    let lead_plan = first.audit.config.shard.as_ref().and_then(|r| r.plan.clone());
     let mut seen: BTreeMap<u32, &str> = BTreeMap::new();
     for s in shards {
         let Some(run) = &s.audit.config.shard else {
@@ -300,7 +301,6 @@ fn check_partitions(shards: &[Shard]) -> Result<(), MergeError> {
                 found: p.to_string(),
             });
         }
-        let lead_plan = first.audit.config.shard.as_ref().and_then(|r| r.plan.clone());
         if run.plan != lead_plan {
             let show = |plan: &Option<String>| plan.clone().unwrap_or_else(|| "none".into());
             return Err(MergeError::Mismatch {
