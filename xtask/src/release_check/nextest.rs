@@ -220,7 +220,8 @@ fn recorded_durations(file: &Path) -> anyhow::Result<BTreeMap<String, f64>> {
     if let Ok(audit) = serde_json::from_slice::<ironforge::gate::audit::AuditRun>(&bytes) {
         return Ok(audit.gates.iter().map(|g| (g.record.name.clone(), g.record.duration_s)).collect());
     }
-    let recorded = super::harness::read_measurements(file).with_context(|| {
+    // The bytes already read, parsed as `harness::read_measurements` parses a file.
+    let recorded: ironforge::gate::record::Measurements = serde_json::from_slice(&bytes).with_context(|| {
         format!("--durations {}: neither an audit_run.json nor a measurements.json", file.display())
     })?;
     Ok(recorded.records.iter().map(|r| (r.name.clone(), r.duration_s)).collect())
