@@ -231,9 +231,9 @@ struct Accum<V, const D: usize> {
 /// `dst` (vector `jj` = the chunk's key `jj` for the sixteen rows); returns their maximum.
 ///
 /// One copy of the loop per bias presence and per `ch.full`, each with its answer a constant:
-/// a test of either inside the loop splits each step into blocks, the compiler then computes
-/// the step's scores one at a time in its own block (two dependent chains of D multiply-adds
-/// instead of eight interleaved ones), and a bias cost about a third more time.
+/// a test of either inside the loop splits each step into blocks, and the compiler then
+/// computes the step's scores one at a time in their own blocks (two dependent chains of D
+/// multiply-adds instead of eight interleaved ones).
 #[inline(always)]
 fn chunk_scores<L: Lanes, const DP: usize, const D: usize>(
     l: L,
