@@ -147,6 +147,9 @@ pub fn synthetic_specs(tier: Tier) -> Vec<(&'static str, usize, usize, bool)> {
             for (n, (l, d)) in [(17, 11), (64, 16), (17, 32), (65, 64)].into_iter().enumerate() {
                 specs.push(("dense", l, d, n % 2 == 0));
             }
+            // L = 65, D = 11 with a bias: the lane rows' score loop on a whole chunk and on a
+            // masked one, each with a bias (17 rows are all sparse; no other quick case has both).
+            specs.push(("dense", 65, 11, true));
             specs.extend([("window8", 40, 11, true), ("window64", 100, 16, false), ("random30", 50, 64, true)]);
         }
         Tier::Release => {
