@@ -133,18 +133,18 @@ impl DurationPlan {
     /// entries of other trials are ignored).
     pub fn new(trials: &[String], durations: &BTreeMap<String, f64>, count: u32) -> Self {
         let count = count.max(1) as usize;
-        let mut known: Vec<f64> =
-            trials.iter().filter_map(|t| durations.get(t)).copied().filter(|d| d.is_finite() && *d >= 0.0).collect();
+        // Each trial's recorded duration, where it is a usable one.
+        let recorded: Vec<Option<f64>> =
+            trials.iter().map(|t| durations.get(t).copied().filter(|d| d.is_finite() && *d >= 0.0)).collect();
+        let mut known: Vec<f64> = recorded.iter().flatten().copied().collect();
         known.sort_by(f64::total_cmp);
         let fallback = match known.len() {
             0 => 1.0,
             n if n % 2 == 1 => known[n / 2],
             n => (known[n / 2 - 1] + known[n / 2]) / 2.0,
         };
-        let mut timed: Vec<(f64, &String)> = trials
-            .iter()
-            .map(|t| (durations.get(t).copied().filter(|d| d.is_finite() && *d >= 0.0).unwrap_or(fallback), t))
-            .collect();
+        let mut timed: Vec<(f64, &String)> =
+            recorded.iter().zip(trials).map(|(d, t)| (d.unwrap_or(fallback), t)).collect();
         timed.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
         timed.dedup_by(|a, b| a.1 == b.1);
         let mut shards = vec![Vec::new(); count];
