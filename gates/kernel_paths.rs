@@ -30,9 +30,10 @@ use ironforge::attention::kernels::simd::{Isa, LANES};
 use ironforge::attention::kernels::sparse::{SparseRows, SHORT_ROW_MAX, SPARSE_ROW_MAX};
 use ironforge::attention::kernels::{flash, math, sdpa, FastParams};
 use ironforge::attention::{AttnInputs, Kernel};
+use ironforge::gate::probe::{seconds_per_call, Timing};
 use ironforge::gate::record::{PathRow, DETAIL_PATH_ROWS};
 use ironforge::gate::units::{Abs, Measured, Ratio};
-use ironforge::gate::{Fault, GateContext, GateError};
+use ironforge::gate::{Fault, GateContext, GateError, Unit};
 
 use crate::attention_cases::{all_cases, AttnCase};
 
@@ -473,5 +474,34 @@ fn path_speedup(ctx: &mut GateContext) -> Result<Measured<Ratio>, GateError> {
     gate.measurement(ctx, "no path row was timed")
 }
 
+/// Rows only the probe times: lane and tile rows whose chunks and tiles are all partly masked
+/// (80% of the keys allowed, every row dense), the masked copies of their score loops.
+const MASKED_PROBE_ROWS: [(Kernel, &str, usize, usize); 3] = [
+    (Kernel::Sdpa, "random80", 512, 11),  // lane rows, masked chunks
+    (Kernel::Flash, "random80", 512, 11), // lane rows, masked chunks
+    (Kernel::Flash, "random80", 512, 64), // tile rows, masked tiles
+];
+
+/// Probe of `kernel_path_speedup` for `release-check --against`: the time (us) of every speed
+/// row's variants with and without the bias, and of [`MASKED_PROBE_ROWS`], so a slower copy of
+/// any path's loop (bias or none, whole or masked chunk) shows in a row of its own. Subjects
+/// are named `<variant>/<case id>`, e.g. `flash/avx2/dense/L512/D11/bias`.
+fn path_probe(ctx: &mut GateContext) -> Result<Vec<Timing>, GateError> {
+    let mut timings = Vec::new();
+    for (kernel, family, l, d) in SPEED_ROWS.into_iter().chain(MASKED_PROBE_ROWS) {
+        for bias in [true, false] {
+            let c = crate::attention_cases::synthetic_case(ctx, family, l, d, bias);
+            let inp = c.inputs();
+            for v in timed_variants(kernel) {
+                v.run(&inp)?;
+                let s = seconds_per_call(ctx, || drop(std::hint::black_box(v.run(&inp))));
+                timings.push(Timing::new(format!("{}/{}", v.name(), c.id), Unit::Micros, s * 1e6)?);
+            }
+        }
+    }
+    Ok(timings)
+}
+
 ironforge::gate!(kernel_path_speedup: path_speedup() >= 1.0 x, family = "attention", tier = release, fault = crate::attention::SLOW_KERNEL,
+    regress <= 5% on path_probe,
     doc = "every kernel path (lane, tile, tile-map, short and sparse rows, bf16) on the detected instruction set and on AVX2 reaches its target speed-up over math on its case (lower end of the 95% interval over the target of gates/targets.rs)");
