@@ -174,6 +174,10 @@ pub fn build(
 
 /// Runs `build`'s harness once in a comparison mode with `env`; returns whether it exited 0
 /// and its stderr.
+///
+/// `CARGO_MANIFEST_DIR` is set to the build's tree, as `cargo test` sets it for a harness it
+/// runs: a harness finds its data through it, and this process inherited the xtask's own
+/// (`xtask/`, from `cargo run`), where no data lies.
 fn run_mode(build: &Build, settings: &Settings, env: &[(&str, String)]) -> anyhow::Result<(bool, String)> {
     let out = Command::new(&build.exe)
         .args(["--exact", NO_TRIAL])
@@ -187,6 +191,7 @@ fn run_mode(build: &Build, settings: &Settings, env: &[(&str, String)]) -> anyho
         )
         .envs(settings.extra_env.iter().cloned())
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("CARGO_MANIFEST_DIR", &build.tree)
         .current_dir(&build.tree)
         .output()
         .with_context(|| format!("run the {} harness {}", build.label, build.exe.display()))?;

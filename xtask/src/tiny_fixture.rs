@@ -1,7 +1,7 @@
 //! A tiny crate in a temporary git repository, gated with ironforge's framework, to test the
 //! build-heavy `--against` flow (worktrees, two builds, interleaved processes) without building
 //! this project twice: one gate with a regression tolerance and a probe, one scenario with a
-//! drift tolerance. It depends on the framework's crate alone (`crates/gate`), not on the
+//! drift tolerance, both reading a committed fixture found through `CARGO_MANIFEST_DIR`. It depends on the framework's crate alone (`crates/gate`), not on the
 //! engines. The tests build it in `target/tiny-fixture` with this workspace's lock file
 //! and profile tables (the dependencies build once there and are kept).
 
@@ -41,7 +41,21 @@ fn always_fine(_: &mut GateContext) -> Result<Measured<Ratio>, GateError> {{
     Ok(Measured::new(1.0))
 }}
 
+/// The package folder as the real harness finds it: `CARGO_MANIFEST_DIR` as the runner sets
+/// it, else where the harness was built.
+fn package_dir() -> std::path::PathBuf {{
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}}
+
+/// The number of cases, read from the committed `fixtures/cases.txt`.
+fn fixture_cases() -> Result<u64, GateError> {{
+    let path = package_dir().join("fixtures/cases.txt");
+    let text = std::fs::read_to_string(&path).map_err(|e| GateError::msg(format!("{{}}: {{e}}", path.display())))?;
+    text.trim().parse().map_err(|e| GateError::msg(format!("{{}}: {{e}}", path.display())))
+}}
+
 fn spin_probe(ctx: &mut GateContext) -> Result<Vec<Timing>, GateError> {{
+    fixture_cases()?;
     let s = seconds_per_call(ctx, || {{
         std::hint::black_box(spin({work}));
     }});
@@ -51,7 +65,7 @@ fn spin_probe(ctx: &mut GateContext) -> Result<Vec<Timing>, GateError> {{
 gate!(spin_speed: always_fine() >= 0.5 x, regress <= 5% on spin_probe, doc = "the spin loop is not slower than the base");
 
 fn cases(_: &GateContext) -> Result<Vec<Case<u64>>, GateError> {{
-    Ok((0..4).map(|i| Case::new(format!("case{{i}}"), (0..8).map(|x| x * i).collect())).collect())
+    Ok((0..fixture_cases()?).map(|i| Case::new(format!("case{{i}}"), (0..8).map(|x| x * i).collect())).collect())
 }}
 
 fn doubled(_: &GateContext, c: &Case<u64>) -> Result<Vec<u64>, GateError> {{
@@ -133,6 +147,9 @@ pub fn init(repo: &Path, workspace: &Path) -> String {
     std::fs::create_dir_all(repo.join("src")).expect("create src");
     std::fs::write(repo.join("Cargo.toml"), manifest(workspace)).expect("write manifest");
     std::fs::write(repo.join("src/lib.rs"), "//! The tiny fixture crate.\n").expect("write lib");
+    // Data the harness finds through `CARGO_MANIFEST_DIR`, as this project's gates find theirs.
+    std::fs::create_dir_all(repo.join("fixtures")).expect("create fixtures");
+    std::fs::write(repo.join("fixtures/cases.txt"), "4\n").expect("write fixture");
     std::fs::copy(workspace.join("Cargo.lock"), repo.join("Cargo.lock")).expect("copy lock");
     std::fs::write(repo.join(".gitignore"), "/target\n").expect("write gitignore");
     git(repo, &["init", "-q", "-b", "main"]);
