@@ -94,7 +94,7 @@ pub struct Args {
     pub against: Option<String>,
     /// Time budget of the interleaved rounds of `--against`, in seconds (doubled under
     /// `--prove`, whose slowed arms double the processes per round).
-    #[arg(long, default_value_t = 150.0, requires = "against")]
+    #[arg(long, default_value_t = 240.0, requires = "against")]
     pub budget_s: f64,
     /// Rounds `--against` always runs before it may stop: with fewer, a median's bootstrap
     /// interval is coarse and the MDE estimate itself noisy, so a slowdown the MDE says is
