@@ -1,9 +1,10 @@
 //! A tiny crate in a temporary git repository, gated with ironforge's framework, to test the
 //! build-heavy `--against` flow (worktrees, two builds, interleaved processes) without building
 //! this project twice: one gate with a regression tolerance and a probe, one scenario with a
-//! drift tolerance, both reading a committed fixture found through `CARGO_MANIFEST_DIR`. It depends on the framework's crate alone (`crates/gate`), not on the
-//! engines. The tests build it in `target/tiny-fixture` with this workspace's lock file
-//! and profile tables (the dependencies build once there and are kept).
+//! drift tolerance, both reading a committed fixture found through `CARGO_MANIFEST_DIR`. It
+//! depends on the framework's crate alone (`crates/gate`), not on the engines. The tests build
+//! it in `target/tiny-fixture` with this workspace's lock file and profile tables (the
+//! dependencies build once there and are kept).
 
 use std::path::Path;
 use std::process::Command;
